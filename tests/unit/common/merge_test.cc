@@ -1,0 +1,206 @@
+#include "services/common/merge.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sheetsync {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+constexpr char kRow[] = "4f1c2d9e-3b7a-4c51-9e0f-1a2b3c4d5e6f";
+
+v1::SqlValue Text(const std::string& text) {
+  v1::SqlValue value;
+  value.set_text(text);
+  return value;
+}
+
+v1::Change Update(const std::string& event_id, int64_t ts,
+                  std::map<std::string, std::string> cells,
+                  v1::Source source = v1::SHEET) {
+  v1::Change change;
+  change.set_event_id(event_id);
+  change.set_row_id(kRow);
+  change.set_updated_at_us(ts);
+  change.set_source(source);
+  for (const auto& [column, text] : cells) {
+    (*change.mutable_cells())[column] = Text(text);
+  }
+  return change;
+}
+
+v1::Change Delete(const std::string& event_id, int64_t ts,
+                  v1::Source source = v1::SHEET) {
+  v1::Change change;
+  change.set_event_id(event_id);
+  change.set_row_id(kRow);
+  change.set_updated_at_us(ts);
+  change.set_deleted(true);
+  change.set_source(source);
+  return change;
+}
+
+TEST(MergeTest, NewerCellWinsOlderIsStale) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  EXPECT_EQ(merger.Merge(Update("e1", 10, {{"name", "Ada"}})).status,
+            MergeStatus::kApplied);
+  ChangeOutcome old = merger.Merge(Update("e2", 5, {{"name", "Old"}}));
+  EXPECT_EQ(old.status, MergeStatus::kStale);
+  EXPECT_THAT(old.stale, ElementsAre("name"));
+  EXPECT_EQ(old.stale_drops, 1);
+  EXPECT_EQ(merger.Row(kRow).cells().at("name").value().text(), "Ada");
+}
+
+TEST(MergeTest, EqualTimeBreaksTieByEventId) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  merger.Merge(Update("b", 10, {{"name", "B"}}));
+  EXPECT_EQ(merger.Merge(Update("a", 10, {{"name", "A"}})).status,
+            MergeStatus::kStale);
+  EXPECT_EQ(merger.Merge(Update("c", 10, {{"name", "C"}})).status,
+            MergeStatus::kApplied);
+  EXPECT_EQ(merger.Row(kRow).cells().at("name").value().text(), "C");
+}
+
+TEST(MergeTest, DifferentColumnsBothSurviveAndPartial) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  merger.Merge(Update("e1", 10, {{"email", "x@y"}}));
+  ChangeOutcome outcome =
+      merger.Merge(Update("e2", 5, {{"name", "Ada"}, {"email", "old"}}));
+  EXPECT_EQ(outcome.status, MergeStatus::kPartial);
+  EXPECT_THAT(outcome.applied, ElementsAre("name"));
+  EXPECT_THAT(outcome.stale, ElementsAre("email"));
+}
+
+TEST(MergeTest, DuplicateEventIdChangesNothingAlsoInSameBatch) {
+  v1::ReadStateResponse stored;
+  stored.add_known_event_ids("old");
+  BatchMerger merger{stored};
+  EXPECT_EQ(merger.Merge(Update("old", 10, {{"name", "A"}})).status,
+            MergeStatus::kDuplicate);
+  EXPECT_EQ(merger.Merge(Update("e1", 10, {{"name", "A"}})).status,
+            MergeStatus::kApplied);
+  EXPECT_EQ(merger.Merge(Update("e1", 20, {{"name", "B"}})).status,
+            MergeStatus::kDuplicate);
+  EXPECT_EQ(merger.Row(kRow).cells().at("name").value().text(), "A");
+  v1::ApplyRequest plan;
+  merger.BuildPlan(plan);
+  EXPECT_THAT(plan.new_event_ids(), ElementsAre("e1"));
+}
+
+TEST(MergeTest, DeleteWinsTieAndErasesOlderCells) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  merger.Merge(Update("e1", 10, {{"name", "A"}}));
+  merger.Merge(Update("e2", 20, {{"email", "B"}}));
+  ChangeOutcome outcome = merger.Merge(Delete("d1", 10));
+  EXPECT_EQ(outcome.status, MergeStatus::kApplied);
+  EXPECT_FALSE(merger.Row(kRow).cells().contains("name"));
+  EXPECT_TRUE(merger.Row(kRow).cells().contains("email"));
+  EXPECT_EQ(merger.Merge(Update("e3", 10, {{"name", "tie"}})).status,
+            MergeStatus::kStale);
+  v1::ApplyRequest plan;
+  merger.BuildPlan(plan);
+  ASSERT_EQ(plan.rows_size(), 1);
+  EXPECT_FALSE(plan.rows(0).delete_row());
+  EXPECT_TRUE(plan.rows(0).replace_row());  // the row was new in this batch
+}
+
+TEST(MergeTest, DeleteStatuses) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  // Nothing stored: applied, the tombstone is kept.
+  EXPECT_EQ(merger.Merge(Delete("d1", 10)).status, MergeStatus::kApplied);
+  // An equal-or-older delete is covered.
+  ChangeOutcome covered = merger.Merge(Delete("d0", 10));
+  EXPECT_EQ(covered.status, MergeStatus::kStale);
+  EXPECT_EQ(covered.stale_drops, 1);
+  // A newer write, then an older delete: stale, but it still guards.
+  merger.Merge(Update("e1", 30, {{"name", "A"}}));
+  EXPECT_EQ(merger.Merge(Delete("d2", 20)).status, MergeStatus::kStale);
+  EXPECT_EQ(merger.Merge(Update("e2", 15, {{"email", "late"}})).status,
+            MergeStatus::kStale);
+  EXPECT_EQ(merger.Row(kRow).tombstone().updated_at_us(), 20);
+}
+
+TEST(MergeTest, LaterWriteRevivesRowWithOnlyNewCells) {
+  v1::ReadStateResponse stored;
+  v1::RowState* row = stored.add_rows();
+  row->set_row_id(kRow);
+  row->set_rev(3);
+  v1::CellVersion version;
+  *version.mutable_value() = Text("A");
+  version.set_updated_at_us(5);
+  version.set_event_id("e0");
+  version.set_source(v1::SHEET);
+  (*row->mutable_cells())["name"] = version;
+  (*row->mutable_cells())["email"] = version;
+  BatchMerger merger{stored};
+  merger.Merge(Delete("d1", 10));
+  merger.Merge(Update("e1", 11, {{"email", "new"}}));
+  v1::ApplyRequest plan;
+  merger.BuildPlan(plan);
+  ASSERT_EQ(plan.rows_size(), 1);
+  const v1::RowWrite& write = plan.rows(0);
+  EXPECT_EQ(write.expected_rev(), 3);
+  EXPECT_THAT(write.cell_erasures(), ElementsAre("name"));
+  EXPECT_TRUE(write.cell_upserts().contains("email"));
+  EXPECT_TRUE(write.replace_row());
+  EXPECT_EQ(write.table_values().size(), 1u);
+  EXPECT_EQ(write.tombstone().updated_at_us(), 10);
+}
+
+TEST(MergeTest, ConflictsCountOnlyAgainstTheOtherSource) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  merger.Merge(Update("m1", 10, {{"name", "sql"}}, v1::MYSQL));
+  // Loses to a MYSQL version: a conflict.
+  EXPECT_EQ(merger.Merge(Update("s1", 5, {{"name", "x"}})).conflicts, 1);
+  // Loses to a SHEET version: not a conflict.
+  merger.Merge(Update("s2", 20, {{"email", "a"}}));
+  EXPECT_EQ(merger.Merge(Update("s3", 15, {{"email", "b"}})).conflicts, 0);
+  // Wins against MYSQL but the editor saw another value: a conflict.
+  v1::Change based = Update("s4", 30, {{"name", "mine"}});
+  (*based.mutable_base())["name"] = Text("not-sql");
+  ChangeOutcome outcome = merger.Merge(based);
+  EXPECT_EQ(outcome.status, MergeStatus::kApplied);
+  EXPECT_EQ(outcome.conflicts, 1);
+  // Wins with a matching base: sequential, not a conflict.
+  merger.Merge(Update("m2", 40, {{"name", "sql2"}}, v1::MYSQL));
+  v1::Change sequential = Update("s5", 50, {{"name", "next"}});
+  (*sequential.mutable_base())["name"] = Text("sql2");
+  EXPECT_EQ(merger.Merge(sequential).conflicts, 0);
+}
+
+TEST(MergeTest, PrunedHorizonMakesLateReplayStale) {
+  v1::ReadStateResponse stored;
+  stored.set_pruned_horizon_us(100);
+  BatchMerger merger{stored};
+  ChangeOutcome outcome = merger.Merge(Update("e1", 100, {{"name", "zombie"}}));
+  EXPECT_EQ(outcome.status, MergeStatus::kStale);
+  EXPECT_THAT(outcome.stale, ElementsAre("name"));
+  EXPECT_EQ(merger.Merge(Update("e2", 101, {{"name", "new"}})).status,
+            MergeStatus::kApplied);
+}
+
+TEST(MergeTest, LosingMysqlEditIsWrittenBack) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  merger.Merge(Update("s1", 50, {{"name", "sheet"}, {"email", "e"}}));
+  v1::ApplyRequest first;
+  merger.BuildPlan(first);
+  BatchMerger next{[&] {
+    v1::ReadStateResponse stored;
+    *stored.add_rows() = merger.Row(kRow);
+    return stored;
+  }()};
+  ChangeOutcome outcome = next.Merge(Delete("m1", 40, v1::MYSQL));
+  EXPECT_EQ(outcome.status, MergeStatus::kStale);
+  v1::ApplyRequest plan;
+  next.BuildPlan(plan);
+  ASSERT_EQ(plan.rows_size(), 1);
+  EXPECT_FALSE(plan.rows(0).delete_row());
+  EXPECT_TRUE(plan.rows(0).replace_row());
+  EXPECT_EQ(plan.rows(0).table_values().at("name").text(), "sheet");
+  EXPECT_THAT(plan.rows(0).cell_erasures(), IsEmpty());
+}
+
+}  // namespace
+}  // namespace sheetsync
