@@ -1,0 +1,30 @@
+// JSON <-> protobuf for POST /v1/edits (contract section 2), with protobuf's
+// own JSON support: the body is parsed into a google.protobuf.Struct, its
+// shape checked (the only reasons for 400), and each change is handed on as
+// sent for ingest to validate. Pure; thread-safe.
+#ifndef SHEETSYNC_GATEWAY_EDITS_JSON_H_
+#define SHEETSYNC_GATEWAY_EDITS_JSON_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "sheetsync/v1/sync.pb.h"
+
+namespace sheetsync::gateway {
+
+// Returns the request for ingest, or InvalidArgument with a message a person
+// can act on when the body is not JSON, not an object with a string `table`
+// and an array `changes` of objects, or has a `spreadsheet_id` that is not a
+// string of at most 255 characters.
+absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body);
+
+// Returns {"results":[...]} with the contract's field names.
+std::string RenderResults(const v1::SubmitResponse& response);
+
+// Returns true when every result is `rejected` (and there is at least one).
+bool AllRejected(const v1::SubmitResponse& response);
+
+}  // namespace sheetsync::gateway
+
+#endif  // SHEETSYNC_GATEWAY_EDITS_JSON_H_

@@ -1,0 +1,181 @@
+#include "gateway/gateway_handler.h"
+
+#include <chrono>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/edits_json.h"
+#include "prometheus/text_serializer.h"
+#include "services/common/grpc_util.h"
+
+namespace sheetsync::gateway {
+namespace {
+
+bool IsPublic(const std::string& path) {
+  return path == "/healthz" || path == "/readyz" || path == "/metrics" ||
+         path == "/";
+}
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+// Maps a failed ingest call to the contract's HTTP answer.
+HttpResponse FromGrpc(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return ErrorResponse(400, "bad_request", status.error_message());
+    case grpc::StatusCode::NOT_FOUND:
+      return ErrorResponse(404, "unknown_table", status.error_message());
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return ErrorResponse(413, "too_many_changes", status.error_message());
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::CANCELLED: {
+      HttpResponse response = ErrorResponse(
+          503, "unavailable",
+          absl::StrCat("the sync backend is unavailable (", status.error_message(),
+                       "); nothing of this request was acknowledged, retry it"));
+      response.headers.emplace_back("Retry-After", "1");
+      return response;
+    }
+    default:
+      return ErrorResponse(500, "internal", status.error_message());
+  }
+}
+
+// The state of one asynchronous ingest call.
+struct EditsCall {
+  grpc::ClientContext context;
+  v1::SubmitRequest request;
+  v1::SubmitResponse response;
+  Responder respond;
+  std::chrono::steady_clock::time_point received;
+};
+
+}  // namespace
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const unsigned char other = b.empty() ? 0 : b[i % b.size()];
+    diff |= static_cast<unsigned char>(a[i]) ^ other;
+  }
+  return diff == 0;
+}
+
+GatewayHandler::GatewayHandler(v1::Ingest::StubInterface& ingest,
+                               const Readiness* readiness,
+                               std::shared_ptr<prometheus::Registry> registry,
+                               GatewayOptions options)
+    : ingest_(ingest),
+      readiness_(readiness),
+      registry_(std::move(registry)),
+      metrics_(*registry_),
+      http_requests_(prometheus::BuildCounter()
+                         .Name("sheetsync_http_requests_total")
+                         .Help("HTTP requests answered, by route and status.")
+                         .Register(*registry_)),
+      options_(std::move(options)) {}
+
+std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
+  if (IsPublic(head.path)) return std::nullopt;
+  const std::string authorization = head.Header("authorization");
+  constexpr absl::string_view kBearer = "Bearer ";
+  if (!absl::StartsWith(authorization, kBearer) ||
+      !ConstantTimeEquals(authorization.substr(kBearer.size()), options_.token)) {
+    HttpResponse response = ErrorResponse(
+        401, "unauthorized",
+        "send the gateway token as \"Authorization: Bearer <token>\"");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    response.close = true;
+    http_requests_.Add({{"route", "auth"}, {"code", "401"}}).Increment();
+    return response;
+  }
+  return std::nullopt;
+}
+
+void GatewayHandler::Handle(HttpRequest request, Responder respond) {
+  const std::string& path = request.path;
+  if (path == "/healthz") {
+    return Finish(path, Json(200, "{\"status\":\"ok\"}"), std::move(respond));
+  }
+  if (path == "/readyz") {
+    std::string why;
+    if (readiness_ == nullptr || readiness_->Ready(&why)) {
+      return Finish(path, Json(200, "{\"status\":\"ready\"}"), std::move(respond));
+    }
+    return Finish(path, ErrorResponse(503, "not_ready", why), std::move(respond));
+  }
+  if (path == "/metrics") return Finish(path, Metrics(), std::move(respond));
+  if (path == "/v1/edits") {
+    if (request.method != "POST") {
+      return Finish(path, ErrorResponse(405, "method_not_allowed",
+                                        "use POST for /v1/edits"),
+                    std::move(respond));
+    }
+    return HandleEdits(std::move(request), std::move(respond));
+  }
+  Finish("other", ErrorResponse(404, "not_found",
+                                absl::StrCat("no route for ", path)),
+         std::move(respond));
+}
+
+void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
+  auto call = std::make_shared<EditsCall>();
+  call->received = std::chrono::steady_clock::now();
+  absl::StatusOr<v1::SubmitRequest> parsed = ParseEditsBody(request.body);
+  if (!parsed.ok()) {
+    return Finish("/v1/edits",
+                  ErrorResponse(400, "bad_request", parsed.status().message()),
+                  std::move(respond));
+  }
+  call->request = *std::move(parsed);
+  call->respond = std::move(respond);
+  SetDeadline(call->context, options_.ingest_timeout);
+  ingest_.async()->Submit(
+      &call->context, &call->request, &call->response,
+      [this, call](grpc::Status status) {
+        if (!status.ok()) {
+          return Finish("/v1/edits", FromGrpc(status), std::move(call->respond));
+        }
+        metrics_.ObserveApplySeconds(std::chrono::duration<double>(
+                                         std::chrono::steady_clock::now() -
+                                         call->received)
+                                         .count());
+        std::string results = RenderResults(call->response);
+        if (AllRejected(call->response)) {
+          // The contract's error body, with the per-change reasons beside it.
+          return Finish(
+              "/v1/edits",
+              Json(422, absl::StrCat("{\"error\":{\"code\":\"all_rejected\","
+                                     "\"message\":\"every change in the request "
+                                     "was rejected; see results\"},",
+                                     results.substr(1))),
+              std::move(call->respond));
+        }
+        Finish("/v1/edits", Json(200, std::move(results)),
+               std::move(call->respond));
+      });
+}
+
+HttpResponse GatewayHandler::Metrics() const {
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  response.body = prometheus::TextSerializer().Serialize(registry_->Collect());
+  return response;
+}
+
+void GatewayHandler::Finish(const std::string& route, HttpResponse response,
+                            Responder respond) {
+  http_requests_.Add({{"route", route}, {"code", std::to_string(response.status)}})
+      .Increment();
+  std::move(respond)(std::move(response));
+}
+
+}  // namespace sheetsync::gateway

@@ -1,0 +1,57 @@
+// GatewayHandler: the routes of the HTTP gateway (contract section 2) on top
+// of HttpServer — bearer-token auth, POST /v1/edits (JSON -> protobuf ->
+// ingest over gRPC, asynchronously), /healthz, /readyz and /metrics.
+// Thread-safe.
+#ifndef SHEETSYNC_GATEWAY_GATEWAY_HANDLER_H_
+#define SHEETSYNC_GATEWAY_GATEWAY_HANDLER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/time/time.h"
+#include "gateway/http_server.h"
+#include "gateway/readiness.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+#include "services/common/metrics.h"
+#include "sheetsync/v1/sync.grpc.pb.h"
+
+namespace sheetsync::gateway {
+
+struct GatewayOptions {
+  std::string token;  // the bearer token every data route requires
+  absl::Duration ingest_timeout = absl::Seconds(30);
+};
+
+// Returns true when `a` equals `b`, in time that depends only on a's length.
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
+
+class GatewayHandler final : public HttpHandler {
+ public:
+  // Every reference must outlive the handler. `readiness` may be null (then
+  // /readyz always answers 200).
+  GatewayHandler(v1::Ingest::StubInterface& ingest, const Readiness* readiness,
+                 std::shared_ptr<prometheus::Registry> registry,
+                 GatewayOptions options);
+
+  std::optional<HttpResponse> OnHeaders(const HttpRequest& head) override;
+  void Handle(HttpRequest request, Responder respond) override;
+
+ private:
+  void HandleEdits(HttpRequest request, Responder respond);
+  HttpResponse Metrics() const;
+  // Counts the response and hands it to `respond`.
+  void Finish(const std::string& route, HttpResponse response,
+              Responder respond);
+
+  v1::Ingest::StubInterface& ingest_;
+  const Readiness* readiness_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  SyncMetrics metrics_;
+  prometheus::Family<prometheus::Counter>& http_requests_;
+  const GatewayOptions options_;
+};
+
+}  // namespace sheetsync::gateway
+
+#endif  // SHEETSYNC_GATEWAY_GATEWAY_HANDLER_H_

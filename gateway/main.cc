@@ -1,0 +1,99 @@
+// sheetsync-gateway: the HTTP/JSON front door that Apps Script calls.
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gateway/gateway_handler.h"
+#include "gateway/http_server.h"
+#include "gateway/readiness.h"
+#include "services/common/grpc_util.h"
+#include "services/common/process.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "HTTP listen address");
+ABSL_FLAG(std::string, ingest_addr, "127.0.0.1:7001",
+          "Ingest address(es): host:port[,host:port...] or dns:///name:port");
+ABSL_FLAG(std::string, ready_addrs, "127.0.0.1:7001",
+          "Backends /readyz checks, separated by ';' (each may be a "
+          "comma-separated replica list)");
+ABSL_FLAG(std::string, token, "",
+          "Bearer token (default: $SHEETSYNC_GATEWAY_TOKEN)");
+ABSL_FLAG(std::string, token_file, "",
+          "File holding the token (default: $SHEETSYNC_GATEWAY_TOKEN_FILE)");
+ABSL_FLAG(int, threads, 2, "HTTP server threads");
+ABSL_FLAG(absl::Duration, ingest_timeout, absl::Seconds(30),
+          "Deadline of each call to ingest");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
+          "How long SIGTERM waits for requests in flight");
+
+namespace sheetsync::gateway {
+namespace {
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+std::string LoadToken() {
+  std::string token = absl::GetFlag(FLAGS_token);
+  if (token.empty()) token = Env("SHEETSYNC_GATEWAY_TOKEN");
+  std::string file = absl::GetFlag(FLAGS_token_file);
+  if (file.empty()) file = Env("SHEETSYNC_GATEWAY_TOKEN_FILE");
+  if (token.empty() && !file.empty()) {
+    std::ifstream in(file);
+    if (!in) DieOnBadConfig("cannot read the token file " + file);
+    std::stringstream contents;
+    contents << in.rdbuf();
+    token = std::string(absl::StripAsciiWhitespace(contents.str()));
+  }
+  if (token.empty()) {
+    DieOnBadConfig("no token: set SHEETSYNC_GATEWAY_TOKEN or --token_file");
+  }
+  return token;
+}
+
+HttpServerOptions ServerOptions() {
+  HttpServerOptions options;
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(listen.substr(colon + 1), &options.port)) {
+    DieOnBadConfig("--listen must be host:port, got " + listen);
+  }
+  options.address = listen.substr(0, colon);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  return options;
+}
+
+int Main() {
+  GatewayOptions options;
+  options.token = LoadToken();
+  options.ingest_timeout = absl::GetFlag(FLAGS_ingest_timeout);
+  std::vector<std::string> ready_addrs =
+      absl::StrSplit(absl::GetFlag(FLAGS_ready_addrs), ';', absl::SkipWhitespace());
+
+  auto ingest = v1::Ingest::NewStub(MakeChannel(absl::GetFlag(FLAGS_ingest_addr)));
+  Readiness readiness(ready_addrs, absl::Milliseconds(500));
+  auto registry = std::make_shared<prometheus::Registry>();
+  GatewayHandler handler(*ingest, &readiness, registry, options);
+  auto server = HttpServer::Start(ServerOptions(), handler);
+  if (!server.ok()) DieOnBadConfig(server.status().ToString());
+  LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
+
+  const std::string signal = WaitForTermination();
+  LogInfo("draining", {{"signal", signal}});
+  (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace sheetsync::gateway
+
+int main(int argc, char** argv) {
+  sheetsync::InitProcess("gateway", argc, argv);
+  return sheetsync::gateway::Main();
+}

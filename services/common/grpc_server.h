@@ -1,0 +1,45 @@
+// A gRPC server with the standard health service, reflection and a graceful
+// drain, shared by ingest, resolver and writer. Thread-safe.
+#ifndef SHEETSYNC_SERVICES_COMMON_GRPC_SERVER_H_
+#define SHEETSYNC_SERVICES_COMMON_GRPC_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace sheetsync {
+
+class GrpcServer {
+ public:
+  // Binds `listen` ("host:port"; port 0 picks one) and serves `services`,
+  // which must outlive the server. Health starts SERVING.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const std::string& listen, const std::vector<grpc::Service*>& services);
+
+  ~GrpcServer();
+
+  int port() const { return port_; }
+
+  // Sets the overall (empty-name) health status.
+  void SetServing(bool serving);
+
+  // Reports NOT_SERVING, stops taking new calls, lets calls in flight finish
+  // for up to `drain`, then cancels what is left. Idempotent.
+  void Shutdown(absl::Duration drain);
+
+ private:
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port)
+      : server_(std::move(server)), port_(port) {}
+
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+  bool shut_down_ = false;
+};
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_COMMON_GRPC_SERVER_H_

@@ -1,0 +1,32 @@
+// Helpers at the gRPC edge: status conversion, channels and call deadlines.
+// All functions are thread-safe.
+#ifndef SHEETSYNC_SERVICES_COMMON_GRPC_UTIL_H_
+#define SHEETSYNC_SERVICES_COMMON_GRPC_UTIL_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace sheetsync {
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// Creates a channel to `addresses`: one "host:port" or a comma-separated list
+// of replicas, balanced round-robin per call. A "dns:///name:port" target is
+// passed through (also round-robin, for Kubernetes headless services).
+std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view addresses);
+
+// Sets the deadline of an outgoing call: `timeout` from now, but never later
+// than the deadline of the incoming call `parent` (when given) so that work
+// stops once nobody waits for it.
+void SetDeadline(grpc::ClientContext& context, absl::Duration timeout,
+                 const grpc::ServerContextBase* parent = nullptr);
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_COMMON_GRPC_UTIL_H_

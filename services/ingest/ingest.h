@@ -1,0 +1,47 @@
+// Ingest: the stateless front of the pipeline. Validates and normalises each
+// change of a batch (services/ingest/validate.h), answers invalid ones as
+// `rejected` on their own, and forwards the valid ones to the resolver.
+// Thread-safe.
+#ifndef SHEETSYNC_SERVICES_INGEST_INGEST_H_
+#define SHEETSYNC_SERVICES_INGEST_INGEST_H_
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "services/common/clock.h"
+#include "services/common/metrics.h"
+#include "services/common/schema_cache.h"
+#include "sheetsync/v1/sync.grpc.pb.h"
+
+namespace sheetsync {
+
+struct IngestOptions {
+  int max_changes = 1000;  // contract: more answers 413
+  absl::Duration max_future_skew = absl::Seconds(300);
+  absl::Duration resolver_timeout = absl::Seconds(20);
+};
+
+class Ingest {
+ public:
+  // Every reference must outlive the Ingest.
+  Ingest(v1::Resolver::StubInterface& resolver, SchemaCache& schemas,
+         const Clock& clock, SyncMetrics& metrics, IngestOptions options);
+
+  // Returns one result per change, in order. NOT_FOUND: the table is not
+  // registered; OUT_OF_RANGE: more than max_changes; UNAVAILABLE (or another
+  // status of the resolver): nothing was acknowledged. `parent` (may be
+  // null) bounds the resolver call's deadline.
+  absl::StatusOr<v1::SubmitResponse> Submit(const v1::SubmitRequest& request,
+                                            const grpc::ServerContextBase* parent);
+
+ private:
+  v1::Resolver::StubInterface& resolver_;
+  SchemaCache& schemas_;
+  const Clock& clock_;
+  SyncMetrics& metrics_;
+  const IngestOptions options_;
+};
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_INGEST_INGEST_H_

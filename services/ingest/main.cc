@@ -1,0 +1,65 @@
+// sheetsync-ingest: validates and normalises changes, then hands them on.
+#include "absl/flags/flag.h"
+#include "services/common/grpc_server.h"
+#include "services/common/grpc_util.h"
+#include "services/common/metrics.h"
+#include "services/common/process.h"
+#include "services/common/schema_cache.h"
+#include "services/ingest/ingest.h"
+#include "services/ingest/ingest_service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7001", "gRPC listen address");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9101",
+          "Prometheus /metrics listen address");
+ABSL_FLAG(std::string, resolver_addr, "127.0.0.1:7002",
+          "Resolver address(es): host:port[,host:port...] or dns:///name:port");
+ABSL_FLAG(std::string, writer_addr, "127.0.0.1:7003",
+          "Writer address(es), for table schemas");
+ABSL_FLAG(absl::Duration, max_future_skew, absl::Seconds(300),
+          "Changes stamped further ahead of this clock are rejected");
+ABSL_FLAG(int, max_changes, 1000, "Most changes in one request");
+ABSL_FLAG(absl::Duration, resolver_timeout, absl::Seconds(20),
+          "Deadline of each call to the resolver");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
+          "How long SIGTERM waits for calls in flight");
+
+namespace sheetsync {
+namespace {
+
+int Main() {
+  auto registry = std::make_shared<prometheus::Registry>();
+  SyncMetrics metrics(*registry);
+  auto exposer = StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
+  if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
+
+  RealClock clock;
+  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr)));
+  auto resolver =
+      v1::Resolver::NewStub(MakeChannel(absl::GetFlag(FLAGS_resolver_addr)));
+  SchemaCache schemas(DescribeTableLoader(*writer, absl::Seconds(5)), clock,
+                      absl::Seconds(5));
+  IngestOptions options;
+  options.max_changes = absl::GetFlag(FLAGS_max_changes);
+  options.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
+  options.resolver_timeout = absl::GetFlag(FLAGS_resolver_timeout);
+  if (options.max_changes < 1) DieOnBadConfig("--max_changes must be positive");
+  Ingest ingest(*resolver, schemas, clock, metrics, options);
+  IngestService service(ingest);
+  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service});
+  if (!server.ok()) DieOnBadConfig(server.status().ToString());
+  LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
+
+  const std::string signal = WaitForTermination();
+  LogInfo("draining", {{"signal", signal}});
+  (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace sheetsync
+
+int main(int argc, char** argv) {
+  sheetsync::InitProcess("ingest", argc, argv);
+  return sheetsync::Main();
+}

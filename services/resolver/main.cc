@@ -1,0 +1,55 @@
+// sheetsync-resolver: the single conflict-resolution authority.
+#include "absl/flags/flag.h"
+#include "services/common/grpc_server.h"
+#include "services/common/grpc_util.h"
+#include "services/common/metrics.h"
+#include "services/common/process.h"
+#include "services/common/schema_cache.h"
+#include "services/resolver/resolver.h"
+#include "services/resolver/resolver_service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:7002", "gRPC listen address");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9102",
+          "Prometheus /metrics listen address");
+ABSL_FLAG(std::string, writer_addr, "127.0.0.1:7003",
+          "Writer address(es): host:port[,host:port...] or dns:///name:port");
+ABSL_FLAG(absl::Duration, writer_timeout, absl::Seconds(10),
+          "Deadline of each call to the writer");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
+          "How long SIGTERM waits for calls in flight");
+
+namespace sheetsync {
+namespace {
+
+int Main() {
+  auto registry = std::make_shared<prometheus::Registry>();
+  SyncMetrics metrics(*registry);
+  auto exposer = StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
+  if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
+
+  RealClock clock;
+  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr)));
+  SchemaCache schemas(DescribeTableLoader(*writer, absl::Seconds(5)), clock,
+                      absl::Seconds(5));
+  ResolverOptions options;
+  options.writer_timeout = absl::GetFlag(FLAGS_writer_timeout);
+  Resolver resolver(*writer, schemas, metrics, options);
+  ResolverService service(resolver);
+  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service});
+  if (!server.ok()) DieOnBadConfig(server.status().ToString());
+  LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
+
+  const std::string signal = WaitForTermination();
+  LogInfo("draining", {{"signal", signal}});
+  (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace sheetsync
+
+int main(int argc, char** argv) {
+  sheetsync::InitProcess("resolver", argc, argv);
+  return sheetsync::Main();
+}

@@ -1,0 +1,128 @@
+#include "services/resolver/resolver.h"
+
+#include <random>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/grpc_util.h"
+#include "services/common/merge.h"
+#include "services/common/status_macros.h"
+#include "services/resolver/results.h"
+
+namespace sheetsync {
+namespace {
+
+// One planning attempt: the merge of every change against a stored state.
+struct Attempt {
+  explicit Attempt(const v1::ReadStateResponse& state) : merger(state) {}
+  BatchMerger merger;
+  std::vector<ChangeOutcome> outcomes;
+};
+
+bool NeedsCurrent(const v1::Change& change, const ChangeOutcome& outcome,
+                  BatchMerger& merger) {
+  if (outcome.status == MergeStatus::kDuplicate) return false;
+  if (outcome.status == MergeStatus::kPartial ||
+      outcome.status == MergeStatus::kStale) {
+    return true;
+  }
+  // A delete after which newer cells keep the row alive.
+  return change.deleted() && !merger.Row(change.row_id()).cells().empty();
+}
+
+void SleepBeforeRetry(int attempt) {
+  thread_local std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> jitter_us(0, 500 * (attempt + 1));
+  absl::SleepFor(absl::Microseconds(jitter_us(rng)));
+}
+
+}  // namespace
+
+Resolver::Resolver(v1::Writer::StubInterface& writer, SchemaCache& schemas,
+                   SyncMetrics& metrics, ResolverOptions options)
+    : writer_(writer), schemas_(schemas), metrics_(metrics), options_(options) {}
+
+absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
+    const v1::ResolveRequest& request, const grpc::ServerContextBase* parent) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
+                   schemas_.Get(request.table()));
+  v1::ReadStateRequest read;
+  read.set_table(request.table());
+  absl::flat_hash_set<std::string> seen_rows;
+  for (const v1::Change& change : request.changes()) {
+    if (seen_rows.insert(change.row_id()).second) read.add_row_ids(change.row_id());
+    read.add_event_ids(change.event_id());
+  }
+  v1::ReadStateResponse state;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, options_.writer_timeout, parent);
+    RETURN_IF_ERROR(FromGrpcStatus(writer_.ReadState(&context, read, &state)));
+  }
+
+  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
+    Attempt plan(state);
+    v1::ApplyRequest apply;
+    apply.set_table(request.table());
+    if (!request.changes().empty()) {
+      apply.set_source(request.changes(0).source());
+      apply.set_origin(request.changes(0).origin());
+    }
+    absl::flat_hash_set<std::string> current_rows;
+    for (const v1::Change& change : request.changes()) {
+      plan.outcomes.push_back(plan.merger.Merge(change));
+    }
+    for (int i = 0; i < request.changes_size(); ++i) {
+      const v1::Change& change = request.changes(i);
+      if (NeedsCurrent(change, plan.outcomes[i], plan.merger) &&
+          current_rows.insert(change.row_id()).second) {
+        apply.add_current_row_ids(change.row_id());
+      }
+    }
+    plan.merger.BuildPlan(apply);
+
+    v1::ApplyResponse applied;
+    if (!apply.rows().empty() || !apply.new_event_ids().empty() ||
+        !apply.current_row_ids().empty()) {
+      grpc::ClientContext context;
+      SetDeadline(context, options_.writer_timeout, parent);
+      RETURN_IF_ERROR(FromGrpcStatus(writer_.Apply(&context, apply, &applied)));
+    }
+    if (applied.conflict()) {
+      state = std::move(*applied.mutable_fresh());
+      SleepBeforeRetry(attempt);
+      continue;
+    }
+
+    absl::flat_hash_map<std::string, const v1::StoredRow*> stored;
+    for (const v1::StoredRow& row : applied.current_rows()) {
+      stored[row.row_id()] = &row;
+    }
+    v1::ResolveResponse response;
+    double effective = 0, stale_drops = 0, conflicts = 0, duplicates = 0;
+    for (int i = 0; i < request.changes_size(); ++i) {
+      const v1::Change& change = request.changes(i);
+      const ChangeOutcome& outcome = plan.outcomes[i];
+      auto row = stored.find(change.row_id());
+      *response.add_results() = BuildResult(
+          change, outcome, plan.merger.Row(change.row_id()),
+          row == stored.end() ? nullptr : row->second, *schema);
+      effective += outcome.effective() ? 1 : 0;
+      stale_drops += outcome.stale_drops;
+      conflicts += outcome.conflicts;
+      duplicates += outcome.status == MergeStatus::kDuplicate ? 1 : 0;
+    }
+    metrics_.AddApplied(request.table(), effective);
+    metrics_.AddStaleDropped(request.table(), stale_drops);
+    metrics_.AddConflicts(request.table(), conflicts);
+    metrics_.AddDuplicates(request.table(), duplicates);
+    return response;
+  }
+  return absl::AbortedError(absl::StrCat(
+      "the rows kept changing under ", options_.max_attempts,
+      " attempts to commit; retry the request"));
+}
+
+}  // namespace sheetsync

@@ -1,0 +1,47 @@
+// Resolver: the single conflict-resolution authority. For a batch of
+// validated changes it reads the stored state through the writer, merges by
+// the contract's rule (services/common/merge.h), and has the writer commit
+// the plan; when a concurrent commit moved the rows first, the writer answers
+// with the fresh state and the resolver plans again (optimistic concurrency,
+// settled inside MySQL by the writer's locking transaction). The resolver
+// keeps no state between calls. Thread-safe.
+#ifndef SHEETSYNC_SERVICES_RESOLVER_RESOLVER_H_
+#define SHEETSYNC_SERVICES_RESOLVER_RESOLVER_H_
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "services/common/metrics.h"
+#include "services/common/schema_cache.h"
+#include "sheetsync/v1/sync.grpc.pb.h"
+
+namespace sheetsync {
+
+struct ResolverOptions {
+  absl::Duration writer_timeout = absl::Seconds(10);  // per writer call
+  int max_attempts = 16;  // plans tried before giving up (ABORTED)
+};
+
+class Resolver {
+ public:
+  // `writer`, `schemas` and `metrics` must outlive the resolver.
+  Resolver(v1::Writer::StubInterface& writer, SchemaCache& schemas,
+           SyncMetrics& metrics, ResolverOptions options);
+
+  // Resolves and commits the batch; one result per change, in order.
+  // UNAVAILABLE or DEADLINE_EXCEEDED when the writer or MySQL is down,
+  // ABORTED when contention outlasted max_attempts (nothing committed).
+  // `parent` (may be null) bounds the writer calls' deadlines.
+  absl::StatusOr<v1::ResolveResponse> Resolve(
+      const v1::ResolveRequest& request, const grpc::ServerContextBase* parent);
+
+ private:
+  v1::Writer::StubInterface& writer_;
+  SchemaCache& schemas_;
+  SyncMetrics& metrics_;
+  const ResolverOptions options_;
+};
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_RESOLVER_RESOLVER_H_

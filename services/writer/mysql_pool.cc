@@ -1,0 +1,126 @@
+#include "services/writer/mysql_pool.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "cppconn/exception.h"
+#include "cppconn/statement.h"
+#include "mysql_connection.h"
+#include "mysql_driver.h"
+
+namespace sheetsync {
+namespace {
+
+struct ThreadGuard {
+  ThreadGuard() { sql::mysql::get_mysql_driver_instance()->threadInit(); }
+  ~ThreadGuard() { sql::mysql::get_mysql_driver_instance()->threadEnd(); }
+};
+
+int Seconds(absl::Duration d) {
+  return static_cast<int>(std::max<int64_t>(1, absl::ToInt64Seconds(d)));
+}
+
+}  // namespace
+
+void EnsureMysqlThreadInit() { thread_local ThreadGuard guard; }
+
+bool IsRetryableMysqlError(int code) { return code == 1213 || code == 1205; }
+
+bool IsConnectionMysqlError(int code) {
+  return code == 2002 || code == 2003 || code == 2006 || code == 2013 ||
+         code == 2055 || code == 1927 || code == 1053;
+}
+
+PooledConnection::PooledConnection(MysqlPool& pool,
+                                   std::unique_ptr<sql::Connection> conn)
+    : pool_(&pool), conn_(std::move(conn)) {}
+
+PooledConnection::~PooledConnection() {
+  if (conn_ != nullptr) pool_->Release(std::move(conn_), discard_);
+}
+
+std::string PooledConnection::Escape(const std::string& text) {
+  auto* mysql = static_cast<sql::mysql::MySQL_Connection*>(conn_.get());
+  return std::string(mysql->escapeString(text));
+}
+
+MysqlPool::MysqlPool(MysqlConfig config) : config_(std::move(config)) {
+  sql::mysql::get_mysql_driver_instance();  // initialise before threads use it
+}
+
+MysqlPool::~MysqlPool() {
+  EnsureMysqlThreadInit();
+  absl::MutexLock lock(&mu_);
+  idle_.clear();
+}
+
+absl::StatusOr<std::unique_ptr<sql::Connection>> MysqlPool::Open() {
+  EnsureMysqlThreadInit();
+  sql::ConnectOptionsMap options;
+  options["hostName"] = config_.host;
+  options["port"] = config_.port;
+  options["userName"] = config_.user;
+  options["password"] = config_.password;
+  options["schema"] = config_.database;
+  options["OPT_CONNECT_TIMEOUT"] = Seconds(config_.connect_timeout);
+  options["OPT_READ_TIMEOUT"] = Seconds(config_.io_timeout);
+  options["OPT_WRITE_TIMEOUT"] = Seconds(config_.io_timeout);
+  options["OPT_RECONNECT"] = false;  // a silent reconnect loses the transaction
+  options["OPT_CHARSET_NAME"] = std::string("utf8mb4");
+  try {
+    std::unique_ptr<sql::Connection> conn(
+        sql::mysql::get_mysql_driver_instance()->connect(options));
+    std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+    stmt->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    stmt->execute(absl::StrCat("SET SESSION innodb_lock_wait_timeout = ",
+                               config_.lock_wait_timeout_seconds));
+    stmt->execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')");
+    stmt->execute("SET time_zone = '+00:00'");
+    stmt->execute("SET @sheetsync_writer = 1");
+    return conn;
+  } catch (const sql::SQLException& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to MySQL at ", config_.host, ":",
+                     config_.port, ": ", e.what(), " (", e.getErrorCode(), ")"));
+  }
+}
+
+absl::StatusOr<PooledConnection> MysqlPool::Acquire(absl::Duration wait) {
+  const absl::Time deadline = absl::Now() + wait;
+  {
+    absl::MutexLock lock(&mu_);
+    auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < config_.pool_size;
+    };
+    if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
+      return absl::UnavailableError("MySQL connection pool exhausted");
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<sql::Connection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return PooledConnection(*this, std::move(conn));
+    }
+    ++open_;  // reserve a slot, then connect without holding the lock
+  }
+  absl::StatusOr<std::unique_ptr<sql::Connection>> conn = Open();
+  if (!conn.ok()) {
+    absl::MutexLock lock(&mu_);
+    --open_;
+    return conn.status();
+  }
+  return PooledConnection(*this, *std::move(conn));
+}
+
+void MysqlPool::Release(std::unique_ptr<sql::Connection> conn, bool discard) {
+  EnsureMysqlThreadInit();
+  if (discard) {
+    conn.reset();  // closes it, outside the lock
+    absl::MutexLock lock(&mu_);
+    --open_;
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  idle_.push_back(std::move(conn));
+}
+
+}  // namespace sheetsync

@@ -1,0 +1,93 @@
+// A fixed-size pool of MySQL Connector/C++ connections. Thread-safe.
+//
+// Connections are opened lazily and replaced when they break; every one has
+// client-side connect/read/write timeouts, a lock-wait timeout, READ
+// COMMITTED isolation and utf8mb4, and marks itself as the sync engine's own
+// session (@sheetsync_writer = 1) so that capture triggers ignore its writes.
+#ifndef SHEETSYNC_SERVICES_WRITER_MYSQL_POOL_H_
+#define SHEETSYNC_SERVICES_WRITER_MYSQL_POOL_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace sql {
+class Connection;
+}  // namespace sql
+
+namespace sheetsync {
+
+struct MysqlConfig {
+  std::string host = "127.0.0.1";
+  int port = 3306;
+  std::string user;
+  std::string password;
+  std::string database;
+  int pool_size = 8;
+  absl::Duration connect_timeout = absl::Seconds(3);
+  absl::Duration io_timeout = absl::Seconds(10);  // per statement round trip
+  int lock_wait_timeout_seconds = 5;
+};
+
+class MysqlPool;
+
+// A connection borrowed from the pool; returned when destroyed. Call
+// Discard() after an error that may have broken the connection.
+class PooledConnection {
+ public:
+  PooledConnection(MysqlPool& pool, std::unique_ptr<sql::Connection> conn);
+  ~PooledConnection();
+  PooledConnection(PooledConnection&&) = default;
+
+  sql::Connection& operator*() { return *conn_; }
+  sql::Connection* operator->() { return conn_.get(); }
+  void Discard() { discard_ = true; }
+
+  // Returns `text` escaped for a single-quoted SQL literal on this connection.
+  std::string Escape(const std::string& text);
+
+ private:
+  MysqlPool* pool_;
+  std::unique_ptr<sql::Connection> conn_;
+  bool discard_ = false;
+};
+
+class MysqlPool {
+ public:
+  explicit MysqlPool(MysqlConfig config);
+  ~MysqlPool();
+
+  // Borrows a connection, waiting up to `wait` for a free one. Unavailable
+  // when MySQL cannot be reached or the pool stays exhausted.
+  absl::StatusOr<PooledConnection> Acquire(absl::Duration wait);
+
+  const MysqlConfig& config() const { return config_; }
+
+ private:
+  friend class PooledConnection;
+  void Release(std::unique_ptr<sql::Connection> conn, bool discard);
+  absl::StatusOr<std::unique_ptr<sql::Connection>> Open();
+
+  const MysqlConfig config_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<sql::Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + borrowed
+};
+
+// Calls the Connector's per-thread initialisation once for the calling
+// thread (and its clean-up when the thread exits).
+void EnsureMysqlThreadInit();
+
+// Returns true for MySQL error codes after which the transaction may simply
+// be retried (deadlock, lock-wait timeout).
+bool IsRetryableMysqlError(int code);
+// Returns true for error codes that mean the server is unreachable.
+bool IsConnectionMysqlError(int code);
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_WRITER_MYSQL_POOL_H_

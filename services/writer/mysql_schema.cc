@@ -1,0 +1,247 @@
+// MysqlVersionStore: migrations, registration and schema discovery.
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "cppconn/resultset.h"
+#include "cppconn/statement.h"
+#include "mysql_connection.h"
+#include "services/common/status_macros.h"
+#include "services/writer/mysql_error.h"
+#include "services/writer/mysql_version_store.h"
+#include "services/writer/sql_text.h"
+
+namespace sheetsync {
+namespace {
+
+constexpr absl::Duration kAcquireWait = absl::Seconds(5);
+
+constexpr const char* kMigrations[] = {
+    "CREATE TABLE IF NOT EXISTS _sheetsync_tables ("
+    " tbl VARCHAR(64) NOT NULL PRIMARY KEY,"
+    " key_column VARCHAR(64) NOT NULL,"
+    " registered_at_us BIGINT NOT NULL,"
+    " pruned_horizon_us BIGINT NOT NULL DEFAULT 0"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    "CREATE TABLE IF NOT EXISTS _sheetsync_rows ("
+    " tbl VARCHAR(64) NOT NULL,"
+    " row_id CHAR(36) NOT NULL,"
+    " rev BIGINT NOT NULL DEFAULT 0,"
+    " tomb_us BIGINT NULL,"
+    " tomb_event VARBINARY(128) NULL,"
+    " tomb_source TINYINT NULL,"
+    " tomb_origin VARCHAR(255) NULL,"
+    " PRIMARY KEY (tbl, row_id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    "CREATE TABLE IF NOT EXISTS _sheetsync_cells ("
+    " tbl VARCHAR(64) NOT NULL,"
+    " row_id CHAR(36) NOT NULL,"
+    " col VARCHAR(64) NOT NULL,"
+    " val LONGBLOB NULL,"
+    " ts_us BIGINT NOT NULL,"
+    " event_id VARBINARY(128) NOT NULL,"
+    " source TINYINT NOT NULL,"
+    " origin VARCHAR(255) NOT NULL,"
+    " PRIMARY KEY (tbl, row_id, col)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    "CREATE TABLE IF NOT EXISTS _sheetsync_events ("
+    " tbl VARCHAR(64) NOT NULL,"
+    " event_id VARBINARY(128) NOT NULL,"
+    " stored_at_us BIGINT NOT NULL,"
+    " PRIMARY KEY (tbl, event_id),"
+    " KEY by_age (stored_at_us)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    "CREATE TABLE IF NOT EXISTS _sheetsync_changelog ("
+    " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " tbl VARCHAR(64) NOT NULL,"
+    " row_id CHAR(36) NOT NULL,"
+    " source TINYINT NOT NULL,"
+    " origin VARCHAR(255) NOT NULL,"
+    " logged_at_us BIGINT NOT NULL,"
+    " seq BIGINT NULL,"
+    " KEY by_seq (tbl, seq),"
+    " KEY unsequenced (seq, id)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+};
+
+// Parses information_schema.COLUMNS.COLUMN_DEFAULT. MariaDB quotes string
+// defaults and spells a NULL default 'NULL'; MySQL gives strings bare.
+v1::SqlValue ParseDefault(const std::string& text) {
+  v1::SqlValue value;
+  if (text == "NULL") {
+    value.set_is_null(true);
+  } else if (text.size() >= 2 && text.front() == '\'' && text.back() == '\'') {
+    value.set_text(absl::StrReplaceAll(text.substr(1, text.size() - 2),
+                                       {{"''", "'"}, {"\\\\", "\\"}}));
+  } else {
+    value.set_text(text);
+  }
+  return value;
+}
+
+// Returns the members of "enum('a','b')" or "set('a','b')".
+std::vector<std::string> ParseMembers(absl::string_view column_type) {
+  std::vector<std::string> members;
+  size_t open = column_type.find('(');
+  if (open == absl::string_view::npos) return members;
+  std::string current;
+  bool quoted = false;
+  for (size_t i = open + 1; i < column_type.size(); ++i) {
+    char c = column_type[i];
+    if (!quoted) {
+      if (c == '\'') quoted = true;
+      continue;
+    }
+    if (c == '\'' && i + 1 < column_type.size() && column_type[i + 1] == '\'') {
+      current.push_back('\'');
+      ++i;
+    } else if (c == '\'') {
+      quoted = false;
+      members.push_back(std::move(current));
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
+  return members;
+}
+
+v1::Column ReadColumn(sql::ResultSet& rs) {
+  v1::Column column;
+  column.set_name(std::string(rs.getString("COLUMN_NAME")));
+  column.set_data_type(
+      absl::AsciiStrToLower(std::string(rs.getString("DATA_TYPE"))));
+  column.set_column_type(
+      absl::AsciiStrToLower(std::string(rs.getString("COLUMN_TYPE"))));
+  column.set_nullable(std::string(rs.getString("IS_NULLABLE")) == "YES");
+  if (!rs.isNull("COLUMN_DEFAULT")) {
+    column.set_has_default(true);
+    *column.mutable_default_value() =
+        ParseDefault(std::string(rs.getString("COLUMN_DEFAULT")));
+  } else if (column.nullable()) {
+    column.set_has_default(true);
+    column.mutable_default_value()->set_is_null(true);
+  }
+  const std::string extra =
+      absl::AsciiStrToLower(std::string(rs.getString("EXTRA")));
+  column.set_generated(absl::StrContains(extra, "generated"));
+  column.set_read_only(column.generated());
+  if (!rs.isNull("CHARACTER_MAXIMUM_LENGTH")) {
+    column.set_max_chars(rs.getUInt64("CHARACTER_MAXIMUM_LENGTH"));
+  }
+  if (!rs.isNull("CHARACTER_OCTET_LENGTH")) {
+    column.set_max_bytes(rs.getUInt64("CHARACTER_OCTET_LENGTH"));
+  }
+  if (!rs.isNull("NUMERIC_PRECISION")) {
+    column.set_numeric_precision(rs.getUInt("NUMERIC_PRECISION"));
+  }
+  if (!rs.isNull("NUMERIC_SCALE")) {
+    column.set_numeric_scale(rs.getUInt("NUMERIC_SCALE"));
+  }
+  column.set_is_unsigned(absl::StrContains(column.column_type(), "unsigned"));
+  if (column.data_type() == "enum" || column.data_type() == "set") {
+    for (std::string& member : ParseMembers(column.column_type())) {
+      column.add_enum_values(std::move(member));
+    }
+  }
+  return column;
+}
+
+}  // namespace
+
+MysqlVersionStore::MysqlVersionStore(MysqlPool& pool, const Clock& clock,
+                                     std::vector<TableRegistration> tables)
+    : pool_(pool),
+      clock_(clock),
+      schemas_([this](const std::string& table) { return Discover(table); },
+               clock, absl::Seconds(5)) {
+  for (TableRegistration& registration : tables) {
+    std::string name = registration.table;
+    tables_.emplace(std::move(name), std::move(registration));
+  }
+}
+
+absl::Status MysqlVersionStore::Migrate() {
+  ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
+  try {
+    std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+    for (const char* ddl : kMigrations) stmt->execute(ddl);
+    for (const auto& [name, registration] : tables_) {
+      stmt->execute(absl::StrCat(
+          "INSERT IGNORE INTO _sheetsync_tables (tbl, key_column, "
+          "registered_at_us) VALUES (",
+          Literal(conn, name), ",", Literal(conn, registration.key_column), ",",
+          clock_.NowMicros(), ")"));
+    }
+  } catch (const sql::SQLException& e) {
+    return MysqlErrorStatus(e, conn, "migrating the sync metadata tables");
+  }
+  for (const auto& [name, registration] : tables_) {
+    absl::StatusOr<v1::TableSchema> schema = Discover(name);
+    if (!schema.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "registered table `", name, "`: ", schema.status().message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MysqlVersionStore::Ping() {
+  ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(absl::Seconds(2)));
+  try {
+    std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+    std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery("SELECT 1"));
+    return absl::OkStatus();
+  } catch (const sql::SQLException& e) {
+    return MysqlErrorStatus(e, conn, "pinging MySQL");
+  }
+}
+
+absl::StatusOr<v1::TableSchema> MysqlVersionStore::DescribeTable(
+    const std::string& table) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
+                   schemas_.Get(table));
+  return *schema;
+}
+
+absl::StatusOr<v1::TableSchema> MysqlVersionStore::Discover(
+    const std::string& table) {
+  auto registration = tables_.find(table);
+  if (registration == tables_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("table `", table, "` is not registered for sync"));
+  }
+  ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
+  v1::TableSchema schema;
+  schema.set_table(table);
+  schema.set_key_column(registration->second.key_column);
+  try {
+    std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+    std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery(absl::StrCat(
+        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
+        "COLUMN_DEFAULT, EXTRA, CHARACTER_MAXIMUM_LENGTH, "
+        "CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE "
+        "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+        "AND TABLE_NAME = ",
+        Literal(conn, table), " ORDER BY ORDINAL_POSITION")));
+    while (rs->next()) *schema.add_columns() = ReadColumn(*rs);
+  } catch (const sql::SQLException& e) {
+    return MysqlErrorStatus(e, conn, "reading the table's columns");
+  }
+  if (schema.columns().empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("table `", table, "` does not exist in the database"));
+  }
+  if (FindColumn(schema, schema.key_column()) == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("table `", table, "` has no key column `",
+                     schema.key_column(), "`"));
+  }
+  return schema;
+}
+
+}  // namespace sheetsync

@@ -1,0 +1,382 @@
+// MysqlVersionStore: reading the version state and applying merge plans.
+#include "services/writer/mysql_version_store.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cppconn/resultset.h"
+#include "cppconn/statement.h"
+#include "mysql_connection.h"
+#include "services/common/coerce.h"
+#include "services/common/status_macros.h"
+#include "services/writer/mysql_error.h"
+#include "services/writer/sql_text.h"
+
+namespace sheetsync {
+namespace {
+
+constexpr absl::Duration kAcquireWait = absl::Seconds(5);
+constexpr int kDeadlockRetries = 4;
+constexpr int kDuplicateKey = 1062;
+
+// Thrown inside ApplyOnce when the plan no longer matches the stored state.
+struct StaleState {};
+
+std::unique_ptr<sql::ResultSet> Query(PooledConnection& conn,
+                                      const std::string& sql) {
+  std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+  return std::unique_ptr<sql::ResultSet>(stmt->executeQuery(sql));
+}
+
+void Execute(PooledConnection& conn, const std::string& sql) {
+  std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+  stmt->execute(sql);
+}
+
+std::string Str(sql::ResultSet& rs, const char* column) {
+  return std::string(rs.getString(column));
+}
+
+std::vector<std::string> SortedRowIds(const v1::ApplyRequest& request) {
+  std::vector<std::string> ids;
+  for (const v1::RowWrite& row : request.rows()) ids.push_back(row.row_id());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// Rows whose user-table values are written with the same column list share
+// one multi-row INSERT ... ON DUPLICATE KEY UPDATE.
+using ColumnList = std::vector<std::string>;
+
+ColumnList ColumnsToWrite(const v1::RowWrite& row,
+                          const v1::TableSchema& schema) {
+  ColumnList columns;
+  for (const v1::Column& column : schema.columns()) {
+    if (column.name() == schema.key_column() || column.read_only()) continue;
+    if (row.replace_row() || row.table_values().contains(column.name())) {
+      columns.push_back(column.name());
+    }
+  }
+  return columns;
+}
+
+// The value a replaced row gets for a column no change wrote.
+v1::SqlValue UnwrittenValue(const v1::Column& column) {
+  if (!column.nullable() && !column.has_default()) {
+    return ImplicitDefault(column);
+  }
+  v1::SqlValue value;
+  value.set_is_default(true);
+  return value;
+}
+
+}  // namespace
+
+v1::ReadStateResponse MysqlVersionStore::ReadStateOn(
+    PooledConnection& conn, const std::string& table,
+    const std::vector<std::string>& row_ids,
+    const std::vector<std::string>& event_ids) {
+  v1::ReadStateResponse response;
+  const std::string tbl = Literal(conn, table);
+  std::map<std::string, v1::RowState> rows;
+  if (!row_ids.empty()) {
+    const std::string in = InList(conn, row_ids);
+    auto rs = Query(conn, absl::StrCat(
+        "SELECT row_id, rev, tomb_us, tomb_event, tomb_source, tomb_origin "
+        "FROM _sheetsync_rows WHERE tbl = ", tbl, " AND row_id IN ", in));
+    while (rs->next()) {
+      v1::RowState& row = rows[Str(*rs, "row_id")];
+      row.set_rev(rs->getInt64("rev"));
+      if (!rs->isNull("tomb_us")) {
+        v1::Tombstone* tombstone = row.mutable_tombstone();
+        tombstone->set_updated_at_us(rs->getInt64("tomb_us"));
+        tombstone->set_event_id(Str(*rs, "tomb_event"));
+        tombstone->set_source(static_cast<v1::Source>(rs->getInt("tomb_source")));
+        tombstone->set_origin(Str(*rs, "tomb_origin"));
+      }
+    }
+    rs = Query(conn, absl::StrCat(
+        "SELECT row_id, col, val, ts_us, event_id, source, origin "
+        "FROM _sheetsync_cells WHERE tbl = ", tbl, " AND row_id IN ", in));
+    while (rs->next()) {
+      v1::CellVersion& cell =
+          (*rows[Str(*rs, "row_id")].mutable_cells())[Str(*rs, "col")];
+      if (rs->isNull("val")) {
+        cell.mutable_value()->set_is_null(true);
+      } else {
+        cell.mutable_value()->set_text(Str(*rs, "val"));
+      }
+      cell.set_updated_at_us(rs->getInt64("ts_us"));
+      cell.set_event_id(Str(*rs, "event_id"));
+      cell.set_source(static_cast<v1::Source>(rs->getInt("source")));
+      cell.set_origin(Str(*rs, "origin"));
+    }
+  }
+  for (auto& [row_id, row] : rows) {
+    row.set_row_id(row_id);
+    *response.add_rows() = std::move(row);
+  }
+  if (!event_ids.empty()) {
+    auto rs = Query(conn, absl::StrCat(
+        "SELECT event_id FROM _sheetsync_events WHERE tbl = ", tbl,
+        " AND event_id IN ", InList(conn, event_ids)));
+    while (rs->next()) response.add_known_event_ids(Str(*rs, "event_id"));
+  }
+  auto rs = Query(conn, absl::StrCat(
+      "SELECT pruned_horizon_us FROM _sheetsync_tables WHERE tbl = ", tbl));
+  if (rs->next()) response.set_pruned_horizon_us(rs->getInt64(1));
+  return response;
+}
+
+absl::StatusOr<v1::ReadStateResponse> MysqlVersionStore::ReadState(
+    const v1::ReadStateRequest& request) {
+  ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
+  std::vector<std::string> rows(request.row_ids().begin(),
+                                request.row_ids().end());
+  std::vector<std::string> events(request.event_ids().begin(),
+                                  request.event_ids().end());
+  try {
+    return ReadStateOn(conn, request.table(), rows, events);
+  } catch (const sql::SQLException& e) {
+    return MysqlErrorStatus(e, conn, "reading the stored versions");
+  }
+}
+
+absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
+    const v1::ApplyRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
+                   schemas_.Get(request.table()));
+  absl::Status last;
+  for (int attempt = 0; attempt < kDeadlockRetries; ++attempt) {
+    ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
+    try {
+      conn->setAutoCommit(false);
+      v1::ApplyResponse response = ApplyOnce(conn, request, *schema);
+      conn->commit();
+      conn->setAutoCommit(true);
+      return response;
+    } catch (const StaleState&) {
+      // A concurrent commit moved the rows or recorded one of the events;
+      // ApplyOnce rolled back. Answer with the fresh state to plan again.
+      return ConflictResponse(conn, request);
+    } catch (const sql::SQLException& e) {
+      last = MysqlErrorStatus(e, conn, "applying a batch");
+      RollbackQuietly(conn);
+      if (!absl::IsAborted(last)) return last;  // nothing was committed
+    }
+  }
+  return last;
+}
+
+absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::ConflictResponse(
+    PooledConnection& conn, const v1::ApplyRequest& request) {
+  std::vector<std::string> rows, events;
+  for (const v1::RowWrite& row : request.rows()) rows.push_back(row.row_id());
+  events.assign(request.new_event_ids().begin(), request.new_event_ids().end());
+  v1::ApplyResponse response;
+  response.set_conflict(true);
+  try {
+    *response.mutable_fresh() = ReadStateOn(conn, request.table(), rows, events);
+  } catch (const sql::SQLException& e) {
+    return MysqlErrorStatus(e, conn, "reading the state after a conflict");
+  }
+  return response;
+}
+
+v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
+                                               const v1::ApplyRequest& request,
+                                               const v1::TableSchema& schema) {
+  const std::string tbl = Literal(conn, request.table());
+  const std::vector<std::string> row_ids = SortedRowIds(request);
+  if (!row_ids.empty()) {
+    // Lock every row of the plan (placeholders make absent rows lockable),
+    // in key order so that concurrent batches cannot deadlock each other.
+    std::vector<std::string> values;
+    for (const std::string& id : row_ids) {
+      values.push_back(absl::StrCat("(", tbl, ",", Literal(conn, id), ")"));
+    }
+    Execute(conn, absl::StrCat("INSERT IGNORE INTO _sheetsync_rows (tbl, row_id) VALUES ",
+                               absl::StrJoin(values, ",")));
+    auto rs = Query(conn, absl::StrCat(
+        "SELECT row_id, rev FROM _sheetsync_rows WHERE tbl = ", tbl,
+        " AND row_id IN ", InList(conn, row_ids), " ORDER BY row_id FOR UPDATE"));
+    std::map<std::string, int64_t> revs;
+    while (rs->next()) revs[Str(*rs, "row_id")] = rs->getInt64("rev");
+    for (const v1::RowWrite& row : request.rows()) {
+      if (revs[row.row_id()] != row.expected_rev()) {
+        RollbackQuietly(conn);
+        throw StaleState{};
+      }
+    }
+  }
+  const int64_t now = clock_.NowMicros();
+  if (!request.new_event_ids().empty()) {
+    std::vector<std::string> values;
+    for (const std::string& id : request.new_event_ids()) {
+      values.push_back(absl::StrCat("(", tbl, ",", Literal(conn, id), ",", now, ")"));
+    }
+    try {
+      Execute(conn, absl::StrCat(
+          "INSERT INTO _sheetsync_events (tbl, event_id, stored_at_us) VALUES ",
+          absl::StrJoin(values, ",")));
+    } catch (const sql::SQLException& e) {
+      if (e.getErrorCode() != kDuplicateKey) throw;
+      // A concurrent batch committed one of these events first.
+      RollbackQuietly(conn);
+      throw StaleState{};
+    }
+  }
+  v1::ApplyResponse response;
+  if (!request.rows().empty()) WriteRows(conn, request, schema, now);
+  ReadCurrentRows(conn, request, schema, response);
+  return response;
+}
+
+void MysqlVersionStore::WriteRows(PooledConnection& conn,
+                                  const v1::ApplyRequest& request,
+                                  const v1::TableSchema& schema, int64_t now) {
+  const std::string tbl = Literal(conn, request.table());
+  std::vector<std::string> row_values, cell_values, erasures, deletes, log;
+  for (const v1::RowWrite& row : request.rows()) {
+    const std::string id = Literal(conn, row.row_id());
+    if (row.has_tombstone()) {
+      const v1::Tombstone& t = row.tombstone();
+      row_values.push_back(absl::StrCat(
+          "(", tbl, ",", id, ",", row.expected_rev() + 1, ",", t.updated_at_us(),
+          ",", Literal(conn, t.event_id()), ",", static_cast<int>(t.source()),
+          ",", Literal(conn, t.origin()), ")"));
+    } else {
+      row_values.push_back(absl::StrCat("(", tbl, ",", id, ",",
+                                        row.expected_rev() + 1,
+                                        ",NULL,NULL,NULL,NULL)"));
+    }
+    for (const auto& [col, v] : row.cell_upserts()) {
+      cell_values.push_back(absl::StrCat(
+          "(", tbl, ",", id, ",", Literal(conn, col), ",",
+          ValueLiteral(conn, v.value()), ",", v.updated_at_us(), ",",
+          Literal(conn, v.event_id()), ",", static_cast<int>(v.source()), ",",
+          Literal(conn, v.origin()), ")"));
+    }
+    for (const std::string& col : row.cell_erasures()) {
+      erasures.push_back(absl::StrCat("(", id, ",", Literal(conn, col), ")"));
+    }
+    if (row.log_change()) {
+      log.push_back(absl::StrCat("(", tbl, ",", id, ",",
+                                 static_cast<int>(request.source()), ",",
+                                 Literal(conn, request.origin()), ",", now, ")"));
+    }
+  }
+  Execute(conn, absl::StrCat(
+      "INSERT INTO _sheetsync_rows (tbl, row_id, rev, tomb_us, tomb_event, "
+      "tomb_source, tomb_origin) VALUES ", absl::StrJoin(row_values, ","),
+      " ON DUPLICATE KEY UPDATE tomb_us = VALUES(tomb_us), "
+      "tomb_event = VALUES(tomb_event), tomb_source = VALUES(tomb_source), "
+      "tomb_origin = VALUES(tomb_origin), rev = VALUES(rev)"));
+  if (!cell_values.empty()) {
+    Execute(conn, absl::StrCat(
+        "INSERT INTO _sheetsync_cells (tbl, row_id, col, val, ts_us, event_id, "
+        "source, origin) VALUES ", absl::StrJoin(cell_values, ","),
+        " ON DUPLICATE KEY UPDATE val = VALUES(val), ts_us = VALUES(ts_us), "
+        "event_id = VALUES(event_id), source = VALUES(source), "
+        "origin = VALUES(origin)"));
+  }
+  if (!erasures.empty()) {
+    Execute(conn, absl::StrCat("DELETE FROM _sheetsync_cells WHERE tbl = ", tbl,
+                               " AND (row_id, col) IN (",
+                               absl::StrJoin(erasures, ","), ")"));
+  }
+  if (!log.empty()) {
+    Execute(conn, absl::StrCat(
+        "INSERT INTO _sheetsync_changelog (tbl, row_id, source, origin, "
+        "logged_at_us) VALUES ", absl::StrJoin(log, ",")));
+  }
+  WriteUserTable(conn, request, schema);
+}
+
+void MysqlVersionStore::WriteUserTable(PooledConnection& conn,
+                                       const v1::ApplyRequest& request,
+                                       const v1::TableSchema& schema) {
+  const std::string table = QuoteIdentifier(schema.table());
+  const std::string key = QuoteIdentifier(schema.key_column());
+  std::vector<std::string> deletes;
+  std::map<ColumnList, std::vector<std::string>> upserts;
+  for (const v1::RowWrite& row : request.rows()) {
+    if (row.delete_row()) {
+      deletes.push_back(row.row_id());
+      continue;
+    }
+    ColumnList columns = ColumnsToWrite(row, schema);
+    if (columns.empty()) continue;
+    std::string tuple = absl::StrCat("(", Literal(conn, row.row_id()));
+    for (const std::string& name : columns) {
+      auto value = row.table_values().find(name);
+      absl::StrAppend(&tuple, ",",
+                      value != row.table_values().end()
+                          ? ValueLiteral(conn, value->second)
+                          : ValueLiteral(conn, UnwrittenValue(
+                                                   *FindColumn(schema, name))));
+    }
+    tuple += ")";
+    upserts[std::move(columns)].push_back(std::move(tuple));
+  }
+  if (!deletes.empty()) {
+    Execute(conn, absl::StrCat("DELETE FROM ", table, " WHERE ", key, " IN ",
+                               InList(conn, deletes)));
+  }
+  for (const auto& [columns, tuples] : upserts) {
+    std::vector<std::string> names, updates;
+    for (const std::string& name : columns) {
+      names.push_back(QuoteIdentifier(name));
+      updates.push_back(absl::StrCat(names.back(), " = VALUES(", names.back(), ")"));
+    }
+    Execute(conn, absl::StrCat("INSERT INTO ", table, " (", key, ",",
+                               absl::StrJoin(names, ","), ") VALUES ",
+                               absl::StrJoin(tuples, ","),
+                               " ON DUPLICATE KEY UPDATE ",
+                               absl::StrJoin(updates, ",")));
+  }
+}
+
+void MysqlVersionStore::ReadCurrentRows(PooledConnection& conn,
+                                        const v1::ApplyRequest& request,
+                                        const v1::TableSchema& schema,
+                                        v1::ApplyResponse& response) {
+  if (request.current_row_ids().empty()) return;
+  std::vector<std::string> ids(request.current_row_ids().begin(),
+                               request.current_row_ids().end());
+  std::map<std::string, v1::StoredRow> found;
+  auto rs = Query(conn, absl::StrCat(
+      "SELECT * FROM ", QuoteIdentifier(schema.table()), " WHERE ",
+      QuoteIdentifier(schema.key_column()), " IN ", InList(conn, ids)));
+  while (rs->next()) {
+    v1::StoredRow row;
+    row.set_exists(true);
+    for (const v1::Column& column : schema.columns()) {
+      if (column.name() == schema.key_column()) {
+        row.set_row_id(std::string(rs->getString(column.name())));
+        continue;
+      }
+      v1::SqlValue& value = (*row.mutable_values())[column.name()];
+      if (rs->isNull(column.name())) {
+        value.set_is_null(true);
+      } else {
+        value.set_text(std::string(rs->getString(column.name())));
+      }
+    }
+    found[row.row_id()] = std::move(row);
+  }
+  for (const std::string& id : ids) {
+    auto it = found.find(id);
+    if (it != found.end()) {
+      *response.add_current_rows() = std::move(it->second);
+    } else {
+      v1::StoredRow* missing = response.add_current_rows();
+      missing->set_row_id(id);
+    }
+  }
+}
+
+}  // namespace sheetsync

@@ -1,0 +1,82 @@
+// MysqlVersionStore: the VersionStore kept in MySQL itself. Sync metadata
+// lives in the engine's own tables (prefix _sheetsync_), never in user tables:
+//   _sheetsync_tables     registered tables, pruned-tombstone horizon
+//   _sheetsync_rows       per row: rev (optimistic concurrency) and tombstone
+//   _sheetsync_cells      per cell: winning value and its version
+//   _sheetsync_events     accepted event ids (duplicate detection)
+//   _sheetsync_changelog  committed row changes, for the change feed
+// Races are settled inside MySQL: Apply locks the rows it writes
+// (SELECT ... FOR UPDATE), checks their revs, and commits everything in one
+// transaction. Thread-safe.
+#ifndef SHEETSYNC_SERVICES_WRITER_MYSQL_VERSION_STORE_H_
+#define SHEETSYNC_SERVICES_WRITER_MYSQL_VERSION_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "services/common/clock.h"
+#include "services/common/schema_cache.h"
+#include "services/writer/mysql_pool.h"
+#include "services/writer/version_store.h"
+
+namespace sheetsync {
+
+struct TableRegistration {
+  std::string table;
+  std::string key_column = "uuid";
+};
+
+class MysqlVersionStore final : public VersionStore {
+ public:
+  // `pool` and `clock` must outlive the store.
+  MysqlVersionStore(MysqlPool& pool, const Clock& clock,
+                    std::vector<TableRegistration> tables);
+
+  // Creates the metadata tables if missing and registers the tables.
+  // FAILED_PRECONDITION when a registered table lacks its key column.
+  absl::Status Migrate();
+
+  // Returns OK when MySQL answers a trivial query.
+  absl::Status Ping();
+
+  absl::StatusOr<v1::TableSchema> DescribeTable(
+      const std::string& table) override;
+  absl::StatusOr<v1::ReadStateResponse> ReadState(
+      const v1::ReadStateRequest& request) override;
+  absl::StatusOr<v1::ApplyResponse> Apply(
+      const v1::ApplyRequest& request) override;
+
+ private:
+  absl::StatusOr<v1::TableSchema> Discover(const std::string& table);
+  // Runs ReadState's queries on `conn` (inside or outside a transaction).
+  v1::ReadStateResponse ReadStateOn(PooledConnection& conn,
+                                    const std::string& table,
+                                    const std::vector<std::string>& row_ids,
+                                    const std::vector<std::string>& event_ids);
+  // Answers a plan that met a concurrent commit: the fresh state of its rows.
+  absl::StatusOr<v1::ApplyResponse> ConflictResponse(
+      PooledConnection& conn, const v1::ApplyRequest& request);
+  // One attempt of Apply inside a transaction; throws sql::SQLException.
+  v1::ApplyResponse ApplyOnce(PooledConnection& conn,
+                              const v1::ApplyRequest& request,
+                              const v1::TableSchema& schema);
+  // Writes the plan's metadata, change log and user-table rows.
+  void WriteRows(PooledConnection& conn, const v1::ApplyRequest& request,
+                 const v1::TableSchema& schema, int64_t now);
+  void WriteUserTable(PooledConnection& conn, const v1::ApplyRequest& request,
+                      const v1::TableSchema& schema);
+  void ReadCurrentRows(PooledConnection& conn, const v1::ApplyRequest& request,
+                       const v1::TableSchema& schema,
+                       v1::ApplyResponse& response);
+
+  MysqlPool& pool_;
+  const Clock& clock_;
+  absl::flat_hash_map<std::string, TableRegistration> tables_;
+  SchemaCache schemas_;
+};
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_WRITER_MYSQL_VERSION_STORE_H_

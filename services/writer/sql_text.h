@@ -1,0 +1,32 @@
+// Building SQL text safely: identifiers are quoted with backticks (and
+// embedded backticks doubled); values go through the connection's escaping.
+// Callers only quote names that were validated against the discovered
+// schema or the table registry. Stateless; thread-safe.
+#ifndef SHEETSYNC_SERVICES_WRITER_SQL_TEXT_H_
+#define SHEETSYNC_SERVICES_WRITER_SQL_TEXT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "services/writer/mysql_pool.h"
+#include "sheetsync/v1/sync.pb.h"
+
+namespace sheetsync {
+
+// Returns `name` as a quoted identifier: `na``me`.
+std::string QuoteIdentifier(absl::string_view name);
+
+// Returns 'escaped text' for a string literal.
+std::string Literal(PooledConnection& conn, const std::string& text);
+
+// Returns the literal for a value: NULL, DEFAULT or 'text'.
+std::string ValueLiteral(PooledConnection& conn, const v1::SqlValue& value);
+
+// Returns "('a','b',...)" for an IN list of string literals.
+std::string InList(PooledConnection& conn,
+                   const std::vector<std::string>& texts);
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_WRITER_SQL_TEXT_H_

@@ -1,0 +1,40 @@
+#include "services/writer/writer_service.h"
+
+#include "services/common/grpc_util.h"
+
+namespace sheetsync {
+namespace {
+
+template <typename T>
+grpc::Status Answer(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status WriterService::DescribeTable(grpc::ServerContext*,
+                                          const v1::DescribeTableRequest* request,
+                                          v1::TableSchema* response) {
+  return Answer(store_.DescribeTable(request->table()), response);
+}
+
+grpc::Status WriterService::ReadState(grpc::ServerContext*,
+                                      const v1::ReadStateRequest* request,
+                                      v1::ReadStateResponse* response) {
+  return Answer(store_.ReadState(*request), response);
+}
+
+grpc::Status WriterService::Apply(grpc::ServerContext* context,
+                                  const v1::ApplyRequest* request,
+                                  v1::ApplyResponse* response) {
+  // Committing after the caller gave up would acknowledge nothing to anyone,
+  // but it is still correct: the plan is idempotent through its revs.
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "caller went away");
+  }
+  return Answer(store_.Apply(*request), response);
+}
+
+}  // namespace sheetsync

@@ -1,0 +1,33 @@
+// WriterService: the gRPC adapter of the writer, the only process that
+// touches MySQL. Converts between the proto API and a VersionStore and maps
+// absl::Status to gRPC status. Thread-safe (the store is).
+#ifndef SHEETSYNC_SERVICES_WRITER_WRITER_SERVICE_H_
+#define SHEETSYNC_SERVICES_WRITER_WRITER_SERVICE_H_
+
+#include "services/writer/version_store.h"
+#include "sheetsync/v1/sync.grpc.pb.h"
+
+namespace sheetsync {
+
+class WriterService final : public v1::Writer::Service {
+ public:
+  // `store` must outlive the service.
+  explicit WriterService(VersionStore& store) : store_(store) {}
+
+  grpc::Status DescribeTable(grpc::ServerContext* context,
+                             const v1::DescribeTableRequest* request,
+                             v1::TableSchema* response) override;
+  grpc::Status ReadState(grpc::ServerContext* context,
+                         const v1::ReadStateRequest* request,
+                         v1::ReadStateResponse* response) override;
+  grpc::Status Apply(grpc::ServerContext* context,
+                     const v1::ApplyRequest* request,
+                     v1::ApplyResponse* response) override;
+
+ private:
+  VersionStore& store_;
+};
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_WRITER_WRITER_SERVICE_H_
