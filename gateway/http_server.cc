@@ -1,0 +1,616 @@
+// The only translation unit that includes Boost.Beast (it costs ~19 s and
+// ~720 MB to compile): keep it that way.
+#include "gateway/http_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "boost/asio/strand.hpp"
+#include "boost/beast/core.hpp"
+#include "boost/beast/http.hpp"
+
+namespace sheetsync::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// After a response that closes the connection, the server stops sending and
+// discards what the client still sends for up to this long before closing,
+// so that unread request bytes do not turn the close into a reset that
+// destroys the response before the client reads it.
+constexpr absl::Duration kLingerTime = absl::Seconds(2);
+constexpr size_t kReadChunkBytes = 16 << 10;
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
+
+std::string ToString(beast::string_view s) { return {s.data(), s.size()}; }
+
+// Arms the stream's timer for the next operations; effectively infinite
+// durations disable it (a huge expiry would overflow the steady clock).
+void SetDeadline(beast::tcp_stream& stream, absl::Duration d) {
+  if (d >= absl::Hours(24 * 365)) {
+    stream.expires_never();
+  } else {
+    stream.expires_after(absl::ToChronoNanoseconds(d));
+  }
+}
+
+std::string JsonEscape(absl::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out.append("\\u00");
+      out.push_back(kHex[(c >> 4) & 0xf]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Returns whether a handler-supplied header may be sent as is: a token name
+// that is not one the server manages, and a value that cannot split the
+// response nor make Beast throw (it stores sizes in 16 bits).
+bool IsSendableHeader(absl::string_view name, absl::string_view value) {
+  constexpr size_t kMaxFieldBytes = 32 << 10;
+  if (name.empty() || name.size() > kMaxFieldBytes ||
+      value.size() > kMaxFieldBytes ||
+      absl::EqualsIgnoreCase(name, "content-length") ||
+      absl::EqualsIgnoreCase(name, "transfer-encoding") ||
+      absl::EqualsIgnoreCase(name, "connection")) {
+    return false;
+  }
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && !absl::StrContains("!#$%&'*+-.^_`|~", c)) {
+      return false;
+    }
+  }
+  return value.find_first_of(absl::string_view("\r\n\0", 3)) ==
+         absl::string_view::npos;
+}
+
+bool IsMalformedHttp(const beast::error_code& ec) {
+  return ec.category() ==
+             http::make_error_code(http::error::bad_target).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+class Session;
+
+// State shared by the server and its sessions. Every session holds it, so a
+// Responder that outlives the HttpServer still finds a valid io_context.
+struct Core {
+  Core(const HttpServerOptions& o, HttpHandler& h)
+      : options(o), handler(h), ioc(o.threads) {}
+
+  bool NoSessions() const ABSL_SHARED_LOCKS_REQUIRED(mu) {
+    return sessions.empty();
+  }
+  // Returns the sessions still alive. Call without holding `mu`.
+  std::vector<std::shared_ptr<Session>> LiveSessions() ABSL_LOCKS_EXCLUDED(mu);
+
+  const HttpServerOptions options;
+  HttpHandler& handler;
+  std::atomic<bool> draining{false};  // Set once, under `mu`.
+  absl::Mutex mu;
+  bool stopped ABSL_GUARDED_BY(mu) = false;  // No thread runs `ioc` any more.
+  absl::flat_hash_map<const Session*, std::weak_ptr<Session>> sessions
+      ABSL_GUARDED_BY(mu);
+  net::io_context ioc;  // Last: destroyed first, while `mu` still exists.
+};
+
+// One connection. Everything but Respond(), Drain() and ForceClose() runs on
+// the connection's strand; those three post onto it.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<Core> core, tcp::socket socket)
+      : core_(std::move(core)), stream_(std::move(socket)) {}
+  ~Session() {
+    absl::MutexLock lock(&core_->mu);
+    core_->sessions.erase(this);
+  }
+
+  void Start() { Post(&Session::OnStart); }
+  // Closes the connection if it waits for a request; otherwise the current
+  // response is the last one.
+  void Drain() { Post(&Session::OnDrain); }
+  void ForceClose() { Post(&Session::Close); }
+  // Writes `response` for the request being handled, unless the server has
+  // stopped. Thread-safe.
+  void Respond(HttpResponse response);
+
+ private:
+  enum class State {
+    kIdle,
+    kReading,
+    kHandling,
+    kWriting,
+    kLingering,
+    kClosed
+  };
+
+  void Post(void (Session::*method)()) {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), method] { ((*self).*method)(); });
+  }
+  void OnStart();
+  void OnDrain();
+  void WaitForRequest();
+  void ReadHeader();
+  void OnHeader(beast::error_code ec);
+  void ReadBody();
+  void FailRead(beast::error_code ec);
+  void FillHead();
+  void Dispatch();
+  void Finish(HttpResponse response);
+  void Write(HttpResponse response, bool force_close);
+  void BuildResponse(HttpResponse response, bool keep_alive);
+  void OnWrite(beast::error_code ec, bool keep_alive);
+  void Linger();
+  void DiscardInput();
+  void Close();
+
+  const std::shared_ptr<Core> core_;  // First: outlives the stream.
+  const HttpServerOptions& options_ = core_->options;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpRequest request_;
+  http::response<http::string_body> response_;
+  http::response<http::empty_body> continue_;
+  std::string remote_address_;
+  State state_ = State::kIdle;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_request_ = false;
+};
+
+// Owned by a Responder: sends the response, or a 500 if it is never called.
+class PendingResponse {
+ public:
+  explicit PendingResponse(std::shared_ptr<Session> session)
+      : session_(std::move(session)) {}
+  PendingResponse(PendingResponse&&) = default;
+  PendingResponse& operator=(PendingResponse&&) = delete;
+  ~PendingResponse() {
+    if (session_ != nullptr) {
+      Send(ErrorResponse(500, "internal",
+                         "The server dropped the request without answering "
+                         "it; retry later."));
+    }
+  }
+
+  void Send(HttpResponse response) {
+    std::shared_ptr<Session> session = std::move(session_);
+    if (session != nullptr) session->Respond(std::move(response));
+  }
+
+ private:
+  std::shared_ptr<Session> session_;
+};
+
+std::vector<std::shared_ptr<Session>> Core::LiveSessions() {
+  std::vector<std::shared_ptr<Session>> live;
+  absl::MutexLock lock(&mu);
+  live.reserve(sessions.size());
+  for (const auto& [unused, weak] : sessions) {
+    if (std::shared_ptr<Session> s = weak.lock()) live.push_back(std::move(s));
+  }
+  return live;
+}
+
+void Session::Respond(HttpResponse response) {
+  absl::ReaderMutexLock lock(&core_->mu);
+  if (core_->stopped) return;  // A posted write would never run.
+  net::post(stream_.get_executor(),
+            [self = shared_from_this(), r = std::move(response)]() mutable {
+              self->Finish(std::move(r));
+            });
+}
+
+void Session::OnStart() {
+  beast::error_code ec;
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+  if (!ec) remote_address_ = peer.address().to_string();
+  WaitForRequest();
+}
+
+void Session::OnDrain() {
+  if (state_ == State::kIdle || state_ == State::kLingering) Close();
+}
+
+void Session::WaitForRequest() {
+  if (core_->draining.load()) return Close();
+  if (buffer_.size() > 0) return ReadHeader();  // Pipelined.
+  state_ = State::kIdle;
+  SetDeadline(stream_, options_.idle_timeout);
+  stream_.async_read_some(
+      buffer_.prepare(kReadChunkBytes),
+      [self = shared_from_this()](beast::error_code ec, size_t n) {
+        self->buffer_.commit(n);
+        if (ec || self->state_ != State::kIdle) return self->Close();
+        self->ReadHeader();
+      });
+}
+
+void Session::ReadHeader() {
+  state_ = State::kReading;
+  request_ = HttpRequest();
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(std::min<size_t>(
+      options_.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+  // The size check waits until the handler has seen the headers. Not
+  // boost::none: Beast 1.74 compares `length > none`, which is always true.
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  SetDeadline(stream_, options_.read_timeout);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) {
+        self->OnHeader(ec);
+      });
+}
+
+void Session::OnHeader(beast::error_code ec) {
+  if (ec) return FailRead(ec);
+  const auto& msg = parser_->get();
+  version_ = msg.version();
+  keep_alive_ = parser_->keep_alive();
+  head_request_ = msg.method() == http::verb::head;
+  FillHead();
+  if (std::optional<HttpResponse> early = core_->handler.OnHeaders(request_)) {
+    return Write(std::move(*early), /*force_close=*/!parser_->is_done());
+  }
+  const boost::optional<std::uint64_t> length = parser_->content_length();
+  if (length && *length > options_.max_body_bytes) {
+    return FailRead(http::error::body_limit);
+  }
+  parser_->body_limit(options_.max_body_bytes);
+  if (parser_->is_done()) return Dispatch();
+  if (version_ < 11 ||
+      !absl::EqualsIgnoreCase(request_.Header("expect"), "100-continue")) {
+    return ReadBody();
+  }
+  continue_ =
+      http::response<http::empty_body>(http::status::continue_, version_);
+  http::async_write(stream_, continue_,
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return self->Close();
+                      self->ReadBody();
+                    });
+}
+
+void Session::ReadBody() {
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     if (ec) return self->FailRead(ec);
+                     self->Dispatch();
+                   });
+}
+
+void Session::FailRead(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    Write(ErrorResponse(413, "payload_too_large",
+                        absl::StrCat("The request body is larger than ",
+                                     options_.max_body_bytes,
+                                     " bytes; send less per request.")),
+          /*force_close=*/true);
+  } else if (ec == http::error::header_limit) {
+    Write(ErrorResponse(431, "header_too_large",
+                        absl::StrCat("The request line and headers are larger "
+                                     "than ",
+                                     options_.max_header_bytes, " bytes.")),
+          /*force_close=*/true);
+  } else if (IsMalformedHttp(ec)) {
+    Write(ErrorResponse(400, "bad_request",
+                        absl::StrCat("The request is not valid HTTP/1.1 (",
+                                     ec.message(), ").")),
+          /*force_close=*/true);
+  } else {
+    Close();  // Timeout, reset or end of stream: nobody to answer.
+  }
+}
+
+void Session::FillHead() {
+  const auto& msg = parser_->get();
+  request_.method = ToString(msg.method_string());
+  request_.target = ToString(msg.target());
+  const size_t q = request_.target.find('?');
+  request_.path = request_.target.substr(0, q);
+  if (q != std::string::npos) request_.query = request_.target.substr(q + 1);
+  for (const auto& field : msg) {
+    const beast::string_view name = field.name_string();
+    request_.headers.emplace_back(
+        absl::AsciiStrToLower(absl::string_view(name.data(), name.size())),
+        ToString(field.value()));
+  }
+  request_.remote_address = remote_address_;
+}
+
+void Session::Dispatch() {
+  state_ = State::kHandling;
+  stream_.expires_never();
+  request_.body = std::move(parser_->get().body());
+  parser_.reset();
+  core_->handler.Handle(std::move(request_),
+                        [pending = PendingResponse(shared_from_this())](
+                            HttpResponse response) mutable {
+                          pending.Send(std::move(response));
+                        });
+}
+
+void Session::Finish(HttpResponse response) {
+  // Not handling any more: the connection was closed meanwhile.
+  if (state_ != State::kHandling) return;
+  Write(std::move(response), /*force_close=*/false);
+}
+
+void Session::Write(HttpResponse response, bool force_close) {
+  const bool keep_alive =
+      keep_alive_ && !response.close && !force_close && !core_->draining.load();
+  BuildResponse(std::move(response), keep_alive);
+  state_ = State::kWriting;
+  SetDeadline(stream_, options_.write_timeout);
+  http::async_write(
+      stream_, response_,
+      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+        self->OnWrite(ec, keep_alive);
+      });
+}
+
+void Session::BuildResponse(HttpResponse response, bool keep_alive) {
+  const int status =
+      response.status >= 200 && response.status <= 999 ? response.status : 500;
+  response_ = {};
+  response_.version(version_);
+  response_.result(static_cast<unsigned>(status));
+  if (!response.content_type.empty() &&
+      IsSendableHeader("content-type", response.content_type)) {
+    response_.set(http::field::content_type, response.content_type);
+  }
+  for (const auto& [name, value] : response.headers) {
+    if (IsSendableHeader(name, value)) response_.insert(name, value);
+  }
+  response_.keep_alive(keep_alive);
+  if (status == 204 || status == 304) return;  // These never have a body.
+  response_.content_length(response.body.size());
+  if (!head_request_) response_.body() = std::move(response.body);
+}
+
+void Session::OnWrite(beast::error_code ec, bool keep_alive) {
+  response_ = {};
+  if (ec) return Close();
+  if (!keep_alive) return Linger();
+  WaitForRequest();
+}
+
+void Session::Linger() {
+  state_ = State::kLingering;
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec || core_->draining.load()) return Close();
+  SetDeadline(stream_, std::min(kLingerTime, options_.read_timeout));
+  buffer_.clear();
+  DiscardInput();
+}
+
+void Session::DiscardInput() {
+  stream_.async_read_some(
+      buffer_.prepare(kReadChunkBytes),
+      [self = shared_from_this()](beast::error_code ec, size_t) {
+        if (ec || self->state_ != State::kLingering) return self->Close();
+        self->DiscardInput();
+      });
+}
+
+void Session::Close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.close();
+}
+
+}  // namespace
+
+std::string HttpRequest::Header(absl::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (absl::EqualsIgnoreCase(key, name)) return value;
+  }
+  return "";
+}
+
+HttpResponse ErrorResponse(int status, absl::string_view code,
+                           absl::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.body =
+      absl::StrCat(R"({"error":{"code":")", JsonEscape(code),
+                   R"(","message":")", JsonEscape(message), R"("}})");
+  return response;
+}
+
+// Owns the listening socket and the threads; the rest lives in Core.
+class HttpServer::Impl {
+ public:
+  explicit Impl(std::shared_ptr<Core> core)
+      : core_(std::move(core)),
+        acceptor_(net::make_strand(core_->ioc)),
+        accept_retry_(acceptor_.get_executor()),
+        work_(net::make_work_guard(core_->ioc)) {}
+
+  absl::Status Listen();
+  void Run();
+  void Shutdown(absl::Duration grace);
+  int port() const { return port_; }
+
+ private:
+  void Accept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+  void StopAccepting();
+
+  std::shared_ptr<Core> core_;
+  tcp::acceptor acceptor_;
+  net::steady_timer accept_retry_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+};
+
+absl::Status HttpServer::Impl::Listen() {
+  const HttpServerOptions& options = core_->options;
+  absl::string_view host = options.address;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // "[::1]" as in URLs.
+  }
+  beast::error_code ec;
+  const net::ip::address address = net::ip::make_address(std::string(host), ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an IP address: \"", options.address, "\""));
+  }
+  const tcp::endpoint endpoint(address,
+                               static_cast<unsigned short>(options.port));
+  const std::string where = absl::StrCat(options.address, ":", options.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) port_ = acceptor_.local_endpoint(ec).port();
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", where, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+void HttpServer::Impl::Run() {
+  Accept();
+  threads_.reserve(core_->options.threads);
+  for (int i = 0; i < core_->options.threads; ++i) {
+    threads_.emplace_back([core = core_.get()] { core->ioc.run(); });
+  }
+}
+
+void HttpServer::Impl::Accept() {
+  acceptor_.async_accept(net::make_strand(core_->ioc),
+                         [this](beast::error_code ec, tcp::socket socket) {
+                           OnAccept(ec, std::move(socket));
+                         });
+}
+
+void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (!acceptor_.is_open()) return;  // Shutting down.
+  if (ec) {
+    // Typically out of file descriptors: back off instead of spinning.
+    accept_retry_.expires_after(kAcceptRetryDelay);
+    accept_retry_.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec) Accept();
+    });
+    return;
+  }
+  auto session = std::make_shared<Session>(core_, std::move(socket));
+  bool admitted = false;
+  {
+    absl::MutexLock lock(&core_->mu);
+    if (!core_->draining.load() &&
+        core_->sessions.size() < core_->options.max_connections) {
+      core_->sessions.emplace(session.get(), session);
+      admitted = true;
+    }
+  }
+  // A session that is not admitted closes its socket when destroyed.
+  if (admitted) session->Start();
+  Accept();
+}
+
+void HttpServer::Impl::StopAccepting() {
+  absl::Notification closed;
+  net::post(acceptor_.get_executor(), [this, &closed] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    accept_retry_.cancel();
+    closed.Notify();
+  });
+  closed.WaitForNotification();
+}
+
+void HttpServer::Impl::Shutdown(absl::Duration grace) {
+  const absl::Time deadline = absl::Now() + grace;
+  // In this order, a connection closed for draining tells that the server
+  // refuses new ones (tests rely on that).
+  StopAccepting();
+  {
+    absl::MutexLock lock(&core_->mu);
+    core_->draining.store(true);
+  }
+  for (const std::shared_ptr<Session>& s : core_->LiveSessions()) s->Drain();
+  {
+    absl::MutexLock lock(&core_->mu);
+    core_->mu.AwaitWithDeadline(absl::Condition(core_.get(), &Core::NoSessions),
+                                deadline);
+    core_->stopped = true;
+  }
+  for (const std::shared_ptr<Session>& s : core_->LiveSessions()) {
+    s->ForceClose();
+  }
+  // Every socket is closed now, so the threads run out of work and return.
+  work_.reset();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const HttpServerOptions& options, HttpHandler& handler) {
+  if (options.threads < 1 || options.port < 0 || options.port > 65535 ||
+      options.max_header_bytes == 0 || options.max_connections == 0 ||
+      options.idle_timeout <= absl::ZeroDuration() ||
+      options.read_timeout <= absl::ZeroDuration() ||
+      options.write_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "HttpServerOptions: threads, max_header_bytes and max_connections "
+        "must be positive, port within 0..65535, timeouts above zero");
+  }
+  auto impl = std::make_unique<Impl>(std::make_shared<Core>(options, handler));
+  if (absl::Status status = impl->Listen(); !status.ok()) return status;
+  impl->Run();
+  const int port = impl->port();
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl), port));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)
+    : impl_(std::move(impl)), port_(port) {}
+
+HttpServer::~HttpServer() { Shutdown(absl::ZeroDuration()); }
+
+void HttpServer::Shutdown(absl::Duration grace) {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (impl_ == nullptr) return;
+  impl_->Shutdown(grace);
+  impl_.reset();
+}
+
+}  // namespace sheetsync::gateway
