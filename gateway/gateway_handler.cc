@@ -23,7 +23,17 @@ HttpResponse Json(int status, std::string body) {
   return response;
 }
 
-// Maps a failed ingest call to the contract's HTTP answer.
+// The state of one asynchronous ingest call.
+struct EditsCall {
+  grpc::ClientContext context;
+  v1::SubmitRequest request;
+  v1::SubmitResponse response;
+  Responder respond;
+  std::chrono::steady_clock::time_point received;
+};
+
+}  // namespace
+
 HttpResponse FromGrpc(const grpc::Status& status) {
   switch (status.error_code()) {
     case grpc::StatusCode::INVALID_ARGUMENT:
@@ -32,6 +42,8 @@ HttpResponse FromGrpc(const grpc::Status& status) {
       return ErrorResponse(404, "unknown_table", status.error_message());
     case grpc::StatusCode::OUT_OF_RANGE:
       return ErrorResponse(413, "too_many_changes", status.error_message());
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return ErrorResponse(410, "cursor_expired", status.error_message());
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
     case grpc::StatusCode::ABORTED:
@@ -49,17 +61,6 @@ HttpResponse FromGrpc(const grpc::Status& status) {
   }
 }
 
-// The state of one asynchronous ingest call.
-struct EditsCall {
-  grpc::ClientContext context;
-  v1::SubmitRequest request;
-  v1::SubmitResponse response;
-  Responder respond;
-  std::chrono::steady_clock::time_point received;
-};
-
-}  // namespace
-
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   unsigned char diff = a.size() == b.size() ? 0 : 1;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -70,10 +71,12 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
 }
 
 GatewayHandler::GatewayHandler(v1::Ingest::StubInterface& ingest,
+                               v1::Writer::StubInterface& writer,
                                const Readiness* readiness,
                                std::shared_ptr<prometheus::Registry> registry,
                                GatewayOptions options)
     : ingest_(ingest),
+      writer_(writer),
       readiness_(readiness),
       registry_(std::move(registry)),
       metrics_(*registry_),
@@ -120,6 +123,15 @@ void GatewayHandler::Handle(HttpRequest request, Responder respond) {
                     std::move(respond));
     }
     return HandleEdits(std::move(request), std::move(respond));
+  }
+  if (path == "/v1/changes" || path == "/v1/rows") {
+    if (request.method != "GET") {
+      return Finish(path, ErrorResponse(405, "method_not_allowed",
+                                        absl::StrCat("use GET for ", path)),
+                    std::move(respond));
+    }
+    if (path == "/v1/changes") return HandleChanges(request, std::move(respond));
+    return HandleRows(request, std::move(respond));
   }
   Finish("other", ErrorResponse(404, "not_found",
                                 absl::StrCat("no route for ", path)),

@@ -23,6 +23,10 @@ struct GatewayOptions {
   absl::Duration ingest_timeout = absl::Seconds(30);
 };
 
+// Returns the HTTP answer for a failed backend call: 400, 404, 410, 413, 503
+// (with Retry-After) or 500.
+HttpResponse FromGrpc(const grpc::Status& status);
+
 // Returns true when `a` equals `b`, in time that depends only on a's length.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
@@ -30,7 +34,8 @@ class GatewayHandler final : public HttpHandler {
  public:
   // Every reference must outlive the handler. `readiness` may be null (then
   // /readyz always answers 200).
-  GatewayHandler(v1::Ingest::StubInterface& ingest, const Readiness* readiness,
+  GatewayHandler(v1::Ingest::StubInterface& ingest,
+                 v1::Writer::StubInterface& writer, const Readiness* readiness,
                  std::shared_ptr<prometheus::Registry> registry,
                  GatewayOptions options);
 
@@ -39,12 +44,16 @@ class GatewayHandler final : public HttpHandler {
 
  private:
   void HandleEdits(HttpRequest request, Responder respond);
+  // GET /v1/changes and GET /v1/rows (feed_routes.cc).
+  void HandleChanges(const HttpRequest& request, Responder respond);
+  void HandleRows(const HttpRequest& request, Responder respond);
   HttpResponse Metrics() const;
   // Counts the response and hands it to `respond`.
   void Finish(const std::string& route, HttpResponse response,
               Responder respond);
 
   v1::Ingest::StubInterface& ingest_;
+  v1::Writer::StubInterface& writer_;
   const Readiness* readiness_;
   std::shared_ptr<prometheus::Registry> registry_;
   SyncMetrics metrics_;

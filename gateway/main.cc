@@ -16,6 +16,8 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080", "HTTP listen address");
 ABSL_FLAG(std::string, ingest_addr, "127.0.0.1:7001",
           "Ingest address(es): host:port[,host:port...] or dns:///name:port");
+ABSL_FLAG(std::string, writer_addr, "127.0.0.1:7003",
+          "Writer address(es), for the change feed and snapshots");
 ABSL_FLAG(std::string, ready_addrs, "127.0.0.1:7001",
           "Backends /readyz checks, separated by ';' (each may be a "
           "comma-separated replica list)");
@@ -76,9 +78,10 @@ int Main() {
       absl::StrSplit(absl::GetFlag(FLAGS_ready_addrs), ';', absl::SkipWhitespace());
 
   auto ingest = v1::Ingest::NewStub(MakeChannel(absl::GetFlag(FLAGS_ingest_addr)));
+  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr)));
   Readiness readiness(ready_addrs, absl::Milliseconds(500));
   auto registry = std::make_shared<prometheus::Registry>();
-  GatewayHandler handler(*ingest, &readiness, registry, options);
+  GatewayHandler handler(*ingest, *writer, &readiness, registry, options);
   auto server = HttpServer::Start(ServerOptions(), handler);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});

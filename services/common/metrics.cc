@@ -37,7 +37,14 @@ SyncMetrics::SyncMetrics(prometheus::Registry& registry)
               .Register(registry)
               .Add({}, prometheus::Histogram::BucketBoundaries{
                            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                           0.1, 0.25, 0.5, 1, 2.5, 5, 10})) {}
+                           0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
+      capture_lag_(
+          prometheus::BuildHistogram()
+              .Name("sheetsync_capture_lag_seconds")
+              .Help("Direct MySQL write to the commit of its merge.")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{
+                           0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60})) {}
 
 const char* SourceName(v1::Source source) {
   return source == v1::MYSQL ? "MYSQL" : "SHEET";
@@ -65,6 +72,10 @@ void SyncMetrics::AddRejected(const std::string& table,
 }
 void SyncMetrics::ObserveApplySeconds(double seconds) {
   apply_seconds_.Observe(seconds);
+}
+
+void SyncMetrics::ObserveCaptureLag(double seconds) {
+  capture_lag_.Observe(seconds);
 }
 
 absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetricsExposer(

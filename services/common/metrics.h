@@ -32,6 +32,8 @@ class SyncMetrics {
                    double n);
   // Observes one request's time from gateway receipt to MySQL commit.
   void ObserveApplySeconds(double seconds);
+  // Observes the time from a direct MySQL write to its merge's commit.
+  void ObserveCaptureLag(double seconds);
 
  private:
   prometheus::Family<prometheus::Counter>& received_;
@@ -41,6 +43,7 @@ class SyncMetrics {
   prometheus::Family<prometheus::Counter>& duplicates_;
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Histogram& apply_seconds_;
+  prometheus::Histogram& capture_lag_;
 };
 
 // Returns "SHEET" or "MYSQL".

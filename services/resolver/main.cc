@@ -5,6 +5,7 @@
 #include "services/common/metrics.h"
 #include "services/common/process.h"
 #include "services/common/schema_cache.h"
+#include "services/resolver/capture_poller.h"
 #include "services/resolver/resolver.h"
 #include "services/resolver/resolver_service.h"
 
@@ -15,6 +16,8 @@ ABSL_FLAG(std::string, writer_addr, "127.0.0.1:7003",
           "Writer address(es): host:port[,host:port...] or dns:///name:port");
 ABSL_FLAG(absl::Duration, writer_timeout, absl::Seconds(10),
           "Deadline of each call to the writer");
+ABSL_FLAG(absl::Duration, capture_interval, absl::Milliseconds(200),
+          "How often captured MySQL edits are claimed and merged");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long SIGTERM waits for calls in flight");
 
@@ -37,10 +40,15 @@ int Main() {
   ResolverService service(resolver);
   auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service});
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
+  CapturePollerOptions capture;
+  capture.interval = absl::GetFlag(FLAGS_capture_interval);
+  CapturePoller poller(*writer, resolver, metrics, clock, capture);
+  poller.Start();
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 
   const std::string signal = WaitForTermination();
   LogInfo("draining", {{"signal", signal}});
+  poller.Stop();
   (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
   LogInfo("stopped");
   return 0;

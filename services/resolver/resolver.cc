@@ -82,10 +82,12 @@ absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
       }
     }
     plan.merger.BuildPlan(apply);
+    *apply.mutable_consumed_capture_ids() = request.consumed_capture_ids();
 
     v1::ApplyResponse applied;
     if (!apply.rows().empty() || !apply.new_event_ids().empty() ||
-        !apply.current_row_ids().empty()) {
+        !apply.current_row_ids().empty() ||
+        !apply.consumed_capture_ids().empty()) {
       grpc::ClientContext context;
       SetDeadline(context, options_.writer_timeout, parent);
       RETURN_IF_ERROR(FromGrpcStatus(writer_.Apply(&context, apply, &applied)));

@@ -23,6 +23,14 @@ ABSL_FLAG(std::string, mysql_database, "sheetsync", "MySQL database");
 ABSL_FLAG(int, pool_size, 8, "MySQL connections in the pool");
 ABSL_FLAG(std::string, tables, "users",
           "Comma-separated tables to sync (key column `uuid`)");
+ABSL_FLAG(absl::Duration, retention, absl::Hours(24 * 30),
+          "How long event ids, tombstones and the change log are kept");
+ABSL_FLAG(absl::Duration, maintenance_interval, absl::Seconds(2),
+          "How often schemas and capture triggers are refreshed");
+ABSL_FLAG(absl::Duration, prune_interval, absl::Minutes(10),
+          "How often metadata older than --retention is pruned");
+ABSL_FLAG(bool, migrate_only, false,
+          "Create or upgrade the sync metadata tables and triggers, then exit");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long SIGTERM waits for calls in flight");
 
@@ -50,6 +58,10 @@ int Main() {
   if (absl::Status migrated = store.Migrate(); !migrated.ok()) {
     DieOnBadConfig(migrated.ToString());
   }
+  if (absl::GetFlag(FLAGS_migrate_only)) {
+    LogInfo("migrated");
+    return 0;
+  }
 
   auto registry = std::make_shared<prometheus::Registry>();
   auto exposer = StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
@@ -74,11 +86,23 @@ int Main() {
       }
     }
   });
+  std::thread maintainer([&] {
+    const absl::Duration prune_every = absl::GetFlag(FLAGS_prune_interval);
+    absl::Time next_prune = absl::Now() + prune_every;
+    while (!stopping.WaitForNotificationWithTimeout(
+        absl::GetFlag(FLAGS_maintenance_interval))) {
+      const bool prune = absl::Now() >= next_prune;
+      if (prune) next_prune = absl::Now() + prune_every;
+      absl::Status status = store.Maintain(absl::GetFlag(FLAGS_retention), prune);
+      if (!status.ok()) LogWarning("maintenance failed", {{"status", status.ToString()}});
+    }
+  });
 
   const std::string signal = WaitForTermination();
   LogInfo("draining", {{"signal", signal}});
   stopping.Notify();
   pinger.join();
+  maintainer.join();
   (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
   LogInfo("stopped");
   return 0;

@@ -25,7 +25,10 @@ constexpr const char* kMigrations[] = {
     " tbl VARCHAR(64) NOT NULL PRIMARY KEY,"
     " key_column VARCHAR(64) NOT NULL,"
     " registered_at_us BIGINT NOT NULL,"
-    " pruned_horizon_us BIGINT NOT NULL DEFAULT 0"
+    " pruned_horizon_us BIGINT NOT NULL DEFAULT 0,"
+    " next_seq BIGINT NOT NULL DEFAULT 0,"  // last feed position handed out
+    " pruned_seq BIGINT NOT NULL DEFAULT 0,"  // feed positions <= it are gone
+    " capture_sig VARCHAR(16) NOT NULL DEFAULT ''"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     "CREATE TABLE IF NOT EXISTS _sheetsync_rows ("
     " tbl VARCHAR(64) NOT NULL,"
@@ -35,6 +38,7 @@ constexpr const char* kMigrations[] = {
     " tomb_event VARBINARY(128) NULL,"
     " tomb_source TINYINT NULL,"
     " tomb_origin VARCHAR(255) NULL,"
+    " updated_us BIGINT NOT NULL DEFAULT 0,"
     " PRIMARY KEY (tbl, row_id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     "CREATE TABLE IF NOT EXISTS _sheetsync_cells ("
@@ -64,7 +68,19 @@ constexpr const char* kMigrations[] = {
     " logged_at_us BIGINT NOT NULL,"
     " seq BIGINT NULL,"
     " KEY by_seq (tbl, seq),"
-    " KEY unsequenced (seq, id)"
+    " KEY unsequenced (tbl, seq, id),"
+    " KEY by_age (tbl, logged_at_us)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    "CREATE TABLE IF NOT EXISTS _sheetsync_capture ("
+    " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " tbl VARCHAR(64) NOT NULL,"
+    " op CHAR(1) NOT NULL,"
+    " row_id VARCHAR(255) NOT NULL,"
+    " captured_at_us BIGINT NOT NULL,"
+    " cols LONGTEXT NULL,"
+    " vals LONGTEXT NULL,"
+    " lease_until_us BIGINT NOT NULL DEFAULT 0,"
+    " KEY by_table (tbl, id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 };
 
@@ -241,6 +257,7 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::Discover(
         absl::StrCat("table `", table, "` has no key column `",
                      schema.key_column(), "`"));
   }
+  RETURN_IF_ERROR(EnsureCapture(conn, schema));
   return schema;
 }
 

@@ -25,16 +25,7 @@ constexpr int kDuplicateKey = 1062;
 // Thrown inside ApplyOnce when the plan no longer matches the stored state.
 struct StaleState {};
 
-std::unique_ptr<sql::ResultSet> Query(PooledConnection& conn,
-                                      const std::string& sql) {
-  std::unique_ptr<sql::Statement> stmt(conn->createStatement());
-  return std::unique_ptr<sql::ResultSet>(stmt->executeQuery(sql));
-}
 
-void Execute(PooledConnection& conn, const std::string& sql) {
-  std::unique_ptr<sql::Statement> stmt(conn->createStatement());
-  stmt->execute(sql);
-}
 
 std::string Str(sql::ResultSet& rs, const char* column) {
   return std::string(rs.getString(column));
@@ -229,6 +220,11 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
       throw StaleState{};
     }
   }
+  if (!request.consumed_capture_ids().empty()) {
+    Execute(conn, absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",
+                               absl::StrJoin(request.consumed_capture_ids(), ","),
+                               ")"));
+  }
   v1::ApplyResponse response;
   if (!request.rows().empty()) WriteRows(conn, request, schema, now);
   ReadCurrentRows(conn, request, schema, response);
@@ -239,7 +235,7 @@ void MysqlVersionStore::WriteRows(PooledConnection& conn,
                                   const v1::ApplyRequest& request,
                                   const v1::TableSchema& schema, int64_t now) {
   const std::string tbl = Literal(conn, request.table());
-  std::vector<std::string> row_values, cell_values, erasures, deletes, log;
+  std::vector<std::string> row_values, cell_values, erasures, log;
   for (const v1::RowWrite& row : request.rows()) {
     const std::string id = Literal(conn, row.row_id());
     if (row.has_tombstone()) {
@@ -247,11 +243,11 @@ void MysqlVersionStore::WriteRows(PooledConnection& conn,
       row_values.push_back(absl::StrCat(
           "(", tbl, ",", id, ",", row.expected_rev() + 1, ",", t.updated_at_us(),
           ",", Literal(conn, t.event_id()), ",", static_cast<int>(t.source()),
-          ",", Literal(conn, t.origin()), ")"));
+          ",", Literal(conn, t.origin()), ",", now, ")"));
     } else {
       row_values.push_back(absl::StrCat("(", tbl, ",", id, ",",
                                         row.expected_rev() + 1,
-                                        ",NULL,NULL,NULL,NULL)"));
+                                        ",NULL,NULL,NULL,NULL,", now, ")"));
     }
     for (const auto& [col, v] : row.cell_upserts()) {
       cell_values.push_back(absl::StrCat(
@@ -271,8 +267,10 @@ void MysqlVersionStore::WriteRows(PooledConnection& conn,
   }
   Execute(conn, absl::StrCat(
       "INSERT INTO _sheetsync_rows (tbl, row_id, rev, tomb_us, tomb_event, "
-      "tomb_source, tomb_origin) VALUES ", absl::StrJoin(row_values, ","),
-      " ON DUPLICATE KEY UPDATE tomb_us = VALUES(tomb_us), "
+      "tomb_source, tomb_origin, updated_us) VALUES ",
+      absl::StrJoin(row_values, ","),
+      " ON DUPLICATE KEY UPDATE updated_us = VALUES(updated_us), "
+      "tomb_us = VALUES(tomb_us), "
       "tomb_event = VALUES(tomb_event), tomb_source = VALUES(tomb_source), "
       "tomb_origin = VALUES(tomb_origin), rev = VALUES(rev)"));
   if (!cell_values.empty()) {

@@ -47,8 +47,29 @@ class MysqlVersionStore final : public VersionStore {
       const v1::ReadStateRequest& request) override;
   absl::StatusOr<v1::ApplyResponse> Apply(
       const v1::ApplyRequest& request) override;
+  std::vector<std::string> ListTables() override;
+  absl::StatusOr<v1::ClaimCaptureResponse> ClaimCapture(
+      const v1::ClaimCaptureRequest& request) override;
+  absl::StatusOr<v1::ReadFeedResponse> ReadFeed(
+      const v1::ReadFeedRequest& request) override;
+  absl::StatusOr<v1::ReadRowsResponse> ReadRows(
+      const v1::ReadRowsRequest& request) override;
+
+  // Refreshes every table's schema and capture triggers (a column was added
+  // or dropped) and prunes what is older than `retention`: the change log,
+  // event ids and tombstones of deleted rows. Safe to run on every replica.
+  absl::Status Maintain(absl::Duration retention, bool prune);
 
  private:
+  // Installs the capture triggers for the schema when its signature changed,
+  // then drops the old ones; on first registration also logs the existing
+  // rows as MYSQL inserts stamped with the registration time.
+  absl::Status EnsureCapture(PooledConnection& conn,
+                             const v1::TableSchema& schema);
+  // Hands out feed positions to committed change-log entries, in the order
+  // they became visible, so a reader never skips a late commit.
+  void Sequence(PooledConnection& conn, const std::string& table);
+  absl::Status Prune(const std::string& table, int64_t cutoff_us);
   absl::StatusOr<v1::TableSchema> Discover(const std::string& table);
   // Runs ReadState's queries on `conn` (inside or outside a transaction).
   v1::ReadStateResponse ReadStateOn(PooledConnection& conn,

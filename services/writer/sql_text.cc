@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "cppconn/statement.h"
 
 namespace sheetsync {
 
@@ -28,6 +29,22 @@ std::string InList(PooledConnection& conn,
   }
   out += ")";
   return out;
+}
+
+std::unique_ptr<sql::ResultSet> Query(PooledConnection& conn,
+                                      const std::string& sql) {
+  std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+  return std::unique_ptr<sql::ResultSet>(stmt->executeQuery(sql));
+}
+
+int Execute(PooledConnection& conn, const std::string& sql) {
+  std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+  return stmt->executeUpdate(sql);
+}
+
+int64_t QueryInt(PooledConnection& conn, const std::string& sql) {
+  auto rs = Query(conn, sql);
+  return rs->next() && !rs->isNull(1) ? rs->getInt64(1) : 0;
 }
 
 }  // namespace sheetsync

@@ -5,10 +5,14 @@
 #ifndef SHEETSYNC_SERVICES_WRITER_SQL_TEXT_H_
 #define SHEETSYNC_SERVICES_WRITER_SQL_TEXT_H_
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "cppconn/connection.h"
+#include "cppconn/resultset.h"
 #include "services/writer/mysql_pool.h"
 #include "sheetsync/v1/sync.pb.h"
 
@@ -26,6 +30,18 @@ std::string ValueLiteral(PooledConnection& conn, const v1::SqlValue& value);
 // Returns "('a','b',...)" for an IN list of string literals.
 std::string InList(PooledConnection& conn,
                    const std::vector<std::string>& texts);
+
+// Runs a query on `conn`; throws sql::SQLException (callers catch it at the
+// edge of the MySQL adapter).
+std::unique_ptr<sql::ResultSet> Query(PooledConnection& conn,
+                                      const std::string& sql);
+
+// Runs a statement; returns the affected row count. Throws like Query().
+int Execute(PooledConnection& conn, const std::string& sql);
+
+// Returns the first column of the first row as an integer (0 when none or
+// NULL). Throws like Query().
+int64_t QueryInt(PooledConnection& conn, const std::string& sql);
 
 }  // namespace sheetsync
 

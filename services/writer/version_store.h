@@ -5,6 +5,7 @@
 #define SHEETSYNC_SERVICES_WRITER_VERSION_STORE_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "sheetsync/v1/sync.pb.h"
@@ -30,6 +31,26 @@ class VersionStore {
   // MySQL cannot be reached (nothing was committed).
   virtual absl::StatusOr<v1::ApplyResponse> Apply(
       const v1::ApplyRequest& request) = 0;
+
+  // Returns the registered tables.
+  virtual std::vector<std::string> ListTables() = 0;
+
+  // Reserves up to `limit` captured MySQL edits of the table (oldest first)
+  // for `lease_us`, as changes; a batch that merges them deletes them
+  // (ApplyRequest.consumed_capture_ids).
+  virtual absl::StatusOr<v1::ClaimCaptureResponse> ClaimCapture(
+      const v1::ClaimCaptureRequest& request) = 0;
+
+  // Returns the feed after `since_seq`: one entry per changed row with its
+  // merged state now. FAILED_PRECONDITION "cursor_expired" when the change
+  // log after since_seq was pruned.
+  virtual absl::StatusOr<v1::ReadFeedResponse> ReadFeed(
+      const v1::ReadFeedRequest& request) = 0;
+
+  // Returns live rows after `after` in key order, with the feed position to
+  // resume from.
+  virtual absl::StatusOr<v1::ReadRowsResponse> ReadRows(
+      const v1::ReadRowsRequest& request) = 0;
 };
 
 }  // namespace sheetsync

@@ -37,4 +37,31 @@ grpc::Status WriterService::Apply(grpc::ServerContext* context,
   return Answer(store_.Apply(*request), response);
 }
 
+grpc::Status WriterService::ListTables(grpc::ServerContext*,
+                                       const v1::ListTablesRequest*,
+                                       v1::ListTablesResponse* response) {
+  for (const std::string& table : store_.ListTables()) {
+    response->add_tables(table);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status WriterService::ClaimCapture(grpc::ServerContext*,
+                                         const v1::ClaimCaptureRequest* request,
+                                         v1::ClaimCaptureResponse* response) {
+  return Answer(store_.ClaimCapture(*request), response);
+}
+
+grpc::Status WriterService::ReadFeed(grpc::ServerContext*,
+                                     const v1::ReadFeedRequest* request,
+                                     v1::ReadFeedResponse* response) {
+  return Answer(store_.ReadFeed(*request), response);
+}
+
+grpc::Status WriterService::ReadRows(grpc::ServerContext*,
+                                     const v1::ReadRowsRequest* request,
+                                     v1::ReadRowsResponse* response) {
+  return Answer(store_.ReadRows(*request), response);
+}
+
 }  // namespace sheetsync

@@ -23,6 +23,18 @@ class WriterService final : public v1::Writer::Service {
   grpc::Status Apply(grpc::ServerContext* context,
                      const v1::ApplyRequest* request,
                      v1::ApplyResponse* response) override;
+  grpc::Status ListTables(grpc::ServerContext* context,
+                          const v1::ListTablesRequest* request,
+                          v1::ListTablesResponse* response) override;
+  grpc::Status ClaimCapture(grpc::ServerContext* context,
+                            const v1::ClaimCaptureRequest* request,
+                            v1::ClaimCaptureResponse* response) override;
+  grpc::Status ReadFeed(grpc::ServerContext* context,
+                        const v1::ReadFeedRequest* request,
+                        v1::ReadFeedResponse* response) override;
+  grpc::Status ReadRows(grpc::ServerContext* context,
+                        const v1::ReadRowsRequest* request,
+                        v1::ReadRowsResponse* response) override;
 
  private:
   VersionStore& store_;

@@ -1,0 +1,85 @@
+#include "gateway/query.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace sheetsync::gateway {
+namespace {
+
+constexpr absl::string_view kCursorPrefix = "c1.";
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+absl::StatusOr<std::string> Decode(absl::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out.push_back(' ');
+    } else if (text[i] != '%') {
+      out.push_back(text[i]);
+    } else if (i + 2 < text.size() && HexDigit(text[i + 1]) >= 0 &&
+               HexDigit(text[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexDigit(text[i + 1]) * 16 +
+                                      HexDigit(text[i + 2])));
+      i += 2;
+    } else {
+      return absl::InvalidArgumentError("the query string has a bad % escape");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::map<std::string, std::string>> ParseQuery(
+    absl::string_view query) {
+  std::map<std::string, std::string> params;
+  for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    absl::StatusOr<std::string> name = Decode(kv.first);
+    absl::StatusOr<std::string> value = Decode(kv.second);
+    if (!name.ok()) return name.status();
+    if (!value.ok()) return value.status();
+    params.emplace(*std::move(name), *std::move(value));
+  }
+  return params;
+}
+
+std::string EncodeCursor(int64_t seq) {
+  return absl::StrCat(kCursorPrefix, absl::WebSafeBase64Escape(absl::StrCat(seq)));
+}
+
+absl::StatusOr<int64_t> DecodeCursor(absl::string_view cursor) {
+  if (cursor.empty()) return 0;
+  std::string digits;
+  int64_t seq = 0;
+  if (!absl::ConsumePrefix(&cursor, kCursorPrefix) ||
+      !absl::WebSafeBase64Unescape(cursor, &digits) ||
+      !absl::SimpleAtoi(digits, &seq) || seq < 0) {
+    return absl::InvalidArgumentError(
+        "`since` is not a cursor this server handed out; use next_cursor");
+  }
+  return seq;
+}
+
+absl::StatusOr<int> ParseLimit(const std::map<std::string, std::string>& params,
+                               int fallback, int max) {
+  auto it = params.find("limit");
+  if (it == params.end() || it->second.empty()) return fallback;
+  int limit = 0;
+  if (!absl::SimpleAtoi(it->second, &limit) || limit < 1) {
+    return absl::InvalidArgumentError("`limit` must be a positive integer");
+  }
+  return std::min(limit, max);
+}
+
+}  // namespace sheetsync::gateway

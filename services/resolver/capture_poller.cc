@@ -1,0 +1,83 @@
+#include "services/resolver/capture_poller.h"
+
+#include "services/common/grpc_util.h"
+#include "services/common/process.h"
+#include "services/common/status_macros.h"
+
+namespace sheetsync {
+
+CapturePoller::CapturePoller(v1::Writer::StubInterface& writer,
+                             Resolver& resolver, SyncMetrics& metrics,
+                             const Clock& clock, CapturePollerOptions options)
+    : writer_(writer),
+      resolver_(resolver),
+      metrics_(metrics),
+      clock_(clock),
+      options_(options) {}
+
+CapturePoller::~CapturePoller() { Stop(); }
+
+void CapturePoller::Start() {
+  thread_ = std::thread([this] {
+    while (!stop_.WaitForNotificationWithTimeout(options_.interval)) {
+      absl::StatusOr<int> merged = PollOnce();
+      if (!merged.ok() && !absl::IsUnavailable(merged.status())) {
+        LogWarning("capture poll failed", {{"status", merged.status().ToString()}});
+      }
+    }
+  });
+}
+
+void CapturePoller::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<int> CapturePoller::PollOnce() {
+  v1::ListTablesResponse tables;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, options_.timeout);
+    RETURN_IF_ERROR(FromGrpcStatus(
+        writer_.ListTables(&context, v1::ListTablesRequest(), &tables)));
+  }
+  int merged = 0;
+  for (const std::string& table : tables.tables()) {
+    ASSIGN_OR_RETURN(int n, PollTable(table));
+    merged += n;
+  }
+  return merged;
+}
+
+absl::StatusOr<int> CapturePoller::PollTable(const std::string& table) {
+  v1::ClaimCaptureRequest claim;
+  claim.set_table(table);
+  claim.set_limit(options_.batch);
+  claim.set_lease_us(absl::ToInt64Microseconds(options_.lease));
+  v1::ClaimCaptureResponse claimed;
+  {
+    grpc::ClientContext context;
+    SetDeadline(context, options_.timeout);
+    RETURN_IF_ERROR(FromGrpcStatus(writer_.ClaimCapture(&context, claim, &claimed)));
+  }
+  if (claimed.skipped() > 0) {
+    metrics_.AddRejected(table, "invalid_row_id", claimed.skipped());
+  }
+  if (claimed.changes().empty()) return 0;
+  v1::ResolveRequest request;
+  request.set_table(table);
+  for (v1::CapturedChange& captured : *claimed.mutable_changes()) {
+    request.add_consumed_capture_ids(captured.capture_id());
+    *request.add_changes() = std::move(*captured.mutable_change());
+  }
+  ASSIGN_OR_RETURN(v1::ResolveResponse resolved,
+                   resolver_.Resolve(request, /*parent=*/nullptr));
+  metrics_.AddReceived(table, v1::MYSQL, request.changes_size());
+  const int64_t now = clock_.NowMicros();
+  for (const v1::Change& change : request.changes()) {
+    metrics_.ObserveCaptureLag((now - change.updated_at_us()) / 1e6);
+  }
+  return request.changes_size();
+}
+
+}  // namespace sheetsync

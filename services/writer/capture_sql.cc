@@ -1,0 +1,224 @@
+#include "services/writer/capture_sql.h"
+
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "services/common/ids.h"
+#include "services/common/status_macros.h"
+#include "services/writer/sql_text.h"
+
+namespace sheetsync {
+namespace {
+
+using Quote = std::function<std::string(const std::string&)>;
+
+// The server's time of the write, in microseconds since the epoch (UTC,
+// whatever the session's time zone).
+constexpr char kNowUs[] =
+    "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
+
+uint64_t Fnv1a(absl::string_view text, uint64_t hash = 1469598103934665603ull) {
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+bool IsBinary(const v1::Column& column) {
+  const std::string& t = column.data_type();
+  return t == "binary" || t == "varbinary" || t == "tinyblob" || t == "blob" ||
+         t == "mediumblob" || t == "longblob" || t == "bit";
+}
+
+std::vector<const v1::Column*> Capturable(const v1::TableSchema& schema) {
+  std::vector<const v1::Column*> columns;
+  for (const v1::Column& column : schema.columns()) {
+    if (column.name() != schema.key_column() && !column.generated()) {
+      columns.push_back(&column);
+    }
+  }
+  return columns;
+}
+
+// The text the trigger logs for a column of row `alias` (NEW or OLD).
+std::string ValueExpr(const v1::Column& column, const std::string& alias) {
+  const std::string ref = absl::StrCat(alias, ".", QuoteIdentifier(column.name()));
+  if (IsBinary(column)) return absl::StrCat("HEX(", ref, ")");
+  // TIMESTAMP shows in the session's zone: log the epoch instead.
+  if (column.data_type() == "timestamp") {
+    return absl::StrCat("CAST(UNIX_TIMESTAMP(", ref, ") AS CHAR)");
+  }
+  return absl::StrCat("CAST(", ref, " AS CHAR)");
+}
+
+std::string JsonOfRow(const v1::TableSchema& schema, const std::string& alias,
+                      const Quote& quote) {
+  std::vector<std::string> parts;
+  for (const v1::Column* column : Capturable(schema)) {
+    parts.push_back(quote(column->name()));
+    parts.push_back(ValueExpr(*column, alias));
+  }
+  return absl::StrCat("JSON_OBJECT(", absl::StrJoin(parts, ","), ")");
+}
+
+std::string LogInsert(const v1::TableSchema& schema, const Quote& quote,
+                      char op, const std::string& key_alias,
+                      const std::string& cols, const std::string& vals) {
+  return absl::StrCat(
+      "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
+      "vals) VALUES (",
+      quote(schema.table()), ",'", std::string(1, op), "',", key_alias, ".",
+      QuoteIdentifier(schema.key_column()), ",", kNowUs, ",", cols, ",", vals,
+      ");");
+}
+
+std::string Trigger(const v1::TableSchema& schema, const std::string& signature,
+                    const char* kind, const char* event, const std::string& body) {
+  return absl::StrCat("CREATE TRIGGER ",
+                      QuoteIdentifier(absl::StrCat(
+                          CaptureTriggerPrefix(schema.table()), kind, "_", signature)),
+                      " AFTER ", event, " ON ", QuoteIdentifier(schema.table()),
+                      " FOR EACH ROW BEGIN IF @sheetsync_writer IS NULL THEN ",
+                      body, " END IF; END");
+}
+
+// Formats epoch seconds ("1764082869.123000") as the TIMESTAMP column's
+// canonical UTC text.
+std::string TimestampText(const v1::Column& column, const std::string& epoch) {
+  double seconds = 0;
+  if (!absl::SimpleAtod(epoch, &seconds)) return epoch;
+  const int64_t us = static_cast<int64_t>(seconds * 1e6 + (seconds < 0 ? -0.5 : 0.5));
+  const absl::Time t = absl::FromUnixMicros(us);
+  std::string text = absl::FormatTime("%Y-%m-%d %H:%M:%S", t, absl::UTCTimeZone());
+  int fsp = 0;
+  const size_t open = column.column_type().find('(');
+  if (open != std::string::npos) fsp = column.column_type()[open + 1] - '0';
+  if (fsp > 0 && fsp <= 6) {
+    std::string fraction = absl::StrFormat("%06d", static_cast<int>(((us % 1000000) + 1000000) % 1000000));
+    absl::StrAppend(&text, ".", fraction.substr(0, fsp));
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string CaptureSignature(const v1::TableSchema& schema) {
+  uint64_t hash = Fnv1a(schema.table());
+  hash = Fnv1a(schema.key_column(), hash);
+  for (const v1::Column* column : Capturable(schema)) {
+    hash = Fnv1a(column->name(), Fnv1a("\x1f", hash));
+    hash = Fnv1a(column->column_type(), Fnv1a("\x1e", hash));
+  }
+  return absl::StrFormat("%08x", static_cast<uint32_t>(hash ^ (hash >> 32)));
+}
+
+std::string CaptureTriggerPrefix(const std::string& table) {
+  const uint64_t hash = Fnv1a(table);
+  return absl::StrFormat("_ss_%08x_", static_cast<uint32_t>(hash ^ (hash >> 32)));
+}
+
+std::vector<std::string> CaptureTriggerSql(const v1::TableSchema& schema,
+                                           const std::string& signature,
+                                           const Quote& quote) {
+  const std::string new_row = JsonOfRow(schema, "NEW", quote);
+  std::vector<std::string> changed, any_changed;
+  for (const v1::Column* column : Capturable(schema)) {
+    const std::string name = QuoteIdentifier(column->name());
+    const std::string differs =
+        absl::StrCat("NOT (OLD.", name, " <=> NEW.", name, ")");
+    changed.push_back(
+        absl::StrCat("IF(", differs, ",", quote(column->name()), ",NULL)"));
+    any_changed.push_back(differs);
+  }
+  if (any_changed.empty()) any_changed.push_back("FALSE");
+  const std::string key = QuoteIdentifier(schema.key_column());
+  const std::string update_body = absl::StrCat(
+      "IF NOT (OLD.", key, " <=> NEW.", key, ") THEN ",
+      LogInsert(schema, quote, 'D', "OLD", "NULL", "NULL"), " ",
+      LogInsert(schema, quote, 'I', "NEW", "NULL", new_row), " ELSEIF ",
+      absl::StrJoin(any_changed, " OR "), " THEN ",
+      LogInsert(schema, quote, 'U', "NEW",
+                absl::StrCat("JSON_ARRAY(", absl::StrJoin(changed, ","), ")"),
+                new_row),
+      " END IF;");
+  return {
+      Trigger(schema, signature, "i", "INSERT",
+              LogInsert(schema, quote, 'I', "NEW", "NULL", new_row)),
+      Trigger(schema, signature, "u", "UPDATE", update_body),
+      Trigger(schema, signature, "d", "DELETE",
+              LogInsert(schema, quote, 'D', "OLD", "NULL", "NULL")),
+  };
+}
+
+std::string CaptureSnapshotSql(const v1::TableSchema& schema, int64_t at_us,
+                               const Quote& quote) {
+  const std::string key = QuoteIdentifier(schema.key_column());
+  return absl::StrCat(
+      "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
+      "vals) SELECT ",
+      quote(schema.table()), ", 'I', t.", key, ", ", at_us, ", NULL, ",
+      JsonOfRow(schema, "t", quote), " FROM ", QuoteIdentifier(schema.table()),
+      " AS t");
+}
+
+absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
+                                          int64_t capture_id, char op,
+                                          const std::string& row_id,
+                                          int64_t captured_at_us,
+                                          const std::string& cols,
+                                          const std::string& vals) {
+  v1::Change change;
+  ASSIGN_OR_RETURN(*change.mutable_row_id(), NormalizeRowId(row_id));
+  change.set_event_id(absl::StrCat("mysql-", captured_at_us, "-", capture_id));
+  change.set_updated_at_us(captured_at_us);
+  change.set_source(v1::MYSQL);
+  if (op == 'D') {
+    change.set_deleted(true);
+    return change;
+  }
+  google::protobuf::Struct values;
+  if (!google::protobuf::util::JsonStringToMessage(vals, &values).ok()) {
+    return absl::InvalidArgumentError("captured values are not JSON");
+  }
+  google::protobuf::ListValue changed;
+  if (!cols.empty() &&
+      !google::protobuf::util::JsonStringToMessage(cols, &changed).ok()) {
+    return absl::InvalidArgumentError("captured column list is not JSON");
+  }
+  auto wanted = [&](const std::string& name) {
+    if (cols.empty()) return true;
+    for (const auto& item : changed.values()) {
+      if (item.has_string_value() && item.string_value() == name) return true;
+    }
+    return false;
+  };
+  for (const v1::Column& column : schema.columns()) {
+    auto value = values.fields().find(column.name());
+    if (value == values.fields().end() || !wanted(column.name())) continue;
+    v1::SqlValue& cell = (*change.mutable_cells())[column.name()];
+    if (!value->second.has_string_value()) {
+      cell.set_is_null(true);
+    } else if (IsBinary(column)) {
+      cell.set_text(absl::HexStringToBytes(value->second.string_value()));
+    } else if (column.data_type() == "timestamp") {
+      cell.set_text(TimestampText(column, value->second.string_value()));
+    } else {
+      cell.set_text(value->second.string_value());
+    }
+  }
+  if (change.cells().empty()) {
+    return absl::InvalidArgumentError("the captured edit names no synced column");
+  }
+  return change;
+}
+
+}  // namespace sheetsync

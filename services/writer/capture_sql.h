@@ -1,0 +1,50 @@
+// The SQL of MySQL-side capture: triggers that the engine installs on every
+// registered table (AFTER INSERT/UPDATE/DELETE) and that log each direct edit
+// into _sheetsync_capture with the server's time of the write (microseconds,
+// UTC) and the new values as text. Writes of the engine's own sessions
+// (@sheetsync_writer set) are not logged, so nothing echoes. Triggers are
+// named after a signature of the columns: a schema change installs the new
+// ones before dropping the old. Pure; thread-safe.
+#ifndef SHEETSYNC_SERVICES_WRITER_CAPTURE_SQL_H_
+#define SHEETSYNC_SERVICES_WRITER_CAPTURE_SQL_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "sheetsync/v1/sync.pb.h"
+
+namespace sheetsync {
+
+// Returns a short hex signature of the table's name and capturable columns.
+std::string CaptureSignature(const v1::TableSchema& schema);
+
+// Returns the prefix every capture trigger of `table` starts with.
+std::string CaptureTriggerPrefix(const std::string& table);
+
+// Returns CREATE TRIGGER statements for the schema, named with `signature`.
+// `quote` turns text into an SQL string literal.
+std::vector<std::string> CaptureTriggerSql(
+    const v1::TableSchema& schema, const std::string& signature,
+    const std::function<std::string(const std::string&)>& quote);
+
+// Returns an INSERT ... SELECT that logs every existing row as an insert
+// stamped `at_us` (rows present when the table is first registered).
+std::string CaptureSnapshotSql(
+    const v1::TableSchema& schema, int64_t at_us,
+    const std::function<std::string(const std::string&)>& quote);
+
+// Returns the captured row as a change (source MYSQL). `cols` is the JSON
+// array of changed column names (or empty: all), `vals` the JSON object of
+// column texts (binary columns hex-encoded). InvalidArgument when the key is
+// not a UUID or the JSON does not parse.
+absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
+                                          int64_t capture_id, char op,
+                                          const std::string& row_id,
+                                          int64_t captured_at_us,
+                                          const std::string& cols,
+                                          const std::string& vals);
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_WRITER_CAPTURE_SQL_H_

@@ -1,0 +1,197 @@
+// MysqlVersionStore: capture of direct MySQL edits and retention.
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "cppconn/resultset.h"
+#include "cppconn/statement.h"
+#include "services/common/status_macros.h"
+#include "services/writer/capture_sql.h"
+#include "services/writer/mysql_error.h"
+#include "services/writer/mysql_version_store.h"
+#include "services/writer/sql_text.h"
+
+namespace sheetsync {
+namespace {
+
+constexpr absl::Duration kAcquireWait = absl::Seconds(5);
+constexpr int kTriggerExists = 1359;
+
+
+
+}  // namespace
+
+absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
+                                              const v1::TableSchema& schema) {
+  const std::string tbl = Literal(conn, schema.table());
+  const std::string signature = CaptureSignature(schema);
+  auto quote = [&conn](const std::string& text) { return Literal(conn, text); };
+  try {
+    auto rs = Query(conn, absl::StrCat(
+        "SELECT capture_sig, registered_at_us FROM _sheetsync_tables WHERE tbl = ",
+        tbl));
+    if (!rs->next()) return absl::NotFoundError("table is not registered");
+    const std::string installed = std::string(rs->getString(1));
+    const int64_t registered_at_us = rs->getInt64(2);
+    if (installed == signature) return absl::OkStatus();
+
+    for (const std::string& ddl : CaptureTriggerSql(schema, signature, quote)) {
+      try {
+        Execute(conn, ddl);
+      } catch (const sql::SQLException& e) {
+        if (e.getErrorCode() != kTriggerExists) throw;  // another replica won
+      }
+    }
+    // Claim the switch to the new signature; the first claim of a table
+    // logs the rows it already holds.
+    conn->setAutoCommit(false);
+    const int claimed = Execute(conn, absl::StrCat(
+        "UPDATE _sheetsync_tables SET capture_sig = ", Literal(conn, signature),
+        " WHERE tbl = ", tbl, " AND capture_sig = ", Literal(conn, installed)));
+    if (claimed == 1 && installed.empty()) {
+      Execute(conn, CaptureSnapshotSql(schema, registered_at_us, quote));
+    }
+    conn->commit();
+    conn->setAutoCommit(true);
+
+    std::vector<std::string> stale;
+    rs = Query(conn, absl::StrCat(
+        "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
+        "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ", tbl));
+    const std::string prefix = CaptureTriggerPrefix(schema.table());
+    while (rs->next()) {
+      const std::string name = std::string(rs->getString(1));
+      if (name.rfind(prefix, 0) == 0 &&
+          name.substr(name.size() - signature.size()) != signature) {
+        stale.push_back(name);
+      }
+    }
+    for (const std::string& name : stale) {
+      Execute(conn, absl::StrCat("DROP TRIGGER IF EXISTS ", QuoteIdentifier(name)));
+    }
+  } catch (const sql::SQLException& e) {
+    RollbackQuietly(conn);
+    return MysqlErrorStatus(e, conn, "installing the capture triggers");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> MysqlVersionStore::ListTables() {
+  std::vector<std::string> names;
+  for (const auto& [name, registration] : tables_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
+    const v1::ClaimCaptureRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
+                   schemas_.Get(request.table()));
+  ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
+  v1::ClaimCaptureResponse response;
+  const int64_t now = clock_.NowMicros();
+  try {
+    conn->setAutoCommit(false);
+    auto rs = Query(conn, absl::StrCat(
+        "SELECT id, op, row_id, captured_at_us, cols, vals FROM _sheetsync_capture "
+        "WHERE tbl = ", Literal(conn, request.table()),
+        " AND lease_until_us < ", now, " ORDER BY id LIMIT ",
+        std::max(1, request.limit()), " FOR UPDATE SKIP LOCKED"));
+    std::vector<int64_t> ids, unusable;
+    while (rs->next()) {
+      const int64_t id = rs->getInt64("id");
+      const std::string op = std::string(rs->getString("op"));
+      absl::StatusOr<v1::Change> change = CapturedChange(
+          *schema, id, op.empty() ? 'U' : op[0], std::string(rs->getString("row_id")),
+          rs->getInt64("captured_at_us"),
+          rs->isNull("cols") ? "" : std::string(rs->getString("cols")),
+          rs->isNull("vals") ? "{}" : std::string(rs->getString("vals")));
+      if (!change.ok()) {
+        unusable.push_back(id);
+        continue;
+      }
+      ids.push_back(id);
+      v1::CapturedChange& captured = *response.add_changes();
+      captured.set_capture_id(id);
+      captured.set_captured_at_us(rs->getInt64("captured_at_us"));
+      *captured.mutable_change() = *std::move(change);
+    }
+    if (!ids.empty()) {
+      Execute(conn, absl::StrCat("UPDATE _sheetsync_capture SET lease_until_us = ",
+                                now + request.lease_us(), " WHERE id IN (",
+                                absl::StrJoin(ids, ","), ")"));
+    }
+    if (!unusable.empty()) {  // a key that is not a UUID cannot sync
+      Execute(conn, absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",
+                                absl::StrJoin(unusable, ","), ")"));
+      response.set_skipped(static_cast<int>(unusable.size()));
+    }
+    conn->commit();
+    conn->setAutoCommit(true);
+  } catch (const sql::SQLException& e) {
+    RollbackQuietly(conn);
+    return MysqlErrorStatus(e, conn, "claiming captured edits");
+  }
+  return response;
+}
+
+absl::Status MysqlVersionStore::Maintain(absl::Duration retention, bool prune) {
+  absl::Status result;
+  for (const std::string& table : ListTables()) {
+    schemas_.Invalidate(table);  // re-discovers and refreshes the triggers
+    absl::StatusOr<std::shared_ptr<const v1::TableSchema>> schema =
+        schemas_.Get(table);
+    if (!schema.ok()) result.Update(schema.status());
+    if (prune) {
+      result.Update(Prune(table, clock_.NowMicros() -
+                                     absl::ToInt64Microseconds(retention)));
+    }
+  }
+  return result;
+}
+
+absl::Status MysqlVersionStore::Prune(const std::string& table,
+                                      int64_t cutoff_us) {
+  ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
+  const std::string tbl = Literal(conn, table);
+  try {
+    Sequence(conn, table);
+    conn->setAutoCommit(false);
+    // The change log: remember how far it was cut so old cursors get 410.
+    auto rs = Query(conn, absl::StrCat(
+        "SELECT MAX(seq) FROM _sheetsync_changelog WHERE tbl = ", tbl,
+        " AND seq IS NOT NULL AND logged_at_us < ", cutoff_us));
+    if (rs->next() && !rs->isNull(1)) {
+      const int64_t max_seq = rs->getInt64(1);
+      Execute(conn, absl::StrCat("DELETE FROM _sheetsync_changelog WHERE tbl = ",
+                                tbl, " AND seq <= ", max_seq));
+      Execute(conn, absl::StrCat(
+          "UPDATE _sheetsync_tables SET pruned_seq = GREATEST(pruned_seq, ",
+          max_seq, ") WHERE tbl = ", tbl));
+    }
+    Execute(conn, absl::StrCat("DELETE FROM _sheetsync_events WHERE tbl = ", tbl,
+                              " AND stored_at_us < ", cutoff_us));
+    // Tombstones of rows with nothing left: raise the horizon first, so a
+    // late replay of such a row answers stale instead of resurrecting it.
+    const std::string dead = absl::StrCat(
+        " FROM _sheetsync_rows r WHERE r.tbl = ", tbl,
+        " AND r.tomb_us IS NOT NULL AND r.updated_us < ", cutoff_us,
+        " AND NOT EXISTS (SELECT 1 FROM _sheetsync_cells c WHERE c.tbl = r.tbl"
+        " AND c.row_id = r.row_id)");
+    rs = Query(conn, absl::StrCat("SELECT MAX(r.tomb_us)", dead));
+    if (rs->next() && !rs->isNull(1)) {
+      Execute(conn, absl::StrCat(
+          "UPDATE _sheetsync_tables SET pruned_horizon_us = GREATEST("
+          "pruned_horizon_us, ", rs->getInt64(1), ") WHERE tbl = ", tbl));
+      Execute(conn, absl::StrCat("DELETE r", dead));
+    }
+    conn->commit();
+    conn->setAutoCommit(true);
+  } catch (const sql::SQLException& e) {
+    RollbackQuietly(conn);
+    return MysqlErrorStatus(e, conn, "pruning old sync metadata");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sheetsync
