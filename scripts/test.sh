@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the project (RelWithDebInfo, build/) and runs every CTest test.
+# Integration tests get a throwaway MariaDB from the `mariadb` CTest fixture
+# (tests/fixtures/mariadb.sh). Extra arguments go to ctest, e.g. `scripts/test.sh -L unit`.
+# Exits non-zero when the build or any test fails.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+BUILD_DIR=${SHEETSYNC_BUILD_DIR:-$SHEETSYNC_ROOT/build}
+
+ensure_packages
+build_project "$BUILD_DIR" RelWithDebInfo
+
+log_file=$BUILD_DIR/ctest.log
+status=0
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 "$@" 2>&1 | tee "$log_file" || status=$?
+
+printf '\n===== ctest summary =====\n'
+# The summary starts at the "N% tests passed" line and runs to the end.
+sed -n '/tests passed, /,$p' "$log_file"
+if ((status != 0)); then
+  printf 'FAILED (ctest exit status %d); full output in %s\n' "$status" "$log_file"
+else
+  printf 'OK\n'
+fi
+exit "$status"
