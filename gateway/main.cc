@@ -19,8 +19,8 @@ ABSL_FLAG(std::string, ingest_addr, "127.0.0.1:7001",
 ABSL_FLAG(std::string, writer_addr, "127.0.0.1:7003",
           "Writer address(es), for the change feed and snapshots");
 ABSL_FLAG(std::string, ready_addrs, "127.0.0.1:7001",
-          "Backends /readyz checks, separated by ';' (each may be a "
-          "comma-separated replica list)");
+          "Backends /readyz checks (gRPC health), separated by ',' or ';'; "
+          "each may also be a dns:/// target");
 ABSL_FLAG(std::string, token, "",
           "Bearer token (default: $SHEETSYNC_GATEWAY_TOKEN)");
 ABSL_FLAG(std::string, token_file, "",
@@ -75,7 +75,8 @@ int Main() {
   options.token = LoadToken();
   options.ingest_timeout = absl::GetFlag(FLAGS_ingest_timeout);
   std::vector<std::string> ready_addrs =
-      absl::StrSplit(absl::GetFlag(FLAGS_ready_addrs), ';', absl::SkipWhitespace());
+      absl::StrSplit(absl::GetFlag(FLAGS_ready_addrs), absl::ByAnyChar(",;"),
+                     absl::SkipWhitespace());
 
   auto ingest = v1::Ingest::NewStub(MakeChannel(absl::GetFlag(FLAGS_ingest_addr)));
   auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr)));
