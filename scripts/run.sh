@@ -239,7 +239,7 @@ start_stack() {
   spawn 3-ingest "--listen=$h:$ing" "--metrics_listen=$h:$ing_m" "--resolver_addr=$h:$res" \
     "--writer_addr=$h:$wri"
   SHEETSYNC_GATEWAY_TOKEN=$SHEETSYNC_GATEWAY_TOKEN spawn 4-gateway "--listen=$h:$gw" \
-    "--ingest_addr=$h:$ing" "--ready_addrs=$h:$ing,$h:$res,$h:$wri"
+    "--ingest_addr=$h:$ing" "--writer_addr=$h:$wri" "--ready_addrs=$h:$ing,$h:$res,$h:$wri"
 
   # Read through ${!key} in write_run_env.
   # shellcheck disable=SC2034

@@ -252,6 +252,7 @@ std::vector<std::string> Stack::FlagsFor(const StackProcess& p) const {
       break;
     case Tier::kGateway:
       a.insert(a.end(), {absl::StrCat("--ingest_addr=", ingests),
+                         absl::StrCat("--writer_addr=", writers),
                          absl::StrCat("--ready_addrs=", ingests, ",", resolvers,
                                       ",", writers),
                          absl::StrCat("--token=", options_.token)});
