@@ -1,0 +1,100 @@
+// Outages: with the writer or MySQL down, POST /v1/edits answers 503 with
+// Retry-After and acknowledges nothing; once they are back, the same body
+// goes through.
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/api.h"
+#include "tests/support/mysql_test_env.h"
+#include "tests/support/process.h"
+#include "tests/support/stack.h"
+
+namespace sheetsync::test {
+namespace {
+
+constexpr char kToken[] = "outage-token";
+const std::string kRow = "20000000-0000-4000-8000-000000000001";
+
+std::string Body(const std::string& event_id) {
+  return EditsBody("users", {{event_id, kRow, Rfc3339(1764082869000000), false,
+                              {{"name", "during outage"}}}});
+}
+
+// Waits until /readyz answers `status`; returns whether it did.
+bool WaitReadyz(const Stack& stack, int status) {
+  for (int i = 0; i < 100; ++i) {
+    auto r = HttpRequest(stack.gateway_url() + "/readyz", "GET");
+    if (r.ok() && r->status == status) return true;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return false;
+}
+
+TEST(OutageTest, WriterDownAnswers503AndNothingIsAcknowledged) {
+  absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<ScratchDatabase> db = ScratchDatabase::Create(*config, "outage");
+  ASSERT_TRUE(db.ok()) << db.status();
+  StackOptions options;
+  options.mysql = *config;
+  options.database = db->name();
+  options.token = kToken;
+  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const Api api((*stack)->gateway_url(), kToken);
+
+  StackProcess& writer = (*stack)->process(Tier::kWriter, 0);
+  ASSERT_TRUE(writer.child.Kill(SIGKILL).ok());
+  ASSERT_TRUE(writer.child.Wait(absl::Seconds(10)).ok());
+  auto down = api.Edits(Body("outage-1"));
+  ASSERT_TRUE(down.ok()) << down.status();
+  EXPECT_EQ(down->status, 503) << down->http.body;
+  EXPECT_TRUE(down->http.Header("Retry-After").has_value());
+  EXPECT_EQ(Str(down->json, {"error", "code"}), "unavailable");
+  EXPECT_TRUE(WaitReadyz(**stack, 503));
+
+  ASSERT_TRUE((*stack)->Restart((*stack)->index(Tier::kWriter, 0)).ok());
+  auto session = MysqlSession::Connect(*config, db->name());
+  ASSERT_TRUE(session.ok());
+  EXPECT_EQ(*(*session)->QueryValue("SELECT COUNT(*) FROM users"), "0");
+  // The retry of the same body is safe and now goes through.
+  absl::StatusOr<ApiResponse> up;
+  for (int i = 0; i < 100; ++i) {
+    up = api.Edits(Body("outage-1"));
+    if (up.ok() && up->status == 200) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(up.ok() && up->status == 200) << (up.ok() ? up->http.body : "");
+  EXPECT_EQ(Str(up->result(0), {"status"}), "applied");
+}
+
+TEST(OutageTest, MysqlDownAnswers503AndReadyzFails) {
+  // A MariaDB of this test's own, so stopping it disturbs no other test.
+  const std::string dir = absl::StrCat(::testing::TempDir(), "outage-mariadb-",
+                                       getpid());
+  const std::string script = SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh";
+  ASSERT_EQ(std::system(absl::StrCat(script, " start ", dir, " >/dev/null").c_str()), 0);
+  absl::StatusOr<MysqlTestConfig> config =
+      LoadMysqlTestConfigFile(dir + "/mariadb.env");
+  ASSERT_TRUE(config.ok()) << config.status();
+  StackOptions options;
+  options.mysql = *config;
+  options.database = config->database;
+  options.token = kToken;
+  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const Api api((*stack)->gateway_url(), kToken);
+  ASSERT_EQ(api.Edits(Body("mysql-up"))->status, 200);
+
+  ASSERT_EQ(std::system(absl::StrCat(script, " stop ", dir, " >/dev/null").c_str()), 0);
+  auto down = api.Edits(Body("mysql-down"));
+  ASSERT_TRUE(down.ok()) << down.status();
+  EXPECT_EQ(down->status, 503) << down->http.body;
+  EXPECT_TRUE(down->http.Header("Retry-After").has_value());
+  EXPECT_TRUE(WaitReadyz(**stack, 503));
+}
+
+}  // namespace
+}  // namespace sheetsync::test
