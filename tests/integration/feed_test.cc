@@ -1,0 +1,295 @@
+// MySQL -> Sheet: direct SQL edits are captured and merged, the change feed
+// pages without skipping, sheet edits never echo as MYSQL, exclude_origin,
+// pruning with 410 and the snapshot resync.
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/api.h"
+#include "tests/support/mysql_test_env.h"
+#include "tests/support/stack.h"
+
+namespace sheetsync::test {
+namespace {
+
+constexpr char kToken[] = "feed-token";
+using Copy = std::map<std::string, std::map<std::string, std::string>>;
+
+std::string Text(const google::protobuf::Value& value) {
+  if (value.has_string_value()) return value.string_value();
+  if (value.has_number_value()) return absl::StrCat(static_cast<int64_t>(value.number_value()));
+  return "NULL";
+}
+
+// A sheet's copy of the table, kept by applying feed pages.
+struct Reader {
+  std::string cursor;
+  Copy copy;
+
+  // Reads pages until has_more is false; returns the entries read.
+  std::vector<google::protobuf::Value> Pull(const Api& api, int limit = 7,
+                                            const std::string& extra = "") {
+    std::vector<google::protobuf::Value> entries;
+    for (;;) {
+      auto page = api.Get(absl::StrCat("/v1/changes?table=users&limit=", limit,
+                                       "&since=", cursor, extra));
+      EXPECT_TRUE(page.ok() && page->status == 200)
+          << (page.ok() ? page->http.body : page.status().ToString());
+      if (!page.ok() || page->status != 200) return entries;
+      const auto& fields = page->json.struct_value().fields();
+      for (const auto& entry : fields.at("changes").list_value().values()) {
+        entries.push_back(entry);
+        const std::string row = Str(entry, {"row_id"});
+        if (entry.struct_value().fields().at("deleted").bool_value()) {
+          copy.erase(row);
+          continue;
+        }
+        for (const auto& [column, value] :
+             entry.struct_value().fields().at("cells").struct_value().fields()) {
+          copy[row][column] = Text(value);
+        }
+      }
+      cursor = fields.at("next_cursor").string_value();
+      if (!fields.at("has_more").bool_value()) return entries;
+    }
+  }
+};
+
+class FeedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
+    ASSERT_TRUE(config.ok()) << config.status();
+    config_ = *config;
+    absl::StatusOr<ScratchDatabase> db = ScratchDatabase::Create(config_, "feed");
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::make_unique<ScratchDatabase>(*std::move(db));
+    sql_ = *MysqlSession::Connect(config_, db_->name());
+  }
+
+  void StartStack(std::vector<std::string> writer_flags = {}) {
+    StackOptions options;
+    options.mysql = config_;
+    options.database = db_->name();
+    options.token = kToken;
+    options.writer_flags = std::move(writer_flags);
+    absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+    api_ = std::make_unique<Api>(stack_->gateway_url(), kToken);
+  }
+
+  void Sql(const std::string& statement) {
+    absl::Status status = sql_->Execute(statement);
+    ASSERT_TRUE(status.ok()) << status << " in " << statement;
+  }
+
+  Copy TableCopy() {
+    Copy copy;
+    absl::StatusOr<std::vector<SqlRow>> rows =
+        sql_->Query("SELECT uuid, name, email, score FROM users");
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    if (!rows.ok()) return copy;
+    for (const SqlRow& row : *rows) {
+      copy[*row[0]] = {{"name", row[1].value_or("NULL")},
+                       {"email", row[2].value_or("NULL")},
+                       {"score", row[3].value_or("NULL")}};
+    }
+    return copy;
+  }
+
+  // Waits up to 2 s (the contract's capture bound) until `done` holds.
+  template <typename F>
+  bool Within2s(F done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(2);
+    while (absl::Now() < deadline) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return done();
+  }
+
+  MysqlTestConfig config_;
+  std::unique_ptr<ScratchDatabase> db_;
+  std::unique_ptr<MysqlSession> sql_;
+  std::unique_ptr<Stack> stack_;
+  std::unique_ptr<Api> api_;
+};
+
+constexpr char kA[] = "30000000-0000-4000-8000-00000000000a";
+constexpr char kB[] = "30000000-0000-4000-8000-00000000000b";
+
+TEST_F(FeedTest, ExistingRowsAndSqlEditsAppearAsMysqlWithin2s) {
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA, "', 'before', 'b@x', 1)"));
+  StartStack();
+  Reader reader;
+  ASSERT_TRUE(Within2s([&] { reader.Pull(*api_); return reader.copy.count(kA) > 0; }));
+  EXPECT_EQ(reader.copy[kA]["name"], "before");
+
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kB, "', 'ins', NULL, 2)"));
+  std::vector<google::protobuf::Value> seen;
+  ASSERT_TRUE(Within2s([&] {
+    for (auto& e : reader.Pull(*api_)) seen.push_back(e);
+    return reader.copy.count(kB) > 0;
+  }));
+  EXPECT_EQ(Str(seen.back(), {"source"}), "MYSQL");
+  EXPECT_EQ(Str(seen.back(), {"origin"}), "");
+
+  Sql(absl::StrCat("UPDATE users SET email = 'upd@x' WHERE uuid = '", kB, "'"));
+  ASSERT_TRUE(Within2s([&] { reader.Pull(*api_); return reader.copy[kB]["email"] == "upd@x"; }));
+  Sql(absl::StrCat("DELETE FROM users WHERE uuid = '", kA, "'"));
+  ASSERT_TRUE(Within2s([&] { reader.Pull(*api_); return reader.copy.count(kA) == 0; }));
+  // Changing the key is a delete of the old row and an insert of the new.
+  const std::string moved = "30000000-0000-4000-8000-0000000000cc";
+  Sql(absl::StrCat("UPDATE users SET uuid = '", moved, "' WHERE uuid = '", kB, "'"));
+  ASSERT_TRUE(Within2s([&] {
+    reader.Pull(*api_);
+    return reader.copy.count(kB) == 0 && reader.copy.count(moved) == 1;
+  }));
+  EXPECT_EQ(reader.copy, TableCopy());
+}
+
+TEST_F(FeedTest, SheetEditsNeverEchoAsMysqlAndExcludeOriginHidesThem) {
+  StartStack();
+  auto r = api_->Edits(EditsBody("users", {{"s-1", kA, Rfc3339(absl::ToUnixMicros(absl::Now())),
+                                            false, {{"name", "sheet"}}}},
+                                 "sheet-A"));
+  ASSERT_EQ(r->status, 200);
+  absl::SleepFor(absl::Seconds(1));  // a capture would have been merged by now
+  Reader all, own;
+  std::vector<google::protobuf::Value> entries = all.Pull(*api_);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(Str(entries[0], {"source"}), "SHEET");
+  EXPECT_EQ(Str(entries[0], {"origin"}), "sheet-A");
+  EXPECT_TRUE(own.Pull(*api_, 7, "&exclude_origin=sheet-A").empty());
+  auto captured = sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture");
+  EXPECT_EQ(*captured, "0");
+  // A MYSQL change of the same row shows it to sheet-A again.
+  Sql(absl::StrCat("UPDATE users SET score = 9 WHERE uuid = '", kA, "'"));
+  ASSERT_TRUE(Within2s([&] { own.Pull(*api_, 7, "&exclude_origin=sheet-A"); return own.copy.count(kA) > 0; }));
+  EXPECT_EQ(own.copy[kA]["score"], "9");
+}
+
+TEST_F(FeedTest, LosingSqlWritesAreUndoneAndNewerOnesWin) {
+  StartStack();
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  // A sheet edit stamped ahead of the server clock (within the skew guard).
+  ASSERT_EQ(api_->Edits(EditsBody("users", {{"l-1", kA, Rfc3339(now + 60'000'000), false,
+                                             {{"name", "sheet wins"}}}}))->status,
+            200);
+  Sql(absl::StrCat("UPDATE users SET name = 'sql loses', score = 5 WHERE uuid = '", kA, "'"));
+  ASSERT_TRUE(Within2s([&] {
+    auto name = sql_->QueryValue(absl::StrCat("SELECT name FROM users WHERE uuid = '", kA, "'"));
+    return name.ok() && *name == "sheet wins";
+  }));
+  EXPECT_EQ(*sql_->QueryValue(absl::StrCat("SELECT score FROM users WHERE uuid = '", kA, "'")),
+            "5");  // the SQL write's other cell had no newer version: it won
+  // A losing DELETE makes the row reappear.
+  Sql(absl::StrCat("DELETE FROM users WHERE uuid = '", kA, "'"));
+  ASSERT_TRUE(Within2s([&] {
+    auto n = sql_->QueryValue(absl::StrCat("SELECT COUNT(*) FROM users WHERE uuid = '", kA, "'"));
+    return n.ok() && *n == "1";
+  }));
+  // An older sheet edit loses to the SQL value and is told so.
+  auto old = api_->Edits(EditsBody("users", {{"l-2", kA, Rfc3339(now - 60'000'000), false,
+                                              {{"score", "1"}}}}));
+  EXPECT_EQ(Str(old->result(0), {"status"}), "stale");
+  EXPECT_EQ(Str(old->result(0), {"current_versions", "score", "source"}), "MYSQL");
+}
+
+TEST_F(FeedTest, ConcurrentSheetAndSqlWritersWhileAReaderPages) {
+  StartStack();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {  // through the gateway
+    writers.emplace_back([&, w] {
+      std::mt19937 rng(w);
+      for (int i = 0; i < 60; ++i) {
+        const std::string row = absl::StrFormat("40000000-0000-4000-8000-%012d", rng() % 12);
+        const bool del = rng() % 6 == 0;
+        EditChange change{absl::StrCat("cw-", w, "-", i), row,
+                          Rfc3339(absl::ToUnixMicros(absl::Now())), del};
+        if (!del) change.cells = {{"name", absl::StrCat("sheet", w, "-", i)}};
+        (void)api_->Edits(EditsBody("users", {change}, absl::StrCat("sheet-", w)));
+      }
+    });
+  }
+  for (int w = 0; w < 2; ++w) {  // plain SQL
+    writers.emplace_back([&, w] {
+      auto session = MysqlSession::Connect(config_, db_->name());
+      std::mt19937 rng(100 + w);
+      for (int i = 0; i < 60 && session.ok(); ++i) {
+        const std::string row = absl::StrFormat("40000000-0000-4000-8000-%012d", rng() % 12);
+        const int op = rng() % 3;
+        (void)(*session)->Execute(
+            op == 0 ? absl::StrCat("DELETE FROM users WHERE uuid = '", row, "'")
+                    : absl::StrCat("INSERT INTO users (uuid, email, score) VALUES ('", row,
+                                   "', 'sql", w, "-", i, "', ", i,
+                                   ") ON DUPLICATE KEY UPDATE email = VALUES(email), "
+                                   "score = VALUES(score)"));
+      }
+    });
+  }
+  Reader reader;
+  std::thread paging([&] {
+    while (!stop) {
+      reader.Pull(*api_, 5);
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  });
+  for (std::thread& t : writers) t.join();
+  absl::SleepFor(absl::Seconds(2));  // every capture merged
+  stop = true;
+  paging.join();
+  reader.Pull(*api_, 5);
+  EXPECT_EQ(reader.copy, TableCopy());
+}
+
+TEST_F(FeedTest, PrunedCursorAnswers410AndTheSnapshotResyncs) {
+  StartStack({"--retention=1s", "--prune_interval=300ms", "--maintenance_interval=200ms"});
+  Reader reader;
+  ASSERT_EQ(api_->Edits(EditsBody("users", {{"p-1", kA, Rfc3339(absl::ToUnixMicros(absl::Now())),
+                                             false, {{"name", "a"}}}}))->status,
+            200);
+  reader.Pull(*api_);
+  const std::string old_cursor = reader.cursor;
+  for (int i = 0; i < 5; ++i) {
+    const std::string row = absl::StrFormat("50000000-0000-4000-8000-%012d", i);
+    ASSERT_EQ(api_->Edits(EditsBody("users", {{absl::StrCat("p-r", i), row,
+                                               Rfc3339(absl::ToUnixMicros(absl::Now())), false,
+                                               {{"name", absl::StrCat("r", i)}}}}))->status,
+              200);
+  }
+  absl::SleepFor(absl::Seconds(3));  // past the retention, pruned
+  auto expired = api_->Get("/v1/changes?table=users&since=" + old_cursor);
+  ASSERT_EQ(expired->status, 410) << expired->http.body;
+  EXPECT_EQ(Str(expired->json, {"error", "code"}), "cursor_expired");
+
+  Reader fresh;  // resync: page the snapshot, then follow the feed
+  std::string after, first_cursor;
+  for (;;) {
+    auto page = api_->Get("/v1/rows?table=users&limit=2&after=" + after);
+    ASSERT_EQ(page->status, 200) << page->http.body;
+    const auto& fields = page->json.struct_value().fields();
+    if (first_cursor.empty()) first_cursor = fields.at("cursor").string_value();
+    for (const auto& row : fields.at("rows").list_value().values()) {
+      for (const auto& [column, value] :
+           row.struct_value().fields().at("cells").struct_value().fields()) {
+        fresh.copy[Str(row, {"row_id"})][column] = Text(value);
+      }
+    }
+    after = fields.at("next_after").string_value();
+    if (!fields.at("has_more").bool_value()) break;
+  }
+  fresh.cursor = first_cursor;
+  Sql(absl::StrCat("UPDATE users SET score = 3 WHERE uuid = '", kA, "'"));
+  ASSERT_TRUE(Within2s([&] { fresh.Pull(*api_); return fresh.copy[kA]["score"] == "3"; }));
+  EXPECT_EQ(fresh.copy, TableCopy());
+}
+
+}  // namespace
+}  // namespace sheetsync::test
