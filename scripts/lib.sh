@@ -3,7 +3,7 @@
 # Source it; it defines functions and SHEETSYNC_ROOT and changes no shell options.
 #
 #   ensure_packages                       installs the missing Debian packages (no apt on a warm machine)
-#   build_project BUILD_DIR BUILD_TYPE    cmake -G Ninja + ninja, ccache in $SHEETSYNC_ROOT/.cache/ccache
+#   build_project BUILD_DIR BUILD_TYPE    cmake -G Ninja + ninja, ccache in ~/.cache/ccache (shared by clones)
 #   mariadb_start DATA_DIR PORT           starts (initialising if needed) MariaDB as a plain process
 #   mariadb_stop DATA_DIR                 shuts it down and waits until the process is gone
 #   mariadb_socket DATA_DIR               prints the server's unix socket path
@@ -23,7 +23,7 @@ SHEETSYNC_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
   libmysqlcppconn-dev libboost-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  mariadb-server mariadb-client curl jq
+  mariadb-server mariadb-client curl jq python3
 )
 
 # The system python3 (a pyenv/asdf shim in PATH can take seconds to start).
@@ -58,7 +58,7 @@ ensure_packages() {
 # Configures (Ninja) and builds the whole project into BUILD_DIR.
 build_project() {
   local build_dir=${1:?build_project BUILD_DIR BUILD_TYPE} build_type=${2:?build type}
-  export CCACHE_DIR=${CCACHE_DIR:-$SHEETSYNC_ROOT/.cache/ccache}
+  export CCACHE_DIR=${CCACHE_DIR:-${HOME:-/root}/.cache/ccache}
   mkdir -p "$CCACHE_DIR"
   cmake -S "$SHEETSYNC_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
   ninja -C "$build_dir"

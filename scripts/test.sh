@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the project (RelWithDebInfo, build/) and runs every CTest test.
+# Builds the project (Release, build/ — the same tree scripts/run.sh uses) and runs every CTest test.
 # Integration tests get a throwaway MariaDB from the `mariadb` CTest fixture
 # (tests/fixtures/mariadb.sh). Extra arguments go to ctest, e.g. `scripts/test.sh -L unit`.
 # Exits non-zero when the build or any test fails.
@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.sh"
 BUILD_DIR=${SHEETSYNC_BUILD_DIR:-$SHEETSYNC_ROOT/build}
 
 ensure_packages
-build_project "$BUILD_DIR" RelWithDebInfo
+build_project "$BUILD_DIR" Release
 
 log_file=$BUILD_DIR/ctest.log
 status=0
