@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/edits_json.h"
+#include "gateway/static_page.h"
 #include "prometheus/text_serializer.h"
 #include "services/common/grpc_util.h"
 
@@ -116,6 +117,17 @@ void GatewayHandler::Handle(HttpRequest request, Responder respond) {
     return Finish(path, ErrorResponse(503, "not_ready", why), std::move(respond));
   }
   if (path == "/metrics") return Finish(path, Metrics(), std::move(respond));
+  if (path == "/" && (request.method == "GET" || request.method == "HEAD")) {
+    HttpResponse page;
+    page.content_type = "text/html; charset=utf-8";
+    page.body = kStaticIndexHtml;
+    page.headers.emplace_back("Cache-Control", "no-cache");
+    page.headers.emplace_back(
+        "Content-Security-Policy",
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self' 'unsafe-inline'; connect-src 'self'");
+    return Finish(path, std::move(page), std::move(respond));
+  }
   if (path == "/v1/edits") {
     if (request.method != "POST") {
       return Finish(path, ErrorResponse(405, "method_not_allowed",
