@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Benchmarks sheetsync against the raw limit on this machine, in one run:
+#   1. a fresh MariaDB with durable defaults (innodb_flush_log_at_trx_commit=1),
+#   2. the raw limit: bench/rawlimit applies the same changes with the same
+#      per-cell version bookkeeping straight to MySQL, batched,
+#   3. the whole stack, driven through the gateway by bench/loadgen,
+# for batch 50 and batch 1 at concurrency 1, 4 and 16; then it verifies the
+# data (row count and a sample against what was acknowledged), reads each
+# process's peak RSS and prints one table with the ratios.
+#
+#   bench/run.sh                 10 s per point
+#   BENCH_SECONDS=3 bench/run.sh quicker
+#   BENCH_ROWS=100000 bench/run.sh   preload the table first (scale runs)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/../scripts/lib.sh"
+
+BUILD_DIR=${SHEETSYNC_BUILD_DIR:-$SHEETSYNC_ROOT/build}
+SECONDS_PER_POINT=${BENCH_SECONDS:-10}
+PRELOAD_ROWS=${BENCH_ROWS:-0}
+CONFIGS=${BENCH_CONFIGS:-"50:16 50:4 50:1 1:16 1:4 1:1"}
+
+ensure_packages
+[[ ${SHEETSYNC_SKIP_BUILD:-0} == 1 ]] || build_project "$BUILD_DIR" Release
+
+work=$(mktemp -d /tmp/sheetsync-bench.XXXXXX)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do stop_pid "$pid" 10 || true; done
+  mariadb_stop "$work/db" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+db_port=$(free_port)
+mariadb_start "$work/db" "$db_port" >/dev/null
+sock=$(mariadb_socket "$work/db")
+mysql_bootstrap "$sock" sheetsync_bench sheetsync bench-pw >/dev/null
+sql() { mariadb --no-defaults -S "$sock" -uroot -N -B sheetsync_bench -e "$1"; }
+log_info "MariaDB $(sql 'SELECT VERSION()') flush_log_at_trx_commit=$(sql 'SELECT @@innodb_flush_log_at_trx_commit')"
+
+mysql_flags=(--mysql_host=127.0.0.1 "--mysql_port=$db_port" --mysql_user=sheetsync
+  --mysql_password=bench-pw --mysql_database=sheetsync_bench)
+"$BUILD_DIR/services/writer/sheetsync-writer" "${mysql_flags[@]}" --migrate_only 2>/dev/null
+
+if ((PRELOAD_ROWS > 0)); then
+  log_info "preloading $PRELOAD_ROWS rows"
+  "$BUILD_DIR/bench/sheetsync-rawlimit" "${mysql_flags[@]}" --concurrency=4 --batch=500 \
+    --total="$PRELOAD_ROWS" --run_id=preload >/dev/null
+fi
+
+raw() {  # batch concurrency
+  "$BUILD_DIR/bench/sheetsync-rawlimit" "${mysql_flags[@]}" --batch="$1" --concurrency="$2" \
+    --duration="${SECONDS_PER_POINT}s" --run_id="raw-$1-$2"
+}
+
+# The stack, on free ports.
+spawn() {  # name binary args...
+  local name=$1 bin=$2
+  shift 2
+  "$bin" "$@" >"$work/$name.log" 2>&1 &
+  pids+=("$!")
+  eval "pid_$name=$!"
+}
+w=$(free_port); wm=$(free_port); r=$(free_port); rm_=$(free_port)
+i=$(free_port); im=$(free_port); g=$(free_port)
+spawn writer "$BUILD_DIR/services/writer/sheetsync-writer" "${mysql_flags[@]}" \
+  "--listen=127.0.0.1:$w" "--metrics_listen=127.0.0.1:$wm" --pool_size=16
+spawn resolver "$BUILD_DIR/services/resolver/sheetsync-resolver" "--listen=127.0.0.1:$r" \
+  "--metrics_listen=127.0.0.1:$rm_" "--writer_addr=127.0.0.1:$w"
+spawn ingest "$BUILD_DIR/services/ingest/sheetsync-ingest" "--listen=127.0.0.1:$i" \
+  "--metrics_listen=127.0.0.1:$im" "--resolver_addr=127.0.0.1:$r" "--writer_addr=127.0.0.1:$w"
+spawn gateway "$BUILD_DIR/gateway/sheetsync-gateway" "--listen=127.0.0.1:$g" \
+  "--ingest_addr=127.0.0.1:$i" "--writer_addr=127.0.0.1:$w" \
+  "--ready_addrs=127.0.0.1:$i,127.0.0.1:$r,127.0.0.1:$w" --token=bench-token --threads=4
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$g/readyz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -sf "http://127.0.0.1:$g/readyz" >/dev/null || die "the stack did not become ready (logs in $work)"
+
+stack() {  # batch concurrency
+  "$BUILD_DIR/bench/sheetsync-loadgen" --port="$g" --token=bench-token --batch="$1" \
+    --concurrency="$2" --duration="${SECONDS_PER_POINT}s" --run_id="stack-$1-$2" \
+    --sample_file="$work/sample-$1-$2.txt"
+}
+
+field() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" <<<"$1"; }
+
+rows=()
+acked=0
+for config in $CONFIGS; do
+  batch=${config%:*} conc=${config#*:}
+  log_info "batch $batch, concurrency $conc: raw limit"
+  raw_out=$(raw "$batch" "$conc")
+  log_info "batch $batch, concurrency $conc: sheetsync"
+  stack_out=$(stack "$batch" "$conc")
+  acked=$((acked + $(field "$stack_out" changes | cut -d. -f1)))
+  rows+=("$batch|$conc|$raw_out|$stack_out")
+done
+
+# Verify: every acknowledged change is a row, and samples hold their values.
+stored=$(sql "SELECT COUNT(*) FROM users WHERE name LIKE 'stack-%'")
+[[ $stored == "$acked" ]] || die "verification failed: $acked changes acknowledged, $stored rows stored"
+bad=0
+while read -r row name; do
+  got=$(sql "SELECT name FROM users WHERE uuid = '$row'")
+  [[ $got == "$name" ]] || bad=$((bad + 1))
+done < <(cat "$work"/sample-*.txt)
+((bad == 0)) || die "verification failed: $bad sampled rows differ from what was acknowledged"
+samples=$(cat "$work"/sample-*.txt | wc -l)
+
+rss() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+printf '\n%s\n' "sheetsync vs the raw limit ($(nproc) cores, ${SECONDS_PER_POINT} s per point, table rows before: $PRELOAD_ROWS)"
+printf '%-6s %-5s | %12s %9s %9s | %12s %9s %9s | %7s %9s\n' batch conc \
+  "raw ch/s" "raw p50" "raw p99" "sync ch/s" "sync p50" "sync p99" "ratio" "p99 ratio"
+for entry in "${rows[@]}"; do
+  IFS='|' read -r batch conc raw_out stack_out <<<"$entry"
+  rt=$(field "$raw_out" changes_per_s) st=$(field "$stack_out" changes_per_s)
+  rp50=$(field "$raw_out" p50_ms) rp99=$(field "$raw_out" p99_ms)
+  sp50=$(field "$stack_out" p50_ms) sp99=$(field "$stack_out" p99_ms)
+  printf '%-6s %-5s | %12s %7sms %7sms | %12s %7sms %7sms | %6.0f%% %8.1fx\n' "$batch" "$conc" \
+    "$rt" "$rp50" "$rp99" "$st" "$sp50" "$sp99" "$(awk "BEGIN {print 100 * $st / $rt}")" \
+    "$(awk "BEGIN {print $sp99 / $rp99}")"
+done
+printf '\npeak RSS (MiB): gateway %s, ingest %s, resolver %s, writer %s\n' \
+  "$(rss "$pid_gateway")" "$(rss "$pid_ingest")" "$(rss "$pid_resolver")" "$(rss "$pid_writer")"
+printf 'verified: %s acknowledged changes stored, %s sampled rows match\n' "$stored" "$samples"
