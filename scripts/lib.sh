@@ -23,7 +23,7 @@ SHEETSYNC_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
   libmysqlcppconn-dev libboost-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  mariadb-server mariadb-client curl jq python3
+  mariadb-server mariadb-client curl jq python3 prometheus chromium
 )
 
 # The system python3 (a pyenv/asdf shim in PATH can take seconds to start).

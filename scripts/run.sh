@@ -6,8 +6,9 @@
 #   scripts/run.sh start    the same but return once ready (also SHEETSYNC_DETACH=1)
 #   scripts/run.sh stop     stop a running stack by its PID files
 #
-# State lives in .sheetsync/ (git-ignored): mariadb/ (data kept across runs), logs/, pids/,
-# token and mysql_password (generated once, reused), run.env (written once /readyz answers 200).
+# State lives in .sheetsync/ (git-ignored; SHEETSYNC_STATE_DIR names another directory, e.g. the
+# e2e `stack` fixture's): mariadb/ (data kept across runs), logs/, pids/, token and mysql_password
+# (generated once, reused), run.env (written once /readyz answers 200).
 #
 # Environment overrides: SHEETSYNC_GATEWAY_TOKEN, SHEETSYNC_GATEWAY_PORT (8080),
 # SHEETSYNC_MYSQL_PORT (3307), SHEETSYNC_MYSQL_USER / _PASSWORD / _DATABASE (sheetsync),
@@ -19,7 +20,9 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-STATE_DIR=$SHEETSYNC_ROOT/.sheetsync
+STATE_DIR=${SHEETSYNC_STATE_DIR:-$SHEETSYNC_ROOT/.sheetsync}
+mkdir -p "$STATE_DIR"
+STATE_DIR=$(cd "$STATE_DIR" && pwd)
 PID_DIR=$STATE_DIR/pids
 LOG_DIR=$STATE_DIR/logs
 MYSQL_DIR=$STATE_DIR/mariadb
