@@ -1,0 +1,190 @@
+// Nothing acknowledged is ever lost: while 4 clients send edits (retrying
+// on 503, timeouts and refused connections, as the Apps Script client does),
+// every process is killed with SIGKILL and restarted, MariaDB itself is
+// restarted, the writer is paused past the deadlines, and every process is
+// stopped with SIGTERM under load (graceful drain: exit 0, clients see only
+// retryable errors). Afterwards MySQL must equal the oracle of every change.
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/api.h"
+#include "tests/integration/oracle.h"
+#include "tests/support/mysql_test_env.h"
+#include "tests/support/stack.h"
+
+namespace sheetsync::test {
+namespace {
+
+constexpr char kToken[] = "faults-token";
+constexpr int kClients = 4;
+const std::vector<std::string> kColumns = {"name", "email", "score"};
+
+// What the clients did, for the report and the oracle.
+struct Load {
+  absl::Mutex mu;
+  std::vector<OracleChange> acknowledged ABSL_GUARDED_BY(mu);
+  std::atomic<int> sent{0}, retried{0}, non_retryable{0};
+  std::atomic<bool> stop{false};
+};
+
+// One client: batches of 1-5 changes over 20 rows with colliding times,
+// each retried until acknowledged (200) — also across restarts.
+void Client(const Api& api, int id, Load& load) {
+  std::mt19937 rng(id);
+  for (int n = 0; !load.stop; ++n) {
+    std::vector<OracleChange> batch;
+    std::vector<EditChange> edits;
+    const int size = 1 + rng() % 5;
+    for (int i = 0; i < size; ++i) {
+      OracleChange change;
+      change.event_id = absl::StrCat("fault-", id, "-", n, "-", i);
+      change.row_id = absl::StrFormat("60000000-0000-4000-8000-%012d", rng() % 20);
+      change.ts_us = 1764082869000000 + (rng() % 50) * 1000;
+      change.deleted = rng() % 8 == 0;
+      if (!change.deleted) {
+        change.cells["name"] = absl::StrCat("c", id, "-", n, "-", i);
+        if (rng() % 2) change.cells["score"] = std::to_string(rng() % 1000);
+      }
+      edits.push_back({change.event_id, change.row_id, Rfc3339(change.ts_us),
+                       change.deleted, change.cells});
+      batch.push_back(std::move(change));
+    }
+    const std::string body = EditsBody("users", edits);
+    ++load.sent;
+    for (int attempt = 0;; ++attempt) {
+      absl::StatusOr<ApiResponse> r = api.Edits(body);
+      if (r.ok() && r->status == 200) break;
+      if (r.ok() && r->status != 503) ++load.non_retryable;  // a 4xx/5xx other than 503
+      ++load.retried;
+      absl::SleepFor(absl::Milliseconds(std::min(500, 20 * (attempt + 1))));
+      if (attempt > 600) return;  // give up (the test then fails on the oracle)
+    }
+    absl::MutexLock lock(&load.mu);
+    load.acknowledged.insert(load.acknowledged.end(), batch.begin(), batch.end());
+  }
+}
+
+class FaultsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // A MariaDB of this test's own: it gets restarted.
+    dir_ = absl::StrCat(::testing::TempDir(), "faults-mariadb-", getpid());
+    ASSERT_EQ(Shell(absl::StrCat(kFixture, " start ", dir_)), 0);
+    absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfigFile(dir_ + "/mariadb.env");
+    ASSERT_TRUE(config.ok()) << config.status();
+    config_ = *config;
+    StackOptions options;
+    options.mysql = config_;
+    options.database = config_.database;
+    options.token = kToken;
+    options.resolver_flags = {"--writer_timeout=1s"};  // a paused writer hits deadlines
+    options.ingest_flags = {"--resolver_timeout=3s"};
+    options.gateway_flags = {"--ingest_timeout=5s"};
+    absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = *std::move(stack);
+  }
+
+  void TearDown() override {
+    stack_.reset();
+    Shell(absl::StrCat(kFixture, " stop ", dir_));
+  }
+
+  static int Shell(const std::string& command) {
+    return std::system((command + " >/dev/null 2>&1").c_str());
+  }
+
+  void RestartMariadb() {
+    const std::string lib = SHEETSYNC_SOURCE_DIR "/scripts/lib.sh";
+    ASSERT_EQ(Shell(absl::StrCat("bash -c 'source ", lib, " && mariadb_stop ", dir_,
+                                 "/mariadb && mariadb_start ", dir_, "/mariadb ",
+                                 config_.port, "'")),
+              0);
+  }
+
+  void ExpectOracle(Load& load) {
+    auto session = MysqlSession::Connect(config_, config_.database);
+    ASSERT_TRUE(session.ok()) << session.status();
+    auto rows = (*session)->Query("SELECT uuid, name, email, score FROM users");
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    OracleTable actual;
+    for (const SqlRow& row : *rows) {
+      actual[*row[0]] = {{"name", row[1]}, {"email", row[2]}, {"score", row[3]}};
+    }
+    absl::MutexLock lock(&load.mu);
+    EXPECT_EQ(actual, Oracle(load.acknowledged, kColumns));
+  }
+
+  static constexpr char kFixture[] = SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh";
+  std::string dir_;
+  MysqlTestConfig config_;
+  std::unique_ptr<Stack> stack_;
+};
+
+TEST_F(FaultsTest, KillRestartPauseAndDatabaseRestartLoseNothing) {
+  const Api api(stack_->gateway_url(), kToken);
+  Load load;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] { Client(api, c, load); });
+  }
+  int faults = 0;
+  for (Tier tier : {Tier::kGateway, Tier::kIngest, Tier::kResolver, Tier::kWriter}) {
+    absl::SleepFor(absl::Milliseconds(700));
+    const size_t i = stack_->index(tier, 0);
+    ASSERT_TRUE(stack_->process(i).child.Kill(SIGKILL).ok());
+    ASSERT_TRUE(stack_->Restart(i).ok()) << TierName(tier);
+    ++faults;
+  }
+  absl::SleepFor(absl::Milliseconds(700));
+  RestartMariadb();
+  ++faults;
+  absl::SleepFor(absl::Milliseconds(700));
+  StackProcess& writer = stack_->process(Tier::kWriter, 0);
+  ASSERT_TRUE(writer.child.Kill(SIGSTOP).ok());
+  absl::SleepFor(absl::Seconds(2));  // past the resolver's 1 s writer deadline
+  ASSERT_TRUE(writer.child.Kill(SIGCONT).ok());
+  ++faults;
+  absl::SleepFor(absl::Seconds(1));
+  load.stop = true;
+  for (std::thread& t : clients) t.join();
+  std::cerr << "faults report: requests sent " << load.sent << ", retried " << load.retried
+            << ", faults injected " << faults << "\n";
+  EXPECT_EQ(load.non_retryable, 0);
+  ExpectOracle(load);
+}
+
+TEST_F(FaultsTest, SigtermUnderLoadDrainsAndLosesNothing) {
+  const Api api(stack_->gateway_url(), kToken);
+  Load load;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] { Client(api, c, load); });
+  }
+  for (Tier tier : {Tier::kWriter, Tier::kResolver, Tier::kIngest, Tier::kGateway}) {
+    absl::SleepFor(absl::Milliseconds(700));
+    const size_t i = stack_->index(tier, 0);
+    ASSERT_TRUE(stack_->process(i).child.Kill(SIGTERM).ok());
+    absl::StatusOr<ExitStatus> exit = stack_->process(i).child.Wait(absl::Seconds(20));
+    ASSERT_TRUE(exit.ok()) << TierName(tier) << ": " << exit.status();
+    EXPECT_TRUE(exit->Exited() && exit->ExitCode() == 0)
+        << TierName(tier) << " did not drain cleanly: " << exit->ToString();
+    ASSERT_TRUE(stack_->Restart(i).ok()) << TierName(tier);
+  }
+  absl::SleepFor(absl::Milliseconds(700));
+  load.stop = true;
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(load.non_retryable, 0);
+  ExpectOracle(load);
+}
+
+}  // namespace
+}  // namespace sheetsync::test
