@@ -98,6 +98,7 @@ lint_dockerfile() {
     sed -e ':a' -e '/\\$/N; s/\\\n//; ta')
   for pkg in "${SHEETSYNC_PACKAGES[@]}"; do
     # Build dependencies only (libraries' -dev packages, compilers, generators); not test tools.
+    [[ $pkg == libclang-rt-* ]] && continue  # the fuzzers' runtime (scripts/fuzz.sh)
     [[ $pkg == *-dev || $pkg =~ ^(cmake|ninja-build|g\+\+|pkgconf|protobuf-compiler.*)$ ]] || continue
     [[ " $(tr -s ' \t' ' ' <<<"$build_pkgs") " == *" $pkg "* ]] ||
       { fail "Dockerfile: the build stage does not install $pkg (scripts/lib.sh builds with it)"; bad=1; }

@@ -23,7 +23,7 @@ SHEETSYNC_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
   libmysqlcppconn-dev libboost-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  mariadb-server mariadb-client curl jq python3 prometheus chromium
+  mariadb-server mariadb-client curl jq python3 prometheus chromium clang libclang-rt-14-dev
 )
 
 # The system python3 (a pyenv/asdf shim in PATH can take seconds to start).
@@ -59,6 +59,8 @@ ensure_packages() {
 build_project() {
   local build_dir=${1:?build_project BUILD_DIR BUILD_TYPE} build_type=${2:?build type}
   export CCACHE_DIR=${CCACHE_DIR:-${HOME:-/root}/.cache/ccache}
+  # Relative paths in the cache keys: another clone of the repo hits the cache.
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$SHEETSYNC_ROOT} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
   mkdir -p "$CCACHE_DIR"
   cmake -S "$SHEETSYNC_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
   ninja -C "$build_dir"

@@ -10,15 +10,18 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/rpc_observer.h"
 
 namespace sheetsync {
 
 class GrpcServer {
  public:
   // Binds `listen` ("host:port"; port 0 picks one) and serves `services`,
-  // which must outlive the server. Health starts SERVING.
+  // which must outlive the server. Health starts SERVING. `observer` (may be
+  // null) instruments every call and must outlive the server.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
-      const std::string& listen, const std::vector<grpc::Service*>& services);
+      const std::string& listen, const std::vector<grpc::Service*>& services,
+      RpcObserver* observer = nullptr);
 
   ~GrpcServer();
 

@@ -22,7 +22,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
                       status.error_message());
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view addresses) {
+std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view addresses,
+                                           RpcObserver* observer) {
   std::string target;
   if (absl::StrContains(addresses, ":///")) {
     target = std::string(addresses);
@@ -40,6 +41,11 @@ std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view addresses) {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetMaxReceiveMessageSize(64 << 20);
+  if (observer != nullptr) {
+    return grpc::experimental::CreateCustomChannelWithInterceptors(
+        target, grpc::InsecureChannelCredentials(), args,
+        observer->ClientInterceptors());
+  }
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
                                    args);
 }

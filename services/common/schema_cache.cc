@@ -49,12 +49,4 @@ SchemaCache::Loader DescribeTableLoader(v1::Writer::StubInterface& writer,
   };
 }
 
-const v1::Column* FindColumn(const v1::TableSchema& schema,
-                             const std::string& name) {
-  for (const v1::Column& column : schema.columns()) {
-    if (column.name() == name) return &column;
-  }
-  return nullptr;
-}
-
 }  // namespace sheetsync

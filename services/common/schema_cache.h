@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/common/clock.h"
+#include "services/common/table_schema.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 #include "sheetsync/v1/sync.pb.h"
 
@@ -52,10 +53,6 @@ class SchemaCache {
 // the loader.
 SchemaCache::Loader DescribeTableLoader(v1::Writer::StubInterface& writer,
                                         absl::Duration timeout);
-
-// Returns the column named `name`, or nullptr.
-const v1::Column* FindColumn(const v1::TableSchema& schema,
-                             const std::string& name);
 
 }  // namespace sheetsync
 

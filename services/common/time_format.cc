@@ -206,7 +206,15 @@ absl::StatusOr<int64_t> ParseRfc3339Micros(absl::string_view text) {
                      text.size() > kMaxShown ? "...\"" : "\""),
         t.status().message());
   }
-  return ToUnixMicros(*t);
+  const int64_t us = ToUnixMicros(*t);
+  // An offset can carry 0001-01-01 or 9999-12-31 past the years RFC 3339
+  // output (always UTC) can spell.
+  if (us < static_cast<int64_t>(kMinEpochMillis) * 1000 ||
+      us > static_cast<int64_t>(kMaxEpochMillis) * 1000 + 999) {
+    return InvalidTimestamp(absl::StrCat("\"", absl::CHexEscape(text.substr(0, 64)), "\""),
+                            "outside the years 0001-9999 in UTC");
+  }
+  return us;
 }
 
 absl::StatusOr<int64_t> ParseTimestamp(const google::protobuf::Value& value) {

@@ -29,13 +29,14 @@ namespace {
 int Main() {
   auto registry = std::make_shared<prometheus::Registry>();
   SyncMetrics metrics(*registry);
+  RpcObserver observer(*registry);
   auto exposer = StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
   RealClock clock;
-  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr)));
+  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr), &observer));
   auto resolver =
-      v1::Resolver::NewStub(MakeChannel(absl::GetFlag(FLAGS_resolver_addr)));
+      v1::Resolver::NewStub(MakeChannel(absl::GetFlag(FLAGS_resolver_addr), &observer));
   SchemaCache schemas(DescribeTableLoader(*writer, absl::Seconds(5)), clock,
                       absl::Seconds(5));
   IngestOptions options;
@@ -45,7 +46,7 @@ int Main() {
   if (options.max_changes < 1) DieOnBadConfig("--max_changes must be positive");
   Ingest ingest(*resolver, schemas, clock, metrics, options);
   IngestService service(ingest);
-  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service});
+  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service}, &observer);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 

@@ -6,7 +6,7 @@
 #include "services/common/coerce.h"
 #include "services/common/ids.h"
 #include "services/common/reject.h"
-#include "services/common/schema_cache.h"
+#include "services/common/table_schema.h"
 #include "services/common/status_macros.h"
 #include "services/common/time_format.h"
 

@@ -27,18 +27,19 @@ namespace {
 int Main() {
   auto registry = std::make_shared<prometheus::Registry>();
   SyncMetrics metrics(*registry);
+  RpcObserver observer(*registry);
   auto exposer = StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
   RealClock clock;
-  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr)));
+  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr), &observer));
   SchemaCache schemas(DescribeTableLoader(*writer, absl::Seconds(5)), clock,
                       absl::Seconds(5));
   ResolverOptions options;
   options.writer_timeout = absl::GetFlag(FLAGS_writer_timeout);
   Resolver resolver(*writer, schemas, metrics, options);
   ResolverService service(resolver);
-  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service});
+  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service}, &observer);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   CapturePollerOptions capture;
   capture.interval = absl::GetFlag(FLAGS_capture_interval);

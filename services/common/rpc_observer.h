@@ -1,0 +1,58 @@
+// RpcObserver: gRPC interceptors that every process installs on its server
+// and its channels. They count calls and time them per method and status
+// code (sheetsync_grpc_{server,client}_handled_total and
+// ..._handling_seconds), carry a trace id across the hops in the
+// `x-sheetsync-trace` metadata, and log one JSON line per served call with
+// that trace id, so one edit can be followed from the gateway to the commit.
+// Thread-safe; must outlive the server and channels that use it.
+#ifndef SHEETSYNC_SERVICES_COMMON_RPC_OBSERVER_H_
+#define SHEETSYNC_SERVICES_COMMON_RPC_OBSERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grpcpp/support/client_interceptor.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace sheetsync {
+
+// The metadata key of the trace id.
+inline constexpr char kTraceMetadataKey[] = "x-sheetsync-trace";
+
+// Returns the trace id of the call this thread is serving ("" when none).
+// Synchronous handlers run on the thread of their interceptors, so calls
+// they make carry the id on.
+const std::string& CurrentTraceId();
+
+// Returns a new random trace id (16 hex digits).
+std::string NewTraceId();
+
+class RpcObserver {
+ public:
+  // Registers the families on `registry`, which must outlive the observer.
+  explicit RpcObserver(prometheus::Registry& registry);
+
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+  ServerInterceptors();
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+  ClientInterceptors();
+
+  // Records one finished call (used by the interceptors).
+  void RecordServer(const std::string& method, int code, double seconds);
+  void RecordClient(const std::string& method, int code, double seconds);
+
+ private:
+  prometheus::Family<prometheus::Counter>& server_handled_;
+  prometheus::Family<prometheus::Histogram>& server_seconds_;
+  prometheus::Family<prometheus::Counter>& client_handled_;
+  prometheus::Family<prometheus::Histogram>& client_seconds_;
+};
+
+}  // namespace sheetsync
+
+#endif  // SHEETSYNC_SERVICES_COMMON_RPC_OBSERVER_H_
