@@ -16,9 +16,20 @@ log_file=$BUILD_DIR/ctest.log
 status=0
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 "$@" 2>&1 | tee "$log_file" || status=$?
 
+# A short bounded fuzzing run of every parser of untrusted input (clang,
+# libFuzzer, ASan + UBSan); scripts/fuzz.sh alone runs longer.
+fuzz_status=0
+if ((${SHEETSYNC_FUZZ_SECONDS:-10} > 0)); then
+  "$SHEETSYNC_ROOT/scripts/fuzz.sh" "${SHEETSYNC_FUZZ_SECONDS:-10}" || fuzz_status=$?
+fi
+
 printf '\n===== ctest summary =====\n'
 # The summary starts at the "N% tests passed" line and runs to the end.
 sed -n '/tests passed, /,$p' "$log_file"
+if ((fuzz_status != 0)); then
+  printf 'fuzzing FAILED (scripts/fuzz.sh exit status %d)\n' "$fuzz_status"
+  ((status != 0)) || status=$fuzz_status
+fi
 if ((status != 0)); then
   printf 'FAILED (ctest exit status %d); full output in %s\n' "$status" "$log_file"
 else
