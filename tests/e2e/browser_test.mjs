@@ -11,7 +11,7 @@ import { check, fail, loadRunEnv, mysql, uuid } from "./lib/stack.mjs";
 const env = loadRunEnv();
 const artifacts = process.env.SHEETSYNC_ARTIFACT_DIR || process.cwd();
 fs.mkdirSync(artifacts, { recursive: true });
-const STEP_MS = 10000;
+const STEP_MS = 20000;  // per wait; generous for a loaded 2-core CI machine
 
 const browser = await chromium.launch({
   executablePath: process.env.SHEETSYNC_CHROMIUM || "/usr/bin/chromium",

@@ -7,15 +7,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v node >/dev/null || { echo "tests/e2e: node not found (install nodejs >= 20)" >&2; exit 1; }
 command -v npm >/dev/null || { echo "tests/e2e: npm not found" >&2; exit 1; }
 
-stamp=$here/node_modules/.package-lock.json
+# The stamp is written only after `npm ci` succeeded (npm writes its own .package-lock.json early),
+# and it is checked under the lock, so a test never runs on a half-installed node_modules.
+stamp=$here/node_modules/.sheetsync-npm-ci-done
+exec 9>"$here/.npm-ci.lock"
+flock 9
 if [[ ! -f $stamp || $here/package-lock.json -nt $stamp ]]; then
-  exec 9>"$here/.npm-ci.lock"
-  flock 9
-  if [[ ! -f $stamp || $here/package-lock.json -nt $stamp ]]; then
-    echo "tests/e2e: npm ci (first run)"
-    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
-  exec 9>&-
+  echo "tests/e2e: npm ci (first run)"
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$stamp"
 fi
+exec 9>&-
 script=$1; shift
 exec node "$here/$script" "$@"
