@@ -42,10 +42,17 @@ absl::StatusOr<int> CapturePoller::PollOnce() {
         writer_.ListTables(&context, v1::ListTablesRequest(), &tables)));
   }
   int merged = 0;
+  absl::Status failed;  // one broken table must not stop the others
   for (const std::string& table : tables.tables()) {
-    ASSIGN_OR_RETURN(int n, PollTable(table));
-    merged += n;
+    absl::StatusOr<int> n = PollTable(table);
+    if (n.ok()) {
+      merged += *n;
+    } else if (!absl::IsNotFound(n.status())) {
+      // NOT_FOUND: unregistered meanwhile, or missing (the writer reports it).
+      failed.Update(n.status());
+    }
   }
+  if (!failed.ok()) return failed;
   return merged;
 }
 

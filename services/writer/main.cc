@@ -2,14 +2,18 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "services/common/grpc_server.h"
 #include "services/common/metrics.h"
 #include "services/common/process.h"
+#include "services/writer/admin_service.h"
 #include "services/writer/mysql_pool.h"
+#include "services/writer/mysql_registry.h"
 #include "services/writer/mysql_version_store.h"
+#include "services/writer/registry.h"
 #include "services/writer/writer_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7003", "gRPC listen address");
@@ -21,8 +25,12 @@ ABSL_FLAG(std::string, mysql_user, "sheetsync", "MySQL user");
 ABSL_FLAG(std::string, mysql_password, "", "MySQL password");
 ABSL_FLAG(std::string, mysql_database, "sheetsync", "MySQL database");
 ABSL_FLAG(int, pool_size, 8, "MySQL connections in the pool");
-ABSL_FLAG(std::string, tables, "users",
-          "Comma-separated tables to sync (key column `uuid`)");
+ABSL_FLAG(std::string, tables, "",
+          "Comma-separated tables to sync, key column `uuid` (a shortcut for "
+          "a registry file; `users` when neither this nor --registry is set)");
+ABSL_FLAG(std::string, registry, "",
+          "Table registry file: the JSON of sheetsync.v1.RegistryFile "
+          "(proto/sheetsync/v1/registry.proto), re-read when it changes");
 ABSL_FLAG(absl::Duration, retention, absl::Hours(24 * 30),
           "How long event ids, tombstones and the change log are kept");
 ABSL_FLAG(absl::Duration, maintenance_interval, absl::Seconds(2),
@@ -37,6 +45,51 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
 namespace sheetsync {
 namespace {
 
+RegistrySources Sources() {
+  RegistrySources sources;
+  for (absl::string_view name : absl::StrSplit(absl::GetFlag(FLAGS_tables), ',',
+                                               absl::SkipWhitespace())) {
+    sources.flag_tables.emplace_back(absl::StripAsciiWhitespace(name));
+  }
+  sources.file = absl::GetFlag(FLAGS_registry);
+  if (sources.flag_tables.empty() && sources.file.empty()) {
+    sources.flag_tables.push_back("users");
+  }
+  for (const std::string& name : sources.flag_tables) {
+    v1::TableConfig config;
+    config.set_name(name);
+    absl::StatusOr<v1::TableConfig> checked = NormalizeTableConfig(config);
+    if (!checked.ok())
+      DieOnBadConfig(absl::StrCat("--tables: ", checked.status().message()));
+  }
+  return sources;
+}
+
+// Reads the registry, activates it and checks that every table the flag or
+// the file names can sync; exits on any problem (start-up).
+void LoadRegistry(TableRegistry& registry, MysqlVersionStore& store) {
+  if (absl::Status loaded = registry.Refresh(/*strict=*/true); !loaded.ok()) {
+    DieOnBadConfig(loaded.ToString());
+  }
+  for (const std::string& table : registry.ConfiguredTables()) {
+    absl::StatusOr<v1::TableSchema> schema = store.DescribeTable(table);
+    if (!schema.ok()) {
+      DieOnBadConfig(absl::StrCat("registered table `", table,
+                                  "`: ", schema.status().message()));
+    }
+  }
+  // A table registered through the Admin API by another replica: look
+  // before answering NOT_FOUND.
+  store.SetUnknownTableHook([&registry](const std::string& table) {
+    absl::Status refreshed = registry.Refresh();
+    if (!refreshed.ok()) {
+      LogWarning("table registry refresh failed",
+                 {{"status", refreshed.ToString()}});
+    }
+    return registry.Contains(table);
+  });
+}
+
 int Main() {
   MysqlConfig config;
   config.host = absl::GetFlag(FLAGS_mysql_host);
@@ -46,29 +99,31 @@ int Main() {
   config.database = absl::GetFlag(FLAGS_mysql_database);
   config.pool_size = absl::GetFlag(FLAGS_pool_size);
   if (config.pool_size < 1) DieOnBadConfig("--pool_size must be at least 1");
-  std::vector<TableRegistration> tables;
-  for (absl::string_view name :
-       absl::StrSplit(absl::GetFlag(FLAGS_tables), ',', absl::SkipWhitespace())) {
-    tables.push_back(TableRegistration{std::string(name), "uuid"});
-  }
+  const RegistrySources sources = Sources();
 
   RealClock clock;
   MysqlPool pool(config);
-  MysqlVersionStore store(pool, clock, std::move(tables));
+  MysqlVersionStore store(pool, clock, /*tables=*/{});
   if (absl::Status migrated = store.Migrate(); !migrated.ok()) {
     DieOnBadConfig(migrated.ToString());
   }
+  MysqlRegistryBackend registry_backend(pool, store, clock);
+  TableRegistry table_registry(registry_backend, sources);
+  LoadRegistry(table_registry, store);
   if (absl::GetFlag(FLAGS_migrate_only)) {
     LogInfo("migrated");
     return 0;
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
-  auto exposer = StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
+  auto exposer =
+      StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
   WriterService service(store);
-  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service});
+  AdminService admin(table_registry);
+  auto server =
+      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service, &admin});
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 
@@ -93,8 +148,14 @@ int Main() {
         absl::GetFlag(FLAGS_maintenance_interval))) {
       const bool prune = absl::Now() >= next_prune;
       if (prune) next_prune = absl::Now() + prune_every;
-      absl::Status status = store.Maintain(absl::GetFlag(FLAGS_retention), prune);
-      if (!status.ok()) LogWarning("maintenance failed", {{"status", status.ToString()}});
+      if (absl::Status refreshed = table_registry.Refresh(); !refreshed.ok()) {
+        LogWarning("table registry refresh failed",
+                   {{"status", refreshed.ToString()}});
+      }
+      absl::Status status =
+          store.Maintain(absl::GetFlag(FLAGS_retention), prune);
+      if (!status.ok())
+        LogWarning("maintenance failed", {{"status", status.ToString()}});
     }
   });
 

@@ -34,6 +34,11 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
     const std::string installed = std::string(rs->getString(1));
     const int64_t registered_at_us = rs->getInt64(2);
     if (installed == signature) return absl::OkStatus();
+    // 0: another replica unregistered the table (SetTables) and this one has
+    // not caught up yet; installing now would log rows stamped 0.
+    if (registered_at_us == 0) {
+      return absl::NotFoundError("table is not registered");
+    }
 
     for (const std::string& ddl : CaptureTriggerSql(schema, signature, quote)) {
       try {
@@ -78,6 +83,7 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
 
 std::vector<std::string> MysqlVersionStore::ListTables() {
   std::vector<std::string> names;
+  absl::MutexLock lock(&tables_mu_);
   for (const auto& [name, registration] : tables_) names.push_back(name);
   std::sort(names.begin(), names.end());
   return names;

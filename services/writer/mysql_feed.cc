@@ -93,7 +93,7 @@ void MysqlVersionStore::Sequence(PooledConnection& conn,
 absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
     const v1::ReadFeedRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
-                   schemas_.Get(request.table()));
+                   CurrentSchema(request.table()));
   ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
   const std::string tbl = Literal(conn, request.table());
   v1::ReadFeedResponse response;
@@ -176,7 +176,7 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
 absl::StatusOr<v1::ReadRowsResponse> MysqlVersionStore::ReadRows(
     const v1::ReadRowsRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
-                   schemas_.Get(request.table()));
+                   CurrentSchema(request.table()));
   ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
   v1::ReadRowsResponse response;
   try {

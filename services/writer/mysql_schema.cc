@@ -1,6 +1,8 @@
 // MysqlVersionStore: migrations, registration and schema discovery.
+#include <algorithm>
 #include <memory>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -8,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "cppconn/resultset.h"
+#include "cppconn/resultset_metadata.h"
 #include "cppconn/statement.h"
 #include "mysql_connection.h"
 #include "services/common/status_macros.h"
@@ -26,7 +29,7 @@ constexpr const char* kMigrations[] = {
     " key_column VARCHAR(64) NOT NULL,"
     " registered_at_us BIGINT NOT NULL,"
     " pruned_horizon_us BIGINT NOT NULL DEFAULT 0,"
-    " next_seq BIGINT NOT NULL DEFAULT 0,"  // last feed position handed out
+    " next_seq BIGINT NOT NULL DEFAULT 0,"    // last feed position handed out
     " pruned_seq BIGINT NOT NULL DEFAULT 0,"  // feed positions <= it are gone
     " capture_sig VARCHAR(16) NOT NULL DEFAULT ''"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
@@ -70,6 +73,11 @@ constexpr const char* kMigrations[] = {
     " KEY by_seq (tbl, seq),"
     " KEY unsequenced (tbl, seq, id),"
     " KEY by_age (tbl, logged_at_us)"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+    "CREATE TABLE IF NOT EXISTS _sheetsync_registry ("
+    " tbl VARCHAR(64) NOT NULL PRIMARY KEY,"
+    " config LONGTEXT NOT NULL,"  // the TableConfig as JSON
+    " updated_at_us BIGINT NOT NULL"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     "CREATE TABLE IF NOT EXISTS _sheetsync_capture ("
     " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
@@ -167,6 +175,77 @@ v1::Column ReadColumn(sql::ResultSet& rs) {
   return column;
 }
 
+bool IsLongText(const v1::Column& column) {
+  return column.data_type() == "longtext";
+}
+
+// MariaDB stores JSON as LONGTEXT with CHECK (json_valid(`col`)): report such
+// columns as "json" so that values are validated as JSON. (MySQL reports
+// json itself and has no TABLE_NAME in CHECK_CONSTRAINTS: nothing to do.)
+void MarkJsonColumns(PooledConnection& conn, v1::TableSchema& schema) {
+  if (std::none_of(schema.columns().begin(), schema.columns().end(),
+                   IsLongText)) {
+    return;
+  }
+  std::unique_ptr<sql::ResultSet> rs;
+  try {
+    rs = Query(conn,
+               absl::StrCat("SELECT CHECK_CLAUSE FROM "
+                            "information_schema.CHECK_CONSTRAINTS WHERE "
+                            "CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = ",
+                            Literal(conn, schema.table())));
+  } catch (const sql::SQLException&) {
+    return;
+  }
+  absl::flat_hash_set<std::string> clauses;
+  while (rs->next()) clauses.insert(std::string(rs->getString(1)));
+  for (v1::Column& column : *schema.mutable_columns()) {
+    if (IsLongText(column) &&
+        clauses.contains(
+            absl::StrCat("json_valid(", QuoteIdentifier(column.name()), ")"))) {
+      column.set_data_type("json");
+    }
+  }
+}
+
+void MarkReadOnly(const std::vector<std::string>& names,
+                  v1::TableSchema& schema) {
+  for (v1::Column& column : *schema.mutable_columns()) {
+    for (const std::string& name : names) {
+      // Column names are case-insensitive in MySQL.
+      if (absl::EqualsIgnoreCase(name, column.name()))
+        column.set_read_only(true);
+    }
+  }
+}
+
+// The key column holds UUIDs as text and identifies one row: the upserts
+// (INSERT ... ON DUPLICATE KEY UPDATE) rely on it being unique on its own.
+absl::Status CheckKeyColumn(const v1::TableSchema& schema,
+                            const std::string& column_key,
+                            int primary_columns) {
+  const v1::Column* key = FindColumn(schema, schema.key_column());
+  const std::string where = absl::StrCat(
+      "table `", schema.table(), "`: key column `", schema.key_column(), "`");
+  if (key == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "table `", schema.table(), "` has no key column `", schema.key_column(),
+        "` (set key_column to its UUID column)"));
+  }
+  const std::string& type = key->data_type();
+  if (type != "uuid" &&
+      ((type != "char" && type != "varchar") || key->max_chars() < 36)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, " is ", key->column_type(),
+                     "; it must hold UUIDs as text (CHAR(36))"));
+  }
+  if (!(column_key == "PRI" && primary_columns == 1) && column_key != "UNI") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        where, " must be the PRIMARY KEY or have a UNIQUE index of its own"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 MysqlVersionStore::MysqlVersionStore(MysqlPool& pool, const Clock& clock,
@@ -175,6 +254,7 @@ MysqlVersionStore::MysqlVersionStore(MysqlPool& pool, const Clock& clock,
       clock_(clock),
       schemas_([this](const std::string& table) { return Discover(table); },
                clock, absl::Seconds(5)) {
+  absl::MutexLock lock(&tables_mu_);
   for (TableRegistration& registration : tables) {
     std::string name = registration.table;
     tables_.emplace(std::move(name), std::move(registration));
@@ -182,25 +262,34 @@ MysqlVersionStore::MysqlVersionStore(MysqlPool& pool, const Clock& clock,
 }
 
 absl::Status MysqlVersionStore::Migrate() {
+  std::vector<TableRegistration> tables;
+  {
+    absl::MutexLock lock(&tables_mu_);
+    for (const auto& [name, registration] : tables_) {
+      tables.push_back(registration);
+    }
+  }
   ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
   try {
     std::unique_ptr<sql::Statement> stmt(conn->createStatement());
     for (const char* ddl : kMigrations) stmt->execute(ddl);
-    for (const auto& [name, registration] : tables_) {
-      stmt->execute(absl::StrCat(
-          "INSERT IGNORE INTO _sheetsync_tables (tbl, key_column, "
-          "registered_at_us) VALUES (",
-          Literal(conn, name), ",", Literal(conn, registration.key_column), ",",
-          clock_.NowMicros(), ")"));
+    for (const TableRegistration& registration : tables) {
+      stmt->execute(
+          absl::StrCat("INSERT IGNORE INTO _sheetsync_tables (tbl, key_column, "
+                       "registered_at_us) VALUES (",
+                       Literal(conn, registration.table), ",",
+                       Literal(conn, registration.key_column), ",",
+                       clock_.NowMicros(), ")"));
     }
   } catch (const sql::SQLException& e) {
     return MysqlErrorStatus(e, conn, "migrating the sync metadata tables");
   }
-  for (const auto& [name, registration] : tables_) {
-    absl::StatusOr<v1::TableSchema> schema = Discover(name);
+  for (const TableRegistration& registration : tables) {
+    absl::StatusOr<v1::TableSchema> schema = Discover(registration.table);
     if (!schema.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "registered table `", name, "`: ", schema.status().message()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("registered table `", registration.table,
+                       "`: ", schema.status().message()));
     }
   }
   return absl::OkStatus();
@@ -219,45 +308,107 @@ absl::Status MysqlVersionStore::Ping() {
 
 absl::StatusOr<v1::TableSchema> MysqlVersionStore::DescribeTable(
     const std::string& table) {
+  // Callers describe a table when their cached schema may be stale (e.g. a
+  // change names a column they do not know): always read it afresh, which
+  // also refreshes this writer's cache for Apply and the feed.
+  schemas_.Invalidate(table);
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(table));
   return *schema;
 }
 
+absl::StatusOr<std::shared_ptr<const v1::TableSchema>>
+MysqlVersionStore::CurrentSchema(const std::string& table) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
+                   schemas_.Get(table));
+  bool same = true;
+  {
+    ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
+    try {
+      // Only the result's metadata: no row is read.
+      auto rs = Query(conn, absl::StrCat("SELECT * FROM ",
+                                         QuoteIdentifier(table), " LIMIT 0"));
+      sql::ResultSetMetaData* meta = rs->getMetaData();
+      same = meta->getColumnCount() ==
+             static_cast<unsigned int>(schema->columns_size());
+      for (int i = 0; same && i < schema->columns_size(); ++i) {
+        same = std::string(meta->getColumnName(i + 1)) ==
+               schema->columns(i).name();
+      }
+    } catch (const sql::SQLException& e) {
+      return MysqlErrorStatus(e, conn, "reading the table's columns");
+    }
+  }
+  if (same) return schema;
+  schemas_.Invalidate(table);
+  return schemas_.Get(table);
+}
+
+absl::StatusOr<v1::TableSchema> MysqlVersionStore::Inspect(
+    const TableRegistration& registration) {
+  ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
+  try {
+    return ReadSchema(conn, registration);
+  } catch (const sql::SQLException& e) {
+    return MysqlErrorStatus(e, conn, "reading the table's columns");
+  }
+}
+
 absl::StatusOr<v1::TableSchema> MysqlVersionStore::Discover(
     const std::string& table) {
-  auto registration = tables_.find(table);
-  if (registration == tables_.end()) {
+  std::optional<TableRegistration> registration = Registration(table);
+  if (!registration.has_value() && unknown_table_hook_ &&
+      unknown_table_hook_(table)) {
+    registration = Registration(table);  // registered by another replica
+  }
+  if (!registration.has_value()) {
     return absl::NotFoundError(
         absl::StrCat("table `", table, "` is not registered for sync"));
   }
   ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
-  v1::TableSchema schema;
-  schema.set_table(table);
-  schema.set_key_column(registration->second.key_column);
+  absl::StatusOr<v1::TableSchema> schema;
   try {
-    std::unique_ptr<sql::Statement> stmt(conn->createStatement());
-    std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery(absl::StrCat(
-        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
-        "COLUMN_DEFAULT, EXTRA, CHARACTER_MAXIMUM_LENGTH, "
-        "CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE "
-        "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-        "AND TABLE_NAME = ",
-        Literal(conn, table), " ORDER BY ORDINAL_POSITION")));
-    while (rs->next()) *schema.add_columns() = ReadColumn(*rs);
+    schema = ReadSchema(conn, *registration);
   } catch (const sql::SQLException& e) {
     return MysqlErrorStatus(e, conn, "reading the table's columns");
   }
+  if (!schema.ok()) return schema.status();
+  RETURN_IF_ERROR(EnsureCapture(conn, *schema));
+  return schema;
+}
+
+absl::StatusOr<v1::TableSchema> MysqlVersionStore::ReadSchema(
+    PooledConnection& conn, const TableRegistration& registration) {
+  v1::TableSchema schema;
+  schema.set_table(registration.table);
+  schema.set_key_column(registration.key_column);
+  auto rs = Query(
+      conn,
+      absl::StrCat(
+          "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
+          "COLUMN_DEFAULT, EXTRA, CHARACTER_MAXIMUM_LENGTH, "
+          "CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
+          "COLUMN_KEY "
+          "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+          "AND TABLE_NAME = ",
+          Literal(conn, registration.table), " ORDER BY ORDINAL_POSITION"));
+  std::string key_column_key;
+  int primary_columns = 0;
+  while (rs->next()) {
+    *schema.add_columns() = ReadColumn(*rs);
+    const std::string column_key = std::string(rs->getString("COLUMN_KEY"));
+    if (column_key == "PRI") ++primary_columns;
+    if (schema.columns().rbegin()->name() == registration.key_column) {
+      key_column_key = column_key;
+    }
+  }
   if (schema.columns().empty()) {
-    return absl::NotFoundError(
-        absl::StrCat("table `", table, "` does not exist in the database"));
+    return absl::NotFoundError(absl::StrCat(
+        "table `", registration.table, "` does not exist in the database"));
   }
-  if (FindColumn(schema, schema.key_column()) == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("table `", table, "` has no key column `",
-                     schema.key_column(), "`"));
-  }
-  RETURN_IF_ERROR(EnsureCapture(conn, schema));
+  MarkJsonColumns(conn, schema);
+  MarkReadOnly(registration.read_only_columns, schema);
+  RETURN_IF_ERROR(CheckKeyColumn(schema, key_column_key, primary_columns));
   return schema;
 }
 

@@ -64,6 +64,18 @@ v1::SqlValue UnwrittenValue(const v1::Column& column) {
   return value;
 }
 
+// Returns true when the plan writes a column the schema does not list (one
+// added since the schema was cached).
+bool WritesUnknownColumn(const v1::ApplyRequest& request,
+                         const v1::TableSchema& schema) {
+  for (const v1::RowWrite& row : request.rows()) {
+    for (const auto& [name, value] : row.table_values()) {
+      if (FindColumn(schema, name) == nullptr) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 v1::ReadStateResponse MysqlVersionStore::ReadStateOn(
@@ -140,6 +152,10 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
     const v1::ApplyRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(request.table()));
+  if (WritesUnknownColumn(request, *schema)) {
+    schemas_.Invalidate(request.table());
+    ASSIGN_OR_RETURN(schema, schemas_.Get(request.table()));
+  }
   absl::Status last;
   for (int attempt = 0; attempt < kDeadlockRetries; ++attempt) {
     ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));

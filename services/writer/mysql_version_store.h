@@ -1,6 +1,7 @@
 // MysqlVersionStore: the VersionStore kept in MySQL itself. Sync metadata
 // lives in the engine's own tables (prefix _sheetsync_), never in user tables:
 //   _sheetsync_tables     registered tables, pruned-tombstone horizon
+//   _sheetsync_registry   registrations made through the admin API
 //   _sheetsync_rows       per row: rev (optimistic concurrency) and tombstone
 //   _sheetsync_cells      per cell: winning value and its version
 //   _sheetsync_events     accepted event ids (duplicate detection)
@@ -11,11 +12,14 @@
 #ifndef SHEETSYNC_SERVICES_WRITER_MYSQL_VERSION_STORE_H_
 #define SHEETSYNC_SERVICES_WRITER_MYSQL_VERSION_STORE_H_
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "services/common/clock.h"
 #include "services/common/schema_cache.h"
 #include "services/writer/mysql_pool.h"
@@ -26,6 +30,8 @@ namespace sheetsync {
 struct TableRegistration {
   std::string table;
   std::string key_column = "uuid";
+  // Columns the sync never writes (edits rejected, the feed shows them).
+  std::vector<std::string> read_only_columns = {};
 };
 
 class MysqlVersionStore final : public VersionStore {
@@ -40,6 +46,25 @@ class MysqlVersionStore final : public VersionStore {
 
   // Returns OK when MySQL answers a trivial query.
   absl::Status Ping();
+
+  // Makes `tables` the registered set (the table registry changed). Tables
+  // no longer registered stop syncing: their capture triggers and pending
+  // captured edits are dropped (a later registration logs the rows they
+  // hold then, stamped with that time).
+  absl::Status SetTables(std::vector<TableRegistration> tables);
+
+  // Sets what Discover calls for a table that is not registered before it
+  // answers NOT_FOUND (e.g. to re-read the registry); it returns true when
+  // the table may be registered now. Call before serving.
+  void SetUnknownTableHook(std::function<bool(const std::string&)> hook) {
+    unknown_table_hook_ = std::move(hook);
+  }
+
+  // Returns the schema the table would have if registered as given, without
+  // registering anything. NOT_FOUND: no such table; FAILED_PRECONDITION: the
+  // key column is missing, not UUID text or not unique.
+  absl::StatusOr<v1::TableSchema> Inspect(
+      const TableRegistration& registration);
 
   absl::StatusOr<v1::TableSchema> DescribeTable(
       const std::string& table) override;
@@ -71,6 +96,19 @@ class MysqlVersionStore final : public VersionStore {
   void Sequence(PooledConnection& conn, const std::string& table);
   absl::Status Prune(const std::string& table, int64_t cutoff_us);
   absl::StatusOr<v1::TableSchema> Discover(const std::string& table);
+  // Returns the cached schema when it still lists the table's columns, else
+  // discovers it again (a column was added or dropped since).
+  absl::StatusOr<std::shared_ptr<const v1::TableSchema>> CurrentSchema(
+      const std::string& table);
+  // Returns the registration of `table`, or nullopt.
+  std::optional<TableRegistration> Registration(const std::string& table);
+  // Reads the table's columns from information_schema (and marks JSON and
+  // read-only columns); checks the key column. Throws sql::SQLException.
+  absl::StatusOr<v1::TableSchema> ReadSchema(
+      PooledConnection& conn, const TableRegistration& registration);
+  // Drops the capture triggers and pending captured edits of a table that is
+  // no longer registered. Throws sql::SQLException.
+  void StopCapture(PooledConnection& conn, const std::string& table);
   // Runs ReadState's queries on `conn` (inside or outside a transaction).
   v1::ReadStateResponse ReadStateOn(PooledConnection& conn,
                                     const std::string& table,
@@ -94,7 +132,10 @@ class MysqlVersionStore final : public VersionStore {
 
   MysqlPool& pool_;
   const Clock& clock_;
-  absl::flat_hash_map<std::string, TableRegistration> tables_;
+  absl::Mutex tables_mu_;
+  absl::flat_hash_map<std::string, TableRegistration> tables_
+      ABSL_GUARDED_BY(tables_mu_);
+  std::function<bool(const std::string&)> unknown_table_hook_;
   SchemaCache schemas_;
 };
 

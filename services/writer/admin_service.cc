@@ -1,0 +1,44 @@
+#include "services/writer/admin_service.h"
+
+#include "services/common/grpc_util.h"
+
+namespace sheetsync {
+namespace {
+
+grpc::Status Answer(absl::StatusOr<v1::RegisteredTable> result,
+                    v1::RegisteredTable* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status AdminService::ListRegisteredTables(
+    grpc::ServerContext*, const v1::ListRegisteredTablesRequest*,
+    v1::ListRegisteredTablesResponse* response) {
+  for (v1::RegisteredTable& table : registry_.List()) {
+    *response->add_tables() = std::move(table);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::GetRegisteredTable(
+    grpc::ServerContext*, const v1::GetRegisteredTableRequest* request,
+    v1::RegisteredTable* response) {
+  return Answer(registry_.Get(request->name()), response);
+}
+
+grpc::Status AdminService::PutRegisteredTable(
+    grpc::ServerContext*, const v1::PutRegisteredTableRequest* request,
+    v1::RegisteredTable* response) {
+  return Answer(registry_.Put(request->table()), response);
+}
+
+grpc::Status AdminService::DeleteRegisteredTable(
+    grpc::ServerContext*, const v1::DeleteRegisteredTableRequest* request,
+    v1::DeleteRegisteredTableResponse*) {
+  return ToGrpcStatus(registry_.Delete(request->name()));
+}
+
+}  // namespace sheetsync
