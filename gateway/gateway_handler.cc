@@ -89,6 +89,7 @@ GatewayHandler::GatewayHandler(v1::Ingest::StubInterface& ingest,
 
 std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
   if (IsPublic(head.path)) return std::nullopt;
+  if (IsAdminPath(head.path)) return CheckAdminToken(head);
   const std::string authorization = head.Header("authorization");
   constexpr absl::string_view kBearer = "Bearer ";
   if (!absl::StartsWith(authorization, kBearer) ||
@@ -144,6 +145,9 @@ void GatewayHandler::Handle(HttpRequest request, Responder respond) {
     }
     if (path == "/v1/changes") return HandleChanges(request, std::move(respond));
     return HandleRows(request, std::move(respond));
+  }
+  if (IsAdminPath(path)) {
+    return HandleAdmin(std::move(request), std::move(respond));
   }
   Finish("other", ErrorResponse(404, "not_found",
                                 absl::StrCat("no route for ", path)),

@@ -14,6 +14,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
 #include "services/common/metrics.h"
+#include "sheetsync/v1/registry.grpc.pb.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 
 namespace sheetsync::gateway {
@@ -21,7 +22,14 @@ namespace sheetsync::gateway {
 struct GatewayOptions {
   std::string token;  // the bearer token every data route requires
   absl::Duration ingest_timeout = absl::Seconds(30);
+  // The admin routes (admin_routes.cc): their own token, and the writer's
+  // Admin service (must outlive the handler). Either empty: routes off.
+  std::string admin_token;
+  v1::Admin::StubInterface* admin = nullptr;
 };
+
+// Returns true for the admin routes' paths (/v1/admin/...).
+bool IsAdminPath(absl::string_view path);
 
 // Returns the HTTP answer for a failed backend call: 400, 404, 410, 413, 503
 // (with Retry-After) or 500.
@@ -48,6 +56,14 @@ class GatewayHandler final : public HttpHandler {
   void HandleChanges(const HttpRequest& request, Responder respond);
   void HandleRows(const HttpRequest& request, Responder respond);
   HttpResponse Metrics() const;
+  // The admin routes (admin_routes.cc).
+  std::optional<HttpResponse> CheckAdminToken(const HttpRequest& head);
+  void HandleAdmin(HttpRequest request, Responder respond);
+  void AdminList(Responder respond);
+  void AdminGet(const std::string& name, Responder respond);
+  void AdminPut(const std::string& name, const std::string& body,
+                Responder respond);
+  void AdminDelete(const std::string& name, Responder respond);
   // Counts the response and hands it to `respond`.
   void Finish(const std::string& route, HttpResponse response,
               Responder respond);

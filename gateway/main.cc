@@ -25,6 +25,9 @@ ABSL_FLAG(std::string, token, "",
           "Bearer token (default: $SHEETSYNC_GATEWAY_TOKEN)");
 ABSL_FLAG(std::string, token_file, "",
           "File holding the token (default: $SHEETSYNC_GATEWAY_TOKEN_FILE)");
+ABSL_FLAG(std::string, admin_token, "",
+          "Bearer token of the admin routes /v1/admin/tables (table "
+          "registry); empty: those routes are off");
 ABSL_FLAG(int, threads, 2, "HTTP server threads");
 ABSL_FLAG(absl::Duration, ingest_timeout, absl::Seconds(30),
           "Deadline of each call to ingest");
@@ -74,12 +77,19 @@ int Main() {
   GatewayOptions options;
   options.token = LoadToken();
   options.ingest_timeout = absl::GetFlag(FLAGS_ingest_timeout);
+  options.admin_token = absl::GetFlag(FLAGS_admin_token);
+  if (!options.admin_token.empty() && options.admin_token == options.token) {
+    DieOnBadConfig("--admin_token must differ from the edit token");
+  }
   std::vector<std::string> ready_addrs =
       absl::StrSplit(absl::GetFlag(FLAGS_ready_addrs), absl::ByAnyChar(",;"),
                      absl::SkipWhitespace());
 
   auto ingest = v1::Ingest::NewStub(MakeChannel(absl::GetFlag(FLAGS_ingest_addr)));
-  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr)));
+  auto writer_channel = MakeChannel(absl::GetFlag(FLAGS_writer_addr));
+  auto writer = v1::Writer::NewStub(writer_channel);
+  auto admin = v1::Admin::NewStub(writer_channel);
+  options.admin = admin.get();
   Readiness readiness(ready_addrs, absl::Milliseconds(500));
   auto registry = std::make_shared<prometheus::Registry>();
   GatewayHandler handler(*ingest, *writer, &readiness, registry, options);
