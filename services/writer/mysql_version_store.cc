@@ -21,6 +21,7 @@ namespace {
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 constexpr int kDeadlockRetries = 4;
 constexpr int kDuplicateKey = 1062;
+constexpr int kUnknownColumn = 1054;
 
 // Thrown inside ApplyOnce when the plan no longer matches the stored state.
 struct StaleState {};
@@ -74,6 +75,25 @@ bool WritesUnknownColumn(const v1::ApplyRequest& request,
     }
   }
   return false;
+}
+
+// Returns a column the plan stores a new version of that the table no longer
+// has (dropped after the change was validated), or nullptr. Stored versions
+// of dropped columns may still be replayed into table_values: not those.
+const std::string* NewVersionOfDroppedColumn(const v1::ApplyRequest& request,
+                                             const v1::TableSchema& schema) {
+  for (const v1::RowWrite& row : request.rows()) {
+    for (const auto& [name, version] : row.cell_upserts()) {
+      if (FindColumn(schema, name) == nullptr) return &name;
+    }
+  }
+  return nullptr;
+}
+
+absl::Status ColumnsChanged(const std::string& table, const std::string& why) {
+  return absl::UnavailableError(absl::StrCat(
+      "the columns of table `", table, "` changed (", why,
+      "); nothing was written, retry"));
 }
 
 }  // namespace
@@ -155,6 +175,10 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
   if (WritesUnknownColumn(request, *schema)) {
     schemas_.Invalidate(request.table());
     ASSIGN_OR_RETURN(schema, schemas_.Get(request.table()));
+    if (const std::string* column = NewVersionOfDroppedColumn(request, *schema)) {
+      return ColumnsChanged(request.table(),
+                            absl::StrCat("`", *column, "` was dropped"));
+    }
   }
   absl::Status last;
   for (int attempt = 0; attempt < kDeadlockRetries; ++attempt) {
@@ -172,6 +196,10 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
     } catch (const sql::SQLException& e) {
       last = MysqlErrorStatus(e, conn, "applying a batch");
       RollbackQuietly(conn);
+      if (e.getErrorCode() == kUnknownColumn) {  // dropped since cached
+        schemas_.Invalidate(request.table());
+        return ColumnsChanged(request.table(), e.what());
+      }
       if (!absl::IsAborted(last)) return last;  // nothing was committed
     }
   }

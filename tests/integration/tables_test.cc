@@ -64,6 +64,8 @@ constexpr const char* kSchema[] = {
     "CREATE TABLE evolving (uuid CHAR(36) NOT NULL PRIMARY KEY,"
     " a VARCHAR(10) NULL)",
     "CREATE TABLE late (uuid CHAR(36) NOT NULL PRIMARY KEY, v INT NULL)",
+    "CREATE TABLE shrinking (uuid CHAR(36) NOT NULL PRIMARY KEY,"
+    " keep VARCHAR(10) NULL, gone INT NULL)",
     "CREATE TABLE via_admin (uuid CHAR(36) NOT NULL PRIMARY KEY,"
     " v VARCHAR(10) NULL, locked VARCHAR(10) NULL)",
     "CREATE TABLE int_key (id INT NOT NULL PRIMARY KEY, uuid CHAR(36) NULL)",
@@ -85,7 +87,8 @@ std::string RegistryJson(bool with_late) {
   {"name": "all_types"}, {"name": "order"}, {"name": "computed"},
   {"name": "accounts", "key_column": "id", "sheet": "Accounts",
    "read_only_columns": ["balance"]},
-  {"name": "strict_t"}, {"name": "evolving"}, {"name": "wide"},
+  {"name": "strict_t"}, {"name": "evolving"}, {"name": "shrinking"},
+  {"name": "wide"},
   {"name": "Straße `x` data", "key_column": "Row ID",
    "create_if_missing": true, "headers": ["first name", "名前"]})",
       with_late ? R"(, {"name": "late"})" : "", "]}\n");
@@ -413,6 +416,36 @@ TEST_F(TablesTest, ColumnAddedAtRunTimeSyncsOnTheNextRequest) {
   auto rows = Sql("SELECT COUNT(*) FROM evolving WHERE `new col` = 5");
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ((*rows)[0][0], "1");
+}
+
+TEST_F(TablesTest, DroppedColumnIsRejectedAndNeverHalfWritten) {
+  for (int i = 0; i < 2; ++i) {  // every ingest replica caches the column
+    RoundTrip("shrinking", R"({"keep": "k", "gone": 1})",
+              R"({"keep": "k", "gone": 1})");
+  }
+  ASSERT_TRUE(RootSql("ALTER TABLE shrinking DROP COLUMN gone").ok());
+  std::vector<int> statuses;
+  // Until the schema caches (5 s) catch up the answer is 503 (nothing
+  // written, retry); then the change is rejected naming the column.
+  absl::StatusOr<ApiResponse> r;
+  const absl::Time deadline = absl::Now() + absl::Seconds(8);
+  while (absl::Now() < deadline) {
+    const std::string row = NewRowId();
+    r = Post("shrinking", row, R"({"keep": "k2", "gone": 2})");
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_THAT(r->status, ::testing::AnyOf(503, 422)) << r->http.body;
+    auto written = Sql(absl::StrCat(
+        "SELECT COUNT(*) FROM shrinking WHERE uuid = '", row, "'"));
+    ASSERT_TRUE(written.ok()) << written.status();
+    EXPECT_EQ((*written)[0][0], "0");
+    statuses.push_back(r->status);
+    if (r->status == 422) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(r->status, 422) << r->http.body;
+  EXPECT_EQ(statuses.front(), 503) << "the caches were not primed";
+  EXPECT_EQ(Str(r->result(0), {"code"}), "unknown_column");
+  EXPECT_THAT(Str(r->result(0), {"error"}), HasSubstr("`gone`"));
 }
 
 TEST_F(TablesTest, UnregisteredTablesAnswer404) {
