@@ -8,13 +8,25 @@
 #include "gateway/static_page.h"
 #include "prometheus/text_serializer.h"
 #include "services/common/grpc_util.h"
+#include "services/common/process.h"
+#include "services/common/rpc_observer.h"
 
 namespace sheetsync::gateway {
 namespace {
 
 bool IsPublic(const std::string& path) {
   return path == "/healthz" || path == "/readyz" || path == "/metrics" ||
-         path == "/";
+         path == "/" || path == "/favicon.ico";
+}
+
+// The route label of a path: the known routes, else "other" (never the raw
+// path, which would make the label's cardinality unbounded).
+std::string RouteLabel(const std::string& path) {
+  for (const char* route : {"/", "/healthz", "/readyz", "/metrics", "/v1/edits",
+                            "/v1/changes", "/v1/rows"}) {
+    if (path == route) return route;
+  }
+  return IsAdminPath(path) ? "/v1/admin" : "other";
 }
 
 HttpResponse Json(int status, std::string body) {
@@ -31,6 +43,7 @@ struct EditsCall {
   v1::SubmitResponse response;
   Responder respond;
   std::chrono::steady_clock::time_point received;
+  std::string trace_id;
 };
 
 }  // namespace
@@ -85,7 +98,12 @@ GatewayHandler::GatewayHandler(v1::Ingest::StubInterface& ingest,
                          .Name("sheetsync_http_requests_total")
                          .Help("HTTP requests answered, by route and status.")
                          .Register(*registry_)),
-      options_(std::move(options)) {}
+      http_seconds_(prometheus::BuildHistogram()
+                        .Name("sheetsync_http_request_duration_seconds")
+                        .Help("Time from a whole request read to its response, by route.")
+                        .Register(*registry_)),
+      options_(std::move(options)),
+      limiter_(options_.rate_per_second, options_.rate_burst, clock_) {}
 
 std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
   if (IsPublic(head.path)) return std::nullopt;
@@ -102,10 +120,33 @@ std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
     http_requests_.Add({{"route", "auth"}, {"code", "401"}}).Increment();
     return response;
   }
+  if (const int wait = limiter_.Acquire(options_.token); wait > 0) {
+    HttpResponse response = ErrorResponse(
+        429, "rate_limited",
+        absl::StrCat("this token exceeded its rate limit; retry in ", wait, " s"));
+    response.headers.emplace_back("Retry-After", std::to_string(wait));
+    http_requests_.Add({{"route", RouteLabel(head.path)}, {"code", "429"}}).Increment();
+    return response;
+  }
   return std::nullopt;
 }
 
 void GatewayHandler::Handle(HttpRequest request, Responder respond) {
+  const auto start = std::chrono::steady_clock::now();
+  prometheus::Histogram& histogram = http_seconds_.Add(
+      {{"route", RouteLabel(request.path)}},
+      prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                              0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  Dispatch(std::move(request),
+           [start, &histogram, respond = std::move(respond)](HttpResponse response) mutable {
+             histogram.Observe(std::chrono::duration<double>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+             std::move(respond)(std::move(response));
+           });
+}
+
+void GatewayHandler::Dispatch(HttpRequest request, Responder respond) {
   const std::string& path = request.path;
   if (path == "/healthz") {
     return Finish(path, Json(200, "{\"status\":\"ok\"}"), std::move(respond));
@@ -166,9 +207,15 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
   call->request = *std::move(parsed);
   call->respond = std::move(respond);
   SetDeadline(call->context, options_.ingest_timeout);
+  // One trace id follows the edit through ingest, resolver and writer logs.
+  call->trace_id = NewTraceId();
+  call->context.AddMetadata(kTraceMetadataKey, call->trace_id);
   ingest_.async()->Submit(
       &call->context, &call->request, &call->response,
       [this, call](grpc::Status status) {
+        LogInfo("edits", {{"trace_id", call->trace_id},
+                          {"changes", std::to_string(call->request.changes_size())},
+                          {"code", std::to_string(status.error_code())}});
         if (!status.ok()) {
           return Finish("/v1/edits", FromGrpc(status), std::move(call->respond));
         }

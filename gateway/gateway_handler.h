@@ -10,9 +10,12 @@
 
 #include "absl/time/time.h"
 #include "gateway/http_server.h"
+#include "gateway/rate_limiter.h"
 #include "gateway/readiness.h"
 #include "prometheus/counter.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "services/common/clock.h"
 #include "services/common/metrics.h"
 #include "sheetsync/v1/registry.grpc.pb.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
@@ -26,6 +29,9 @@ struct GatewayOptions {
   // Admin service (must outlive the handler). Either empty: routes off.
   std::string admin_token;
   v1::Admin::StubInterface* admin = nullptr;
+  // Per-token rate limit of the data routes (<= 0: off); over it: 429.
+  double rate_per_second = 1000;
+  double rate_burst = 2000;
 };
 
 // Returns true for the admin routes' paths (/v1/admin/...).
@@ -48,9 +54,11 @@ class GatewayHandler final : public HttpHandler {
                  GatewayOptions options);
 
   std::optional<HttpResponse> OnHeaders(const HttpRequest& head) override;
+  // Times the request per route, then dispatches it.
   void Handle(HttpRequest request, Responder respond) override;
 
  private:
+  void Dispatch(HttpRequest request, Responder respond);
   void HandleEdits(HttpRequest request, Responder respond);
   // GET /v1/changes and GET /v1/rows (feed_routes.cc).
   void HandleChanges(const HttpRequest& request, Responder respond);
@@ -74,7 +82,10 @@ class GatewayHandler final : public HttpHandler {
   std::shared_ptr<prometheus::Registry> registry_;
   SyncMetrics metrics_;
   prometheus::Family<prometheus::Counter>& http_requests_;
+  prometheus::Family<prometheus::Histogram>& http_seconds_;
   const GatewayOptions options_;
+  RealClock clock_;
+  RateLimiter limiter_;
 };
 
 }  // namespace sheetsync::gateway

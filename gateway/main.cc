@@ -29,6 +29,9 @@ ABSL_FLAG(std::string, admin_token, "",
           "Bearer token of the admin routes /v1/admin/tables (table "
           "registry); empty: those routes are off");
 ABSL_FLAG(int, threads, 2, "HTTP server threads");
+ABSL_FLAG(double, rate_limit, 1000,
+          "Requests per second one token may make on average (0: no limit)");
+ABSL_FLAG(double, rate_burst, 2000, "Requests one token may make at once");
 ABSL_FLAG(absl::Duration, ingest_timeout, absl::Seconds(30),
           "Deadline of each call to ingest");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
@@ -78,6 +81,8 @@ int Main() {
   options.token = LoadToken();
   options.ingest_timeout = absl::GetFlag(FLAGS_ingest_timeout);
   options.admin_token = absl::GetFlag(FLAGS_admin_token);
+  options.rate_per_second = absl::GetFlag(FLAGS_rate_limit);
+  options.rate_burst = absl::GetFlag(FLAGS_rate_burst);
   if (!options.admin_token.empty() && options.admin_token == options.token) {
     DieOnBadConfig("--admin_token must differ from the edit token");
   }
@@ -85,13 +90,15 @@ int Main() {
       absl::StrSplit(absl::GetFlag(FLAGS_ready_addrs), absl::ByAnyChar(",;"),
                      absl::SkipWhitespace());
 
-  auto ingest = v1::Ingest::NewStub(MakeChannel(absl::GetFlag(FLAGS_ingest_addr)));
-  auto writer_channel = MakeChannel(absl::GetFlag(FLAGS_writer_addr));
+  auto registry = std::make_shared<prometheus::Registry>();
+  RpcObserver observer(*registry);
+  auto ingest =
+      v1::Ingest::NewStub(MakeChannel(absl::GetFlag(FLAGS_ingest_addr), &observer));
+  auto writer_channel = MakeChannel(absl::GetFlag(FLAGS_writer_addr), &observer);
   auto writer = v1::Writer::NewStub(writer_channel);
   auto admin = v1::Admin::NewStub(writer_channel);
   options.admin = admin.get();
   Readiness readiness(ready_addrs, absl::Milliseconds(500));
-  auto registry = std::make_shared<prometheus::Registry>();
   GatewayHandler handler(*ingest, *writer, &readiness, registry, options);
   auto server = HttpServer::Start(ServerOptions(), handler);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());

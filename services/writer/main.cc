@@ -116,6 +116,7 @@ int Main() {
   }
 
   auto registry = std::make_shared<prometheus::Registry>();
+  RpcObserver observer(*registry);
   auto exposer =
       StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
@@ -123,7 +124,7 @@ int Main() {
   WriterService service(store);
   AdminService admin(table_registry);
   auto server =
-      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service, &admin});
+      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service, &admin}, &observer);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 

@@ -96,5 +96,36 @@ TEST(OutageTest, MysqlDownAnswers503AndReadyzFails) {
   EXPECT_TRUE(WaitReadyz(**stack, 503));
 }
 
+TEST(OutageTest, TokenOverItsRateLimitGets429WithRetryAfter) {
+  absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<ScratchDatabase> db = ScratchDatabase::Create(*config, "ratelimit");
+  ASSERT_TRUE(db.ok()) << db.status();
+  StackOptions options;
+  options.mysql = *config;
+  options.database = db->name();
+  options.token = kToken;
+  options.gateway_flags = {"--rate_limit=0.2", "--rate_burst=3"};
+  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const Api api((*stack)->gateway_url(), kToken);
+  int limited = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto r = api.Get("/v1/changes?table=users");
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (r->status == 429) {
+      ++limited;
+      EXPECT_EQ(Str(r->json, {"error", "code"}), "rate_limited");
+      EXPECT_EQ(r->http.Header("Retry-After").value_or(""), "5");
+    } else {
+      EXPECT_EQ(r->status, 200) << r->http.body;
+    }
+  }
+  EXPECT_EQ(limited, 3);  // a burst of 3, then one request every 5 s
+  // Health and metrics carry no token and are never limited.
+  EXPECT_EQ(HttpRequest((*stack)->gateway_url() + "/healthz", "GET")->status, 200);
+  EXPECT_EQ(HttpRequest((*stack)->gateway_url() + "/favicon.ico", "GET")->status, 404);
+}
+
 }  // namespace
 }  // namespace sheetsync::test
