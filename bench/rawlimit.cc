@@ -120,14 +120,9 @@ int Main() {
   for (std::thread& t : threads) t.join();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  Stats all;
-  for (const Stats& s : stats) all.Merge(s);
-  std::cout << absl::StrFormat(
-      "{\"concurrency\":%d,\"batch\":%d,\"seconds\":%.2f,\"changes\":%d,"
-      "\"changes_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%d}\n",
-      concurrency, batch, seconds, all.changes, all.changes / seconds, all.Quantile(0.5),
-      all.Quantile(0.99), all.errors);
-  return all.errors > 0 ? 1 : 0;
+  int64_t errors = 0;
+  std::cout << Report(concurrency, batch, seconds, stats, &errors);
+  return errors > 0 ? 1 : 0;
 }
 
 }  // namespace

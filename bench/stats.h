@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "absl/strings/str_format.h"
 
 namespace sheetsync::bench {
 
@@ -30,6 +33,20 @@ struct Stats {
     return latencies_ms[i];
   }
 };
+
+// Merges the threads' stats and returns the one JSON line both benchmark
+// clients print (bench/run.sh reads it).
+inline std::string Report(int concurrency, int batch, double seconds,
+                          const std::vector<Stats>& per_thread, int64_t* errors) {
+  Stats all;
+  for (const Stats& s : per_thread) all.Merge(s);
+  *errors = all.errors;
+  return absl::StrFormat(
+      "{\"concurrency\":%d,\"batch\":%d,\"seconds\":%.2f,\"changes\":%d,"
+      "\"changes_per_s\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"errors\":%d}\n",
+      concurrency, batch, seconds, all.changes, all.changes / seconds,
+      all.Quantile(0.5), all.Quantile(0.99), all.errors);
+}
 
 }  // namespace sheetsync::bench
 
