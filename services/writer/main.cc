@@ -14,6 +14,7 @@
 #include "services/writer/mysql_registry.h"
 #include "services/writer/mysql_version_store.h"
 #include "services/writer/registry.h"
+#include "services/writer/writer_metrics.h"
 #include "services/writer/writer_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:7003", "gRPC listen address");
@@ -102,8 +103,12 @@ int Main() {
   const RegistrySources sources = Sources();
 
   RealClock clock;
+  auto registry = std::make_shared<prometheus::Registry>();
+  WriterMetrics writer_metrics(*registry);
   MysqlPool pool(config);
+  pool.set_metrics(&writer_metrics);
   MysqlVersionStore store(pool, clock, /*tables=*/{});
+  store.set_metrics(&writer_metrics);
   if (absl::Status migrated = store.Migrate(); !migrated.ok()) {
     DieOnBadConfig(migrated.ToString());
   }
@@ -115,7 +120,6 @@ int Main() {
     return 0;
   }
 
-  auto registry = std::make_shared<prometheus::Registry>();
   RpcObserver observer(*registry);
   auto exposer =
       StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);

@@ -85,8 +85,15 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> MysqlPool::Open() {
   }
 }
 
+void MysqlPool::Report() {
+  if (metrics_ == nullptr) return;
+  const double idle = static_cast<double>(idle_.size());
+  metrics_->SetPoolConnections(open_ - idle, idle);
+}
+
 absl::StatusOr<PooledConnection> MysqlPool::Acquire(absl::Duration wait) {
-  const absl::Time deadline = absl::Now() + wait;
+  const absl::Time start = absl::Now();
+  const absl::Time deadline = start + wait;
   {
     absl::MutexLock lock(&mu_);
     auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -95,17 +102,23 @@ absl::StatusOr<PooledConnection> MysqlPool::Acquire(absl::Duration wait) {
     if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) {
       return absl::UnavailableError("MySQL connection pool exhausted");
     }
+    if (metrics_ != nullptr) {
+      metrics_->ObservePoolWait(absl::ToDoubleSeconds(absl::Now() - start));
+    }
     if (!idle_.empty()) {
       std::unique_ptr<sql::Connection> conn = std::move(idle_.back());
       idle_.pop_back();
+      Report();
       return PooledConnection(*this, std::move(conn));
     }
     ++open_;  // reserve a slot, then connect without holding the lock
+    Report();
   }
   absl::StatusOr<std::unique_ptr<sql::Connection>> conn = Open();
   if (!conn.ok()) {
     absl::MutexLock lock(&mu_);
     --open_;
+    Report();
     return conn.status();
   }
   return PooledConnection(*this, *std::move(conn));
@@ -117,10 +130,12 @@ void MysqlPool::Release(std::unique_ptr<sql::Connection> conn, bool discard) {
     conn.reset();  // closes it, outside the lock
     absl::MutexLock lock(&mu_);
     --open_;
+    Report();
     return;
   }
   absl::MutexLock lock(&mu_);
   idle_.push_back(std::move(conn));
+  Report();
 }
 
 }  // namespace sheetsync

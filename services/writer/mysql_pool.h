@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "services/writer/writer_metrics.h"
 
 namespace sql {
 class Connection;
@@ -67,12 +68,20 @@ class MysqlPool {
 
   const MysqlConfig& config() const { return config_; }
 
+  // Reports connections and waits to `metrics` (may be null). Call before
+  // the pool is shared between threads; `metrics` must outlive the pool.
+  void set_metrics(WriterMetrics* metrics) { metrics_ = metrics; }
+
  private:
   friend class PooledConnection;
   void Release(std::unique_ptr<sql::Connection> conn, bool discard);
   absl::StatusOr<std::unique_ptr<sql::Connection>> Open();
 
+  // Updates the connection gauges (called with mu_ held).
+  void Report() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const MysqlConfig config_;
+  WriterMetrics* metrics_ = nullptr;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<sql::Connection>> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;  // idle + borrowed

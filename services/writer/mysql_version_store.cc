@@ -188,10 +188,12 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
       v1::ApplyResponse response = ApplyOnce(conn, request, *schema);
       conn->commit();
       conn->setAutoCommit(true);
+      if (metrics_ != nullptr) metrics_->ObserveBatchRows(request.rows_size());
       return response;
     } catch (const StaleState&) {
       // A concurrent commit moved the rows or recorded one of the events;
       // ApplyOnce rolled back. Answer with the fresh state to plan again.
+      if (metrics_ != nullptr) metrics_->AddTxnRetry("rev_conflict");
       return ConflictResponse(conn, request);
     } catch (const sql::SQLException& e) {
       last = MysqlErrorStatus(e, conn, "applying a batch");
@@ -201,6 +203,9 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
         return ColumnsChanged(request.table(), e.what());
       }
       if (!absl::IsAborted(last)) return last;  // nothing was committed
+      if (metrics_ != nullptr) {
+        metrics_->AddTxnRetry(e.getErrorCode() == 1213 ? "deadlock" : "lock_wait");
+      }
     }
   }
   return last;

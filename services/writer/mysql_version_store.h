@@ -23,6 +23,7 @@
 #include "services/common/clock.h"
 #include "services/common/schema_cache.h"
 #include "services/writer/mysql_pool.h"
+#include "services/writer/writer_metrics.h"
 #include "services/writer/version_store.h"
 
 namespace sheetsync {
@@ -39,6 +40,10 @@ class MysqlVersionStore final : public VersionStore {
   // `pool` and `clock` must outlive the store.
   MysqlVersionStore(MysqlPool& pool, const Clock& clock,
                     std::vector<TableRegistration> tables);
+
+  // Reports retries and batch sizes to `metrics` (may be null). Call before
+  // the store is shared between threads; `metrics` must outlive the store.
+  void set_metrics(WriterMetrics* metrics) { metrics_ = metrics; }
 
   // Creates the metadata tables if missing and registers the tables.
   // FAILED_PRECONDITION when a registered table lacks its key column.
@@ -131,6 +136,7 @@ class MysqlVersionStore final : public VersionStore {
                        v1::ApplyResponse& response);
 
   MysqlPool& pool_;
+  WriterMetrics* metrics_ = nullptr;
   const Clock& clock_;
   absl::Mutex tables_mu_;
   absl::flat_hash_map<std::string, TableRegistration> tables_

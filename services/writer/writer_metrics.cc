@@ -1,0 +1,41 @@
+#include "services/writer/writer_metrics.h"
+
+namespace sheetsync {
+
+WriterMetrics::WriterMetrics(prometheus::Registry& registry)
+    : pool_connections_(prometheus::BuildGauge()
+                            .Name("sheetsync_mysql_pool_connections")
+                            .Help("MySQL connections of the pool, by state.")
+                            .Register(registry)),
+      pool_wait_(prometheus::BuildHistogram()
+                     .Name("sheetsync_mysql_pool_wait_seconds")
+                     .Help("Time to borrow a connection from the pool.")
+                     .Register(registry)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{
+                                  0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1,
+                                  0.5, 1, 5})),
+      txn_retries_(prometheus::BuildCounter()
+                       .Name("sheetsync_writer_txn_retries_total")
+                       .Help("Transactions run again, by reason.")
+                       .Register(registry)),
+      batch_rows_(prometheus::BuildHistogram()
+                      .Name("sheetsync_writer_batch_rows")
+                      .Help("Rows written by one committed transaction.")
+                      .Register(registry)
+                      .Add({}, prometheus::Histogram::BucketBoundaries{
+                                   1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})) {}
+
+void WriterMetrics::SetPoolConnections(double in_use, double idle) {
+  pool_connections_.Add({{"state", "in_use"}}).Set(in_use);
+  pool_connections_.Add({{"state", "idle"}}).Set(idle);
+}
+
+void WriterMetrics::ObservePoolWait(double seconds) { pool_wait_.Observe(seconds); }
+
+void WriterMetrics::AddTxnRetry(const char* reason) {
+  txn_retries_.Add({{"reason", reason}}).Increment();
+}
+
+void WriterMetrics::ObserveBatchRows(double rows) { batch_rows_.Observe(rows); }
+
+}  // namespace sheetsync
