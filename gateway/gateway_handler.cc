@@ -9,6 +9,7 @@
 #include "prometheus/text_serializer.h"
 #include "services/common/grpc_util.h"
 #include "services/common/process.h"
+#include "services/common/process_collector.h"
 #include "services/common/rpc_observer.h"
 
 namespace sheetsync::gateway {
@@ -242,7 +243,9 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
 HttpResponse GatewayHandler::Metrics() const {
   HttpResponse response;
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  response.body = prometheus::TextSerializer().Serialize(registry_->Collect());
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (auto& family : ProcessCollector().Collect()) families.push_back(std::move(family));
+  response.body = prometheus::TextSerializer().Serialize(families);
   return response;
 }
 

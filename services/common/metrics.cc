@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/process_collector.h"
 
 namespace sheetsync {
 namespace {
@@ -83,6 +84,7 @@ absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetricsExposer(
   try {
     auto exposer = std::make_unique<prometheus::Exposer>(listen);
     exposer->RegisterCollectable(registry);
+    exposer->RegisterCollectable(std::make_shared<ProcessCollector>());
     return exposer;
   } catch (const std::exception& e) {
     return absl::UnavailableError(
