@@ -79,13 +79,14 @@ void SyncMetrics::ObserveCaptureLag(double seconds) {
   capture_lag_.Observe(seconds);
 }
 
-absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetricsExposer(
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetricsExposer(
     const std::string& listen, std::shared_ptr<prometheus::Registry> registry) {
   try {
     auto exposer = std::make_unique<prometheus::Exposer>(listen);
+    auto process = std::make_shared<ProcessCollector>();
     exposer->RegisterCollectable(registry);
-    exposer->RegisterCollectable(std::make_shared<ProcessCollector>());
-    return exposer;
+    exposer->RegisterCollectable(process);
+    return std::make_unique<MetricsEndpoint>(std::move(process), std::move(exposer));
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot serve metrics on ", listen, ": ", e.what()));

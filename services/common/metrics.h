@@ -49,8 +49,22 @@ class SyncMetrics {
 // Returns "SHEET" or "MYSQL".
 const char* SourceName(v1::Source source);
 
-// Starts serving `registry` at http://`listen`/metrics.
-absl::StatusOr<std::unique_ptr<prometheus::Exposer>> StartMetricsExposer(
+// A process's /metrics port: its registry plus the process_* metrics. The
+// exposer only holds weak references, so this keeps the collectors alive.
+class MetricsEndpoint {
+ public:
+  MetricsEndpoint(std::shared_ptr<prometheus::Collectable> process,
+                  std::unique_ptr<prometheus::Exposer> exposer)
+      : process_(std::move(process)), exposer_(std::move(exposer)) {}
+
+ private:
+  std::shared_ptr<prometheus::Collectable> process_;  // outlives exposer_
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+// Starts serving `registry` (which the caller keeps alive) and the process_*
+// metrics at http://`listen`/metrics.
+absl::StatusOr<std::unique_ptr<MetricsEndpoint>> StartMetricsExposer(
     const std::string& listen, std::shared_ptr<prometheus::Registry> registry);
 
 }  // namespace sheetsync
