@@ -1,6 +1,8 @@
 // The core sync path through HTTP -> ingest -> resolver -> writer -> a real
 // MariaDB: every per-change status, every HTTP error code of POST /v1/edits,
 // and the contract's metrics moving by the right amounts.
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -247,6 +249,31 @@ TEST_F(SyncPathTest, ConflictsCountSheetEditsLosingToMysql) {
   EXPECT_EQ(MetricSum(urls, "sheetsync_conflicts_total", {{"table", "users"}}).value_or(-1) -
                 conflicts0,
             1);
+}
+
+// Returns the whole log file of process `tier`.
+std::string ReadLog(Stack& stack, Tier tier) {
+  std::ifstream in(stack.process(tier).log_file);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+TEST_F(SyncPathTest, OneTraceIdFollowsAnEditThroughEveryHop) {
+  const std::string row = NewRowId();
+  auto r = api().Edits(
+      EditsBody("users", {{"trace-1", row, Rfc3339(kT0), false, {{"name", "traced"}}}}));
+  ASSERT_EQ(r->status, 200);
+  // The gateway logs the edit request with its trace id ...
+  const std::string gateway = ReadLog(*stack_, Tier::kGateway);
+  const size_t at = gateway.rfind("\"message\":\"edits\",\"trace_id\":\"");
+  ASSERT_NE(at, std::string::npos) << gateway;
+  const size_t start = gateway.find("trace_id\":\"", at) + 11;
+  const std::string trace = gateway.substr(start, 16);
+  ASSERT_EQ(trace.size(), 16u);
+  // ... and every hop logs its served call with the same one.
+  for (Tier tier : {Tier::kIngest, Tier::kResolver, Tier::kWriter}) {
+    EXPECT_NE(ReadLog(*stack_, tier).find("\"trace_id\":\"" + trace + "\""), std::string::npos)
+        << TierName(tier) << " did not log trace " << trace;
+  }
 }
 
 }  // namespace
