@@ -229,7 +229,7 @@ smoke_gateway() {
     --ready_addrs=127.0.0.1:1 --drain_timeout=1s
   pid=$STARTED_PID
   if wait_http_200 "http://127.0.0.1:$port/healthz" "$pid" 20 &&
-    curl -sf --max-time 2 "http://127.0.0.1:$port/metrics" | grep -q '^# TYPE sheetsync_' &&
+    curl -sf --max-time 2 "http://127.0.0.1:$port/metrics" | grep '^# TYPE sheetsync_' >/dev/null &&
     expect_clean_exit "$pid"; then
     ok "gateway: started from its tree as uid 10001, GET /healthz 200, /metrics served, SIGTERM exit 0"
   else
