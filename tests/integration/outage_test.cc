@@ -127,5 +127,29 @@ TEST(OutageTest, TokenOverItsRateLimitGets429WithRetryAfter) {
   EXPECT_EQ(HttpRequest((*stack)->gateway_url() + "/favicon.ico", "GET")->status, 404);
 }
 
+// The writer's MySQL user holds only what scripts/lib.sh grants on its own
+// database: it cannot read the server's accounts, reach another database,
+// create users or change global settings.
+TEST(OutageTest, TheWritersMysqlUserHasOnlyItsGrants) {
+  absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto session = MysqlSession::Connect(*config, config->database);
+  ASSERT_TRUE(session.ok()) << session.status();
+  for (const char* forbidden :
+       {"SELECT user FROM mysql.user", "CREATE DATABASE sheetsync_forbidden",
+        "CREATE USER 'intruder'@'%' IDENTIFIED BY 'x'",
+        "SET GLOBAL max_connections = 10", "SHUTDOWN"}) {
+    absl::Status status = (*session)->Execute(forbidden);
+    EXPECT_FALSE(status.ok()) << forbidden << " was allowed";
+    const int code = MysqlErrorCode(status);
+    // 1044/1045 access denied, 1142 command denied, 1227 needs a privilege.
+    EXPECT_TRUE(code == 1044 || code == 1142 || code == 1227 || code == 1045)
+        << forbidden << ": " << status;
+  }
+  // What the writer needs works.
+  EXPECT_TRUE((*session)->Execute("CREATE TABLE grants_probe (id INT PRIMARY KEY)").ok());
+  EXPECT_TRUE((*session)->Execute("DROP TABLE grants_probe").ok());
+}
+
 }  // namespace
 }  // namespace sheetsync::test
