@@ -2,6 +2,7 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/time/clock.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -74,6 +75,13 @@ void LoadRegistry(TableRegistry& registry, MysqlVersionStore& store) {
   }
   for (const std::string& table : registry.ConfiguredTables()) {
     absl::StatusOr<v1::TableSchema> schema = store.DescribeTable(table);
+    // Replicas starting together install the same triggers: a deadlock
+    // between them is not a configuration error.
+    for (int attempt = 1; !schema.ok() && absl::IsAborted(schema.status()) && attempt < 5;
+         ++attempt) {
+      absl::SleepFor(absl::Milliseconds(50 * attempt));
+      schema = store.DescribeTable(table);
+    }
     if (!schema.ok()) {
       DieOnBadConfig(absl::StrCat("registered table `", table,
                                   "`: ", schema.status().message()));

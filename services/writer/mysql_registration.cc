@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "cppconn/resultset.h"
 #include "services/common/status_macros.h"
 #include "services/writer/capture_sql.h"
@@ -44,6 +45,19 @@ absl::Status MysqlVersionStore::SetTables(
   // Key and read-only columns may have changed: discover afresh.
   for (const std::string& name : touched) schemas_.Invalidate(name);
 
+  // Replicas starting together register the same tables at once and can
+  // deadlock on them: run it again then (it is idempotent).
+  for (int attempt = 1;; ++attempt) {
+    absl::Status registered = RegisterTables(next);
+    if (registered.ok() || !absl::IsAborted(registered) || attempt == 5) {
+      return registered;
+    }
+    absl::SleepFor(absl::Milliseconds(20 * attempt));
+  }
+}
+
+absl::Status MysqlVersionStore::RegisterTables(
+    const absl::flat_hash_map<std::string, TableRegistration>& next) {
   ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
   try {
     if (!next.empty()) {

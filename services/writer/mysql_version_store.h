@@ -111,6 +111,10 @@ class MysqlVersionStore final : public VersionStore {
   // read-only columns); checks the key column. Throws sql::SQLException.
   absl::StatusOr<v1::TableSchema> ReadSchema(
       PooledConnection& conn, const TableRegistration& registration);
+  // Records `next` in _sheetsync_tables and stops capture of tables no
+  // longer in it (one attempt; SetTables retries deadlocks).
+  absl::Status RegisterTables(
+      const absl::flat_hash_map<std::string, TableRegistration>& next);
   // Drops the capture triggers and pending captured edits of a table that is
   // no longer registered. Throws sql::SQLException.
   void StopCapture(PooledConnection& conn, const std::string& table);
