@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -15,6 +16,15 @@
 namespace sheetsync {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Moves an OK `result` into `*response` and answers OK, or answers the
+// result's status: the last line of every RPC adapter.
+template <typename T>
+grpc::Status AnswerWith(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
 // Creates a channel to `addresses`: one "host:port" or a comma-separated list

@@ -7,11 +7,7 @@ namespace sheetsync {
 grpc::Status ResolverService::Resolve(grpc::ServerContext* context,
                                       const v1::ResolveRequest* request,
                                       v1::ResolveResponse* response) {
-  absl::StatusOr<v1::ResolveResponse> result =
-      resolver_.Resolve(*request, context);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
+  return AnswerWith(resolver_.Resolve(*request, context), response);
 }
 
 }  // namespace sheetsync

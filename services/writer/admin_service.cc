@@ -3,16 +3,6 @@
 #include "services/common/grpc_util.h"
 
 namespace sheetsync {
-namespace {
-
-grpc::Status Answer(absl::StatusOr<v1::RegisteredTable> result,
-                    v1::RegisteredTable* response) {
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
-
-}  // namespace
 
 grpc::Status AdminService::ListRegisteredTables(
     grpc::ServerContext*, const v1::ListRegisteredTablesRequest*,
@@ -26,13 +16,13 @@ grpc::Status AdminService::ListRegisteredTables(
 grpc::Status AdminService::GetRegisteredTable(
     grpc::ServerContext*, const v1::GetRegisteredTableRequest* request,
     v1::RegisteredTable* response) {
-  return Answer(registry_.Get(request->name()), response);
+  return AnswerWith(registry_.Get(request->name()), response);
 }
 
 grpc::Status AdminService::PutRegisteredTable(
     grpc::ServerContext*, const v1::PutRegisteredTableRequest* request,
     v1::RegisteredTable* response) {
-  return Answer(registry_.Put(request->table()), response);
+  return AnswerWith(registry_.Put(request->table()), response);
 }
 
 grpc::Status AdminService::DeleteRegisteredTable(

@@ -3,27 +3,17 @@
 #include "services/common/grpc_util.h"
 
 namespace sheetsync {
-namespace {
-
-template <typename T>
-grpc::Status Answer(absl::StatusOr<T> result, T* response) {
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *response = *std::move(result);
-  return grpc::Status::OK;
-}
-
-}  // namespace
 
 grpc::Status WriterService::DescribeTable(grpc::ServerContext*,
                                           const v1::DescribeTableRequest* request,
                                           v1::TableSchema* response) {
-  return Answer(store_.DescribeTable(request->table()), response);
+  return AnswerWith(store_.DescribeTable(request->table()), response);
 }
 
 grpc::Status WriterService::ReadState(grpc::ServerContext*,
                                       const v1::ReadStateRequest* request,
                                       v1::ReadStateResponse* response) {
-  return Answer(store_.ReadState(*request), response);
+  return AnswerWith(store_.ReadState(*request), response);
 }
 
 grpc::Status WriterService::Apply(grpc::ServerContext* context,
@@ -34,7 +24,7 @@ grpc::Status WriterService::Apply(grpc::ServerContext* context,
   if (context->IsCancelled()) {
     return grpc::Status(grpc::StatusCode::CANCELLED, "caller went away");
   }
-  return Answer(store_.Apply(*request), response);
+  return AnswerWith(store_.Apply(*request), response);
 }
 
 grpc::Status WriterService::ListTables(grpc::ServerContext*,
@@ -49,19 +39,19 @@ grpc::Status WriterService::ListTables(grpc::ServerContext*,
 grpc::Status WriterService::ClaimCapture(grpc::ServerContext*,
                                          const v1::ClaimCaptureRequest* request,
                                          v1::ClaimCaptureResponse* response) {
-  return Answer(store_.ClaimCapture(*request), response);
+  return AnswerWith(store_.ClaimCapture(*request), response);
 }
 
 grpc::Status WriterService::ReadFeed(grpc::ServerContext*,
                                      const v1::ReadFeedRequest* request,
                                      v1::ReadFeedResponse* response) {
-  return Answer(store_.ReadFeed(*request), response);
+  return AnswerWith(store_.ReadFeed(*request), response);
 }
 
 grpc::Status WriterService::ReadRows(grpc::ServerContext*,
                                      const v1::ReadRowsRequest* request,
                                      v1::ReadRowsResponse* response) {
-  return Answer(store_.ReadRows(*request), response);
+  return AnswerWith(store_.ReadRows(*request), response);
 }
 
 }  // namespace sheetsync
