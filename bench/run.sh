@@ -89,14 +89,36 @@ stack() {  # batch concurrency
 
 field() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" <<<"$1"; }
 
+# CPU time (clock ticks, user + system) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pid_mariadb=$(cat "$work/db/mysqld.pid")
+procs=(gateway ingest resolver writer mariadb)
+cpu_snapshot() {
+  local name pid out=()
+  for name in "${procs[@]}"; do
+    pid=pid_$name
+    out+=("$(cpu_ticks "${!pid}")")
+  done
+  echo "${out[*]}"
+}
+
 rows=()
+cpu_rows=()
 acked=0
 for config in $CONFIGS; do
   batch=${config%:*} conc=${config#*:}
   log_info "batch $batch, concurrency $conc: raw limit"
   raw_out=$(raw "$batch" "$conc")
   log_info "batch $batch, concurrency $conc: sheetsync"
+  before=($(cpu_snapshot))
   stack_out=$(stack "$batch" "$conc")
+  after=($(cpu_snapshot))
+  changes=$(field "$stack_out" changes | cut -d. -f1)
+  cpu_line="$batch|$conc"
+  for j in "${!procs[@]}"; do  # CPU milliseconds per 1000 changes
+    cpu_line+="|$(awk "BEGIN {printf \"%.0f\", (${after[j]} - ${before[j]}) * 1000 / $(getconf CLK_TCK) * 1000 / ($changes > 0 ? $changes : 1)}")"
+  done
+  cpu_rows+=("$cpu_line")
   acked=$((acked + $(field "$stack_out" changes | cut -d. -f1)))
   rows+=("$batch|$conc|$raw_out|$stack_out")
 done
@@ -127,4 +149,10 @@ for entry in "${rows[@]}"; do
 done
 printf '\npeak RSS (MiB): gateway %s, ingest %s, resolver %s, writer %s\n' \
   "$(rss "$pid_gateway")" "$(rss "$pid_ingest")" "$(rss "$pid_resolver")" "$(rss "$pid_writer")"
+printf '\nCPU ms per 1000 changes through the stack:\n%-6s %-5s | %8s %8s %8s %8s %8s\n' batch conc \
+  "${procs[@]}"
+for entry in "${cpu_rows[@]}"; do
+  IFS='|' read -r -a f <<<"$entry"
+  printf '%-6s %-5s | %8s %8s %8s %8s %8s\n' "${f[@]}"
+done
 printf 'verified: %s acknowledged changes stored, %s sampled rows match\n' "$stored" "$samples"
