@@ -158,12 +158,20 @@ absl::StatusOr<std::vector<int>> FreePorts(int n) {
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(StackOptions options) {
   std::unique_ptr<Stack> stack(new Stack(std::move(options)));
   absl::Status status = stack->Plan();
-  for (size_t i = 0; status.ok() && i < stack->size(); ++i) {
-    status = stack->Launch(i);
-  }
   const absl::Time deadline = absl::Now() + stack->options_.ready_timeout;
-  for (size_t i = 0; status.ok() && i < stack->size(); ++i) {
-    status = stack->WaitHealthy(i, deadline - absl::Now());
+  // Tier by tier, each once the one it calls serves: a client that dials a
+  // port nobody listens on yet backs off before dialling again, and a test's
+  // first request would meet that back-off as a 503.
+  for (size_t first = 0; status.ok() && first < stack->size();) {
+    size_t end = first;
+    while (end < stack->size() &&
+           stack->process(end).tier == stack->process(first).tier) {
+      status.Update(stack->Launch(end++));
+    }
+    for (size_t i = first; status.ok() && i < end; ++i) {
+      status = stack->WaitHealthy(i, deadline - absl::Now());
+    }
+    first = end;
   }
   if (status.ok()) status = stack->WaitReady(deadline - absl::Now());
   if (status.ok()) return stack;
