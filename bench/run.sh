@@ -91,6 +91,8 @@ field() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" <<<"$1"; }
 
 # CPU time (clock ticks, user + system) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU milliseconds per 1000 changes: ticks changes
+per_1000() { awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t * 1e6 / hz / (n > 0 ? n : 1)}'; }
 pid_mariadb=$(cat "$work/db/mysqld.pid")
 procs=(gateway ingest resolver writer mariadb)
 cpu_snapshot() {
@@ -108,15 +110,18 @@ acked=0
 for config in $CONFIGS; do
   batch=${config%:*} conc=${config#*:}
   log_info "batch $batch, concurrency $conc: raw limit"
+  raw_before=$(cpu_ticks "$pid_mariadb")
   raw_out=$(raw "$batch" "$conc")
+  raw_after=$(cpu_ticks "$pid_mariadb")
+  raw_changes=$(field "$raw_out" changes | cut -d. -f1)
   log_info "batch $batch, concurrency $conc: sheetsync"
   before=($(cpu_snapshot))
   stack_out=$(stack "$batch" "$conc")
   after=($(cpu_snapshot))
   changes=$(field "$stack_out" changes | cut -d. -f1)
-  cpu_line="$batch|$conc"
+  cpu_line="$batch|$conc|$(per_1000 $((raw_after - raw_before)) "$raw_changes")"
   for j in "${!procs[@]}"; do  # CPU milliseconds per 1000 changes
-    cpu_line+="|$(awk "BEGIN {printf \"%.0f\", (${after[j]} - ${before[j]}) * 1000 / $(getconf CLK_TCK) * 1000 / ($changes > 0 ? $changes : 1)}")"
+    cpu_line+="|$(per_1000 $((after[j] - before[j])) "$changes")"
   done
   cpu_rows+=("$cpu_line")
   acked=$((acked + $(field "$stack_out" changes | cut -d. -f1)))
@@ -149,10 +154,10 @@ for entry in "${rows[@]}"; do
 done
 printf '\npeak RSS (MiB): gateway %s, ingest %s, resolver %s, writer %s\n' \
   "$(rss "$pid_gateway")" "$(rss "$pid_ingest")" "$(rss "$pid_resolver")" "$(rss "$pid_writer")"
-printf '\nCPU ms per 1000 changes through the stack:\n%-6s %-5s | %8s %8s %8s %8s %8s\n' batch conc \
-  "${procs[@]}"
+printf '\nCPU ms per 1000 changes (raw: MariaDB while the raw limit ran; the rest through the stack):\n%-6s %-5s | %8s | %8s %8s %8s %8s %8s\n' \
+  batch conc "raw db" "${procs[@]}"
 for entry in "${cpu_rows[@]}"; do
   IFS='|' read -r -a f <<<"$entry"
-  printf '%-6s %-5s | %8s %8s %8s %8s %8s\n' "${f[@]}"
+  printf '%-6s %-5s | %8s | %8s %8s %8s %8s %8s\n' "${f[@]}"
 done
 printf 'verified: %s acknowledged changes stored, %s sampled rows match\n' "$stored" "$samples"

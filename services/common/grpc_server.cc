@@ -23,6 +23,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 30 * 1000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              10000);
+  // Keep a pool of handler threads alive under load: with gRPC's default
+  // (at most 2 idle pollers) a burst of concurrent calls makes the sync
+  // server create and destroy a thread per call.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 32);
   if (observer != nullptr) {
     builder.experimental().SetInterceptorCreators(observer->ServerInterceptors());
   }

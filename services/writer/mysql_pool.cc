@@ -67,6 +67,10 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> MysqlPool::Open() {
   options["OPT_WRITE_TIMEOUT"] = Seconds(config_.io_timeout);
   options["OPT_RECONNECT"] = false;  // a silent reconnect loses the transaction
   options["OPT_CHARSET_NAME"] = std::string("utf8mb4");
+  // Apply sends a transaction's statements in one round trip (SqlBatch).
+  // Every value in them is escaped by the connection and every name is
+  // checked against the schema and quoted, as for single statements.
+  options["CLIENT_MULTI_STATEMENTS"] = true;
   try {
     std::unique_ptr<sql::Connection> conn(
         sql::mysql::get_mysql_driver_instance()->connect(options));

@@ -32,13 +32,6 @@ std::string Str(sql::ResultSet& rs, const char* column) {
   return std::string(rs.getString(column));
 }
 
-std::vector<std::string> SortedRowIds(const v1::ApplyRequest& request) {
-  std::vector<std::string> ids;
-  for (const v1::RowWrite& row : request.rows()) ids.push_back(row.row_id());
-  std::sort(ids.begin(), ids.end());
-  return ids;
-}
-
 // Rows whose user-table values are written with the same column list share
 // one multi-row INSERT ... ON DUPLICATE KEY UPDATE.
 using ColumnList = std::vector<std::string>;
@@ -96,6 +89,165 @@ absl::Status ColumnsChanged(const std::string& table, const std::string& why) {
       "); nothing was written, retry"));
 }
 
+// The conditional upsert of a plan's _sheetsync_rows rows, and the count of
+// changed rows it reports when no rev moved.
+struct RowsUpsert {
+  std::string sql;
+  int64_t expected_count = 0;
+};
+
+RowsUpsert RowsUpsertOf(PooledConnection& conn, const v1::ApplyRequest& request,
+                        const std::string& tbl, int64_t now) {
+  RowsUpsert upsert;
+  std::vector<const v1::RowWrite*> rows;
+  for (const v1::RowWrite& row : request.rows()) rows.push_back(&row);
+  std::sort(rows.begin(), rows.end(), [](const v1::RowWrite* a, const v1::RowWrite* b) {
+    return a->row_id() < b->row_id();
+  });
+  std::vector<std::string> values;
+  for (const v1::RowWrite* row : rows) {
+    upsert.expected_count += row->expected_rev() == 0 ? 1 : 2;
+    std::string tombstone = "NULL,NULL,NULL,NULL";
+    if (row->has_tombstone()) {
+      const v1::Tombstone& t = row->tombstone();
+      tombstone = absl::StrCat(t.updated_at_us(), ",", Literal(conn, t.event_id()), ",",
+                               static_cast<int>(t.source()), ",", Literal(conn, t.origin()));
+    }
+    values.push_back(absl::StrCat("(", tbl, ",", Literal(conn, row->row_id()), ",",
+                                  row->expected_rev() + 1, ",", tombstone, ",", now, ")"));
+  }
+  // Every assignment is conditional on the old rev, so rev goes last.
+  std::vector<std::string> updates;
+  for (const char* column : {"updated_us", "tomb_us", "tomb_event", "tomb_source",
+                             "tomb_origin", "rev"}) {
+    updates.push_back(absl::StrCat(column, " = IF(rev = VALUES(rev) - 1, VALUES(", column,
+                                   "), ", column, ")"));
+  }
+  upsert.sql = absl::StrCat(
+      "INSERT INTO _sheetsync_rows (tbl, row_id, rev, tomb_us, tomb_event, "
+      "tomb_source, tomb_origin, updated_us) VALUES ",
+      absl::StrJoin(values, ","), " ON DUPLICATE KEY UPDATE ", absl::StrJoin(updates, ", "));
+  return upsert;
+}
+
+// Adds the plan's cell versions, erasures and change log to `batch`.
+void AddCellWrites(PooledConnection& conn,
+                                      const v1::ApplyRequest& request,
+                                      const std::string& tbl, int64_t now,
+                                      SqlBatch& batch) {
+  std::vector<std::string> cell_values, erasures, log;
+  for (const v1::RowWrite& row : request.rows()) {
+    const std::string id = Literal(conn, row.row_id());
+    for (const auto& [col, v] : row.cell_upserts()) {
+      cell_values.push_back(absl::StrCat(
+          "(", tbl, ",", id, ",", Literal(conn, col), ",",
+          ValueLiteral(conn, v.value()), ",", v.updated_at_us(), ",",
+          Literal(conn, v.event_id()), ",", static_cast<int>(v.source()), ",",
+          Literal(conn, v.origin()), ")"));
+    }
+    for (const std::string& col : row.cell_erasures()) {
+      erasures.push_back(absl::StrCat("(", id, ",", Literal(conn, col), ")"));
+    }
+    if (row.log_change()) {
+      log.push_back(absl::StrCat("(", tbl, ",", id, ",",
+                                 static_cast<int>(request.source()), ",",
+                                 Literal(conn, request.origin()), ",", now, ")"));
+    }
+  }
+  if (!cell_values.empty()) {
+    batch.Add(absl::StrCat(
+        "INSERT INTO _sheetsync_cells (tbl, row_id, col, val, ts_us, event_id, "
+        "source, origin) VALUES ", absl::StrJoin(cell_values, ","),
+        " ON DUPLICATE KEY UPDATE val = VALUES(val), ts_us = VALUES(ts_us), "
+        "event_id = VALUES(event_id), source = VALUES(source), "
+        "origin = VALUES(origin)"));
+  }
+  if (!erasures.empty()) {
+    batch.Add(absl::StrCat("DELETE FROM _sheetsync_cells WHERE tbl = ", tbl,
+                           " AND (row_id, col) IN (", absl::StrJoin(erasures, ","), ")"));
+  }
+  if (!log.empty()) {
+    batch.Add(absl::StrCat(
+        "INSERT INTO _sheetsync_changelog (tbl, row_id, source, origin, "
+        "logged_at_us) VALUES ", absl::StrJoin(log, ",")));
+  }
+}
+
+// Adds the plan's user-table deletes and upserts to `batch`.
+void AddUserTableWrites(PooledConnection& conn,
+                        const v1::ApplyRequest& request,
+                        const v1::TableSchema& schema,
+                        SqlBatch& batch) {
+  const std::string table = QuoteIdentifier(schema.table());
+  const std::string key = QuoteIdentifier(schema.key_column());
+  std::vector<std::string> deletes;
+  std::map<ColumnList, std::vector<std::string>> upserts;
+  for (const v1::RowWrite& row : request.rows()) {
+    if (row.delete_row()) {
+      deletes.push_back(row.row_id());
+      continue;
+    }
+    ColumnList columns = ColumnsToWrite(row, schema);
+    if (columns.empty()) continue;
+    std::string tuple = absl::StrCat("(", Literal(conn, row.row_id()));
+    for (const std::string& name : columns) {
+      auto value = row.table_values().find(name);
+      absl::StrAppend(&tuple, ",",
+                      value != row.table_values().end()
+                          ? ValueLiteral(conn, value->second)
+                          : ValueLiteral(conn, UnwrittenValue(
+                                *FindColumn(schema, name))));
+    }
+    tuple += ")";
+    upserts[std::move(columns)].push_back(std::move(tuple));
+  }
+  if (!deletes.empty()) {
+    batch.Add(absl::StrCat("DELETE FROM ", table, " WHERE ", key, " IN ",
+                           InList(conn, deletes)));
+  }
+  for (const auto& [columns, tuples] : upserts) {
+    std::vector<std::string> names, updates;
+    for (const std::string& name : columns) {
+      names.push_back(QuoteIdentifier(name));
+      updates.push_back(absl::StrCat(names.back(), " = VALUES(", names.back(), ")"));
+    }
+    batch.Add(absl::StrCat("INSERT INTO ", table, " (", key, ",",
+                           absl::StrJoin(names, ","), ") VALUES ",
+                           absl::StrJoin(tuples, ","), " ON DUPLICATE KEY UPDATE ",
+                           absl::StrJoin(updates, ",")));
+  }
+}
+
+// Adds the query of the rows the plan wants read back into `found`.
+void AddCurrentRowsQuery(PooledConnection& conn, const v1::ApplyRequest& request,
+                         const v1::TableSchema& schema, SqlBatch& batch,
+                         std::map<std::string, v1::StoredRow>* found) {
+  std::vector<std::string> ids(request.current_row_ids().begin(),
+                               request.current_row_ids().end());
+  batch.AddQuery(
+      absl::StrCat("SELECT * FROM ", QuoteIdentifier(schema.table()), " WHERE ",
+                   QuoteIdentifier(schema.key_column()), " IN ", InList(conn, ids)),
+      [&schema, found](sql::ResultSet& rs) {
+        while (rs.next()) {
+          v1::StoredRow row;
+          row.set_exists(true);
+          for (const v1::Column& column : schema.columns()) {
+            if (column.name() == schema.key_column()) {
+              row.set_row_id(std::string(rs.getString(column.name())));
+              continue;
+            }
+            v1::SqlValue& value = (*row.mutable_values())[column.name()];
+            if (rs.isNull(column.name())) {
+              value.set_is_null(true);
+            } else {
+              value.set_text(std::string(rs.getString(column.name())));
+            }
+          }
+          (*found)[row.row_id()] = std::move(row);
+        }
+      });
+}
+
 }  // namespace
 
 v1::ReadStateResponse MysqlVersionStore::ReadStateOn(
@@ -105,52 +257,58 @@ v1::ReadStateResponse MysqlVersionStore::ReadStateOn(
   v1::ReadStateResponse response;
   const std::string tbl = Literal(conn, table);
   std::map<std::string, v1::RowState> rows;
+  SqlBatch batch;
   if (!row_ids.empty()) {
-    const std::string in = InList(conn, row_ids);
-    auto rs = Query(conn, absl::StrCat(
-        "SELECT row_id, rev, tomb_us, tomb_event, tomb_source, tomb_origin "
-        "FROM _sheetsync_rows WHERE tbl = ", tbl, " AND row_id IN ", in));
-    while (rs->next()) {
-      v1::RowState& row = rows[Str(*rs, "row_id")];
-      row.set_rev(rs->getInt64("rev"));
-      if (!rs->isNull("tomb_us")) {
-        v1::Tombstone* tombstone = row.mutable_tombstone();
-        tombstone->set_updated_at_us(rs->getInt64("tomb_us"));
-        tombstone->set_event_id(Str(*rs, "tomb_event"));
-        tombstone->set_source(static_cast<v1::Source>(rs->getInt("tomb_source")));
-        tombstone->set_origin(Str(*rs, "tomb_origin"));
-      }
-    }
-    rs = Query(conn, absl::StrCat(
-        "SELECT row_id, col, val, ts_us, event_id, source, origin "
-        "FROM _sheetsync_cells WHERE tbl = ", tbl, " AND row_id IN ", in));
-    while (rs->next()) {
-      v1::CellVersion& cell =
-          (*rows[Str(*rs, "row_id")].mutable_cells())[Str(*rs, "col")];
-      if (rs->isNull("val")) {
-        cell.mutable_value()->set_is_null(true);
-      } else {
-        cell.mutable_value()->set_text(Str(*rs, "val"));
-      }
-      cell.set_updated_at_us(rs->getInt64("ts_us"));
-      cell.set_event_id(Str(*rs, "event_id"));
-      cell.set_source(static_cast<v1::Source>(rs->getInt("source")));
-      cell.set_origin(Str(*rs, "origin"));
-    }
+    // Every row with cells has a _sheetsync_rows row (WriteRows keeps both).
+    batch.AddQuery(
+        absl::StrCat(
+            "SELECT r.row_id, r.rev, r.tomb_us, r.tomb_event, r.tomb_source, "
+            "r.tomb_origin, c.col, c.val, c.ts_us, c.event_id, c.source, c.origin "
+            "FROM _sheetsync_rows r LEFT JOIN _sheetsync_cells c "
+            "ON c.tbl = r.tbl AND c.row_id = r.row_id "
+            "WHERE r.tbl = ", tbl, " AND r.row_id IN ", InList(conn, row_ids)),
+        [&rows](sql::ResultSet& rs) {
+          while (rs.next()) {
+            v1::RowState& row = rows[Str(rs, "row_id")];
+            row.set_rev(rs.getInt64("rev"));
+            if (!rs.isNull("tomb_us")) {
+              v1::Tombstone* tombstone = row.mutable_tombstone();
+              tombstone->set_updated_at_us(rs.getInt64("tomb_us"));
+              tombstone->set_event_id(Str(rs, "tomb_event"));
+              tombstone->set_source(static_cast<v1::Source>(rs.getInt("tomb_source")));
+              tombstone->set_origin(Str(rs, "tomb_origin"));
+            }
+            if (rs.isNull("col")) continue;  // a row without cells
+            v1::CellVersion& cell = (*row.mutable_cells())[Str(rs, "col")];
+            if (rs.isNull("val")) {
+              cell.mutable_value()->set_is_null(true);
+            } else {
+              cell.mutable_value()->set_text(Str(rs, "val"));
+            }
+            cell.set_updated_at_us(rs.getInt64("ts_us"));
+            cell.set_event_id(Str(rs, "event_id"));
+            cell.set_source(static_cast<v1::Source>(rs.getInt("source")));
+            cell.set_origin(Str(rs, "origin"));
+          }
+        });
   }
+  if (!event_ids.empty()) {
+    batch.AddQuery(absl::StrCat("SELECT event_id FROM _sheetsync_events WHERE tbl = ",
+                                tbl, " AND event_id IN ", InList(conn, event_ids)),
+                   [&response](sql::ResultSet& rs) {
+                     while (rs.next()) response.add_known_event_ids(Str(rs, "event_id"));
+                   });
+  }
+  batch.AddQuery(
+      absl::StrCat("SELECT pruned_horizon_us FROM _sheetsync_tables WHERE tbl = ", tbl),
+      [&response](sql::ResultSet& rs) {
+        if (rs.next()) response.set_pruned_horizon_us(rs.getInt64(1));
+      });
+  batch.Run(conn);
   for (auto& [row_id, row] : rows) {
     row.set_row_id(row_id);
     *response.add_rows() = std::move(row);
   }
-  if (!event_ids.empty()) {
-    auto rs = Query(conn, absl::StrCat(
-        "SELECT event_id FROM _sheetsync_events WHERE tbl = ", tbl,
-        " AND event_id IN ", InList(conn, event_ids)));
-    while (rs->next()) response.add_known_event_ids(Str(*rs, "event_id"));
-  }
-  auto rs = Query(conn, absl::StrCat(
-      "SELECT pruned_horizon_us FROM _sheetsync_tables WHERE tbl = ", tbl));
-  if (rs->next()) response.set_pruned_horizon_us(rs->getInt64(1));
   return response;
 }
 
@@ -184,10 +342,8 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
   for (int attempt = 0; attempt < kDeadlockRetries; ++attempt) {
     ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
     try {
-      conn->setAutoCommit(false);
       v1::ApplyResponse response = ApplyOnce(conn, request, *schema);
       conn->commit();
-      conn->setAutoCommit(true);
       if (metrics_ != nullptr) metrics_->ObserveBatchRows(request.rows_size());
       return response;
     } catch (const StaleState&) {
@@ -229,201 +385,70 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::ConflictResponse(
 v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
                                                const v1::ApplyRequest& request,
                                                const v1::TableSchema& schema) {
+  // The whole transaction but its COMMIT goes to MySQL in one round trip.
   const std::string tbl = Literal(conn, request.table());
-  const std::vector<std::string> row_ids = SortedRowIds(request);
-  if (!row_ids.empty()) {
-    // Lock every row of the plan (placeholders make absent rows lockable),
-    // in key order so that concurrent batches cannot deadlock each other.
-    std::vector<std::string> values;
-    for (const std::string& id : row_ids) {
-      values.push_back(absl::StrCat("(", tbl, ",", Literal(conn, id), ")"));
-    }
-    Execute(conn, absl::StrCat("INSERT IGNORE INTO _sheetsync_rows (tbl, row_id) VALUES ",
-                               absl::StrJoin(values, ",")));
-    auto rs = Query(conn, absl::StrCat(
-        "SELECT row_id, rev FROM _sheetsync_rows WHERE tbl = ", tbl,
-        " AND row_id IN ", InList(conn, row_ids), " ORDER BY row_id FOR UPDATE"));
-    std::map<std::string, int64_t> revs;
-    while (rs->next()) revs[Str(*rs, "row_id")] = rs->getInt64("rev");
-    for (const v1::RowWrite& row : request.rows()) {
-      if (revs[row.row_id()] != row.expected_rev()) {
-        RollbackQuietly(conn);
-        throw StaleState{};
-      }
-    }
-  }
   const int64_t now = clock_.NowMicros();
+  SqlBatch batch;
+  batch.Add("START TRANSACTION");
+  int64_t rows_expected = 0;
+  int64_t rows_counted = 0;
+  if (!request.rows().empty()) {
+    // First, and in key order so that concurrent batches cannot deadlock
+    // each other: move each row from the rev the plan was made against to
+    // the next. A row whose rev moved meanwhile is left alone, and so the
+    // statement's count of changed rows (1 per insert, 2 per update) falls
+    // short of the plan's.
+    RowsUpsert upsert = RowsUpsertOf(conn, request, tbl, now);
+    rows_expected = upsert.expected_count;
+    batch.Add(std::move(upsert.sql));
+    batch.AddQuery("SELECT ROW_COUNT()", [&rows_counted](sql::ResultSet& rs) {
+      if (rs.next()) rows_counted = rs.getInt64(1);
+    });
+  }
+  int events_at = -1;
   if (!request.new_event_ids().empty()) {
     std::vector<std::string> values;
     for (const std::string& id : request.new_event_ids()) {
       values.push_back(absl::StrCat("(", tbl, ",", Literal(conn, id), ",", now, ")"));
     }
-    try {
-      Execute(conn, absl::StrCat(
-          "INSERT INTO _sheetsync_events (tbl, event_id, stored_at_us) VALUES ",
-          absl::StrJoin(values, ",")));
-    } catch (const sql::SQLException& e) {
-      if (e.getErrorCode() != kDuplicateKey) throw;
-      // A concurrent batch committed one of these events first.
-      RollbackQuietly(conn);
-      throw StaleState{};
-    }
+    events_at = batch.Add(absl::StrCat(
+        "INSERT INTO _sheetsync_events (tbl, event_id, stored_at_us) VALUES ",
+        absl::StrJoin(values, ",")));
   }
   if (!request.consumed_capture_ids().empty()) {
-    Execute(conn, absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",
-                               absl::StrJoin(request.consumed_capture_ids(), ","),
-                               ")"));
+    batch.Add(absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",
+                           absl::StrJoin(request.consumed_capture_ids(), ","), ")"));
+  }
+  if (!request.rows().empty()) {
+    AddCellWrites(conn, request, tbl, now, batch);
+    AddUserTableWrites(conn, request, schema, batch);
+  }
+  std::map<std::string, v1::StoredRow> current;
+  if (!request.current_row_ids().empty()) {
+    AddCurrentRowsQuery(conn, request, schema, batch, &current);
+  }
+  try {
+    batch.Run(conn);
+  } catch (const sql::SQLException& e) {
+    if (batch.failed_index() != events_at || e.getErrorCode() != kDuplicateKey) throw;
+    // A concurrent batch committed one of these events first.
+    RollbackQuietly(conn);
+    throw StaleState{};
+  }
+  if (rows_counted != rows_expected) {
+    RollbackQuietly(conn);
+    throw StaleState{};
   }
   v1::ApplyResponse response;
-  if (!request.rows().empty()) WriteRows(conn, request, schema, now);
-  ReadCurrentRows(conn, request, schema, response);
-  return response;
-}
-
-void MysqlVersionStore::WriteRows(PooledConnection& conn,
-                                  const v1::ApplyRequest& request,
-                                  const v1::TableSchema& schema, int64_t now) {
-  const std::string tbl = Literal(conn, request.table());
-  std::vector<std::string> row_values, cell_values, erasures, log;
-  for (const v1::RowWrite& row : request.rows()) {
-    const std::string id = Literal(conn, row.row_id());
-    if (row.has_tombstone()) {
-      const v1::Tombstone& t = row.tombstone();
-      row_values.push_back(absl::StrCat(
-          "(", tbl, ",", id, ",", row.expected_rev() + 1, ",", t.updated_at_us(),
-          ",", Literal(conn, t.event_id()), ",", static_cast<int>(t.source()),
-          ",", Literal(conn, t.origin()), ",", now, ")"));
-    } else {
-      row_values.push_back(absl::StrCat("(", tbl, ",", id, ",",
-                                        row.expected_rev() + 1,
-                                        ",NULL,NULL,NULL,NULL,", now, ")"));
-    }
-    for (const auto& [col, v] : row.cell_upserts()) {
-      cell_values.push_back(absl::StrCat(
-          "(", tbl, ",", id, ",", Literal(conn, col), ",",
-          ValueLiteral(conn, v.value()), ",", v.updated_at_us(), ",",
-          Literal(conn, v.event_id()), ",", static_cast<int>(v.source()), ",",
-          Literal(conn, v.origin()), ")"));
-    }
-    for (const std::string& col : row.cell_erasures()) {
-      erasures.push_back(absl::StrCat("(", id, ",", Literal(conn, col), ")"));
-    }
-    if (row.log_change()) {
-      log.push_back(absl::StrCat("(", tbl, ",", id, ",",
-                                 static_cast<int>(request.source()), ",",
-                                 Literal(conn, request.origin()), ",", now, ")"));
-    }
-  }
-  Execute(conn, absl::StrCat(
-      "INSERT INTO _sheetsync_rows (tbl, row_id, rev, tomb_us, tomb_event, "
-      "tomb_source, tomb_origin, updated_us) VALUES ",
-      absl::StrJoin(row_values, ","),
-      " ON DUPLICATE KEY UPDATE updated_us = VALUES(updated_us), "
-      "tomb_us = VALUES(tomb_us), "
-      "tomb_event = VALUES(tomb_event), tomb_source = VALUES(tomb_source), "
-      "tomb_origin = VALUES(tomb_origin), rev = VALUES(rev)"));
-  if (!cell_values.empty()) {
-    Execute(conn, absl::StrCat(
-        "INSERT INTO _sheetsync_cells (tbl, row_id, col, val, ts_us, event_id, "
-        "source, origin) VALUES ", absl::StrJoin(cell_values, ","),
-        " ON DUPLICATE KEY UPDATE val = VALUES(val), ts_us = VALUES(ts_us), "
-        "event_id = VALUES(event_id), source = VALUES(source), "
-        "origin = VALUES(origin)"));
-  }
-  if (!erasures.empty()) {
-    Execute(conn, absl::StrCat("DELETE FROM _sheetsync_cells WHERE tbl = ", tbl,
-                               " AND (row_id, col) IN (",
-                               absl::StrJoin(erasures, ","), ")"));
-  }
-  if (!log.empty()) {
-    Execute(conn, absl::StrCat(
-        "INSERT INTO _sheetsync_changelog (tbl, row_id, source, origin, "
-        "logged_at_us) VALUES ", absl::StrJoin(log, ",")));
-  }
-  WriteUserTable(conn, request, schema);
-}
-
-void MysqlVersionStore::WriteUserTable(PooledConnection& conn,
-                                       const v1::ApplyRequest& request,
-                                       const v1::TableSchema& schema) {
-  const std::string table = QuoteIdentifier(schema.table());
-  const std::string key = QuoteIdentifier(schema.key_column());
-  std::vector<std::string> deletes;
-  std::map<ColumnList, std::vector<std::string>> upserts;
-  for (const v1::RowWrite& row : request.rows()) {
-    if (row.delete_row()) {
-      deletes.push_back(row.row_id());
-      continue;
-    }
-    ColumnList columns = ColumnsToWrite(row, schema);
-    if (columns.empty()) continue;
-    std::string tuple = absl::StrCat("(", Literal(conn, row.row_id()));
-    for (const std::string& name : columns) {
-      auto value = row.table_values().find(name);
-      absl::StrAppend(&tuple, ",",
-                      value != row.table_values().end()
-                          ? ValueLiteral(conn, value->second)
-                          : ValueLiteral(conn, UnwrittenValue(
-                                                   *FindColumn(schema, name))));
-    }
-    tuple += ")";
-    upserts[std::move(columns)].push_back(std::move(tuple));
-  }
-  if (!deletes.empty()) {
-    Execute(conn, absl::StrCat("DELETE FROM ", table, " WHERE ", key, " IN ",
-                               InList(conn, deletes)));
-  }
-  for (const auto& [columns, tuples] : upserts) {
-    std::vector<std::string> names, updates;
-    for (const std::string& name : columns) {
-      names.push_back(QuoteIdentifier(name));
-      updates.push_back(absl::StrCat(names.back(), " = VALUES(", names.back(), ")"));
-    }
-    Execute(conn, absl::StrCat("INSERT INTO ", table, " (", key, ",",
-                               absl::StrJoin(names, ","), ") VALUES ",
-                               absl::StrJoin(tuples, ","),
-                               " ON DUPLICATE KEY UPDATE ",
-                               absl::StrJoin(updates, ",")));
-  }
-}
-
-void MysqlVersionStore::ReadCurrentRows(PooledConnection& conn,
-                                        const v1::ApplyRequest& request,
-                                        const v1::TableSchema& schema,
-                                        v1::ApplyResponse& response) {
-  if (request.current_row_ids().empty()) return;
-  std::vector<std::string> ids(request.current_row_ids().begin(),
-                               request.current_row_ids().end());
-  std::map<std::string, v1::StoredRow> found;
-  auto rs = Query(conn, absl::StrCat(
-      "SELECT * FROM ", QuoteIdentifier(schema.table()), " WHERE ",
-      QuoteIdentifier(schema.key_column()), " IN ", InList(conn, ids)));
-  while (rs->next()) {
-    v1::StoredRow row;
-    row.set_exists(true);
-    for (const v1::Column& column : schema.columns()) {
-      if (column.name() == schema.key_column()) {
-        row.set_row_id(std::string(rs->getString(column.name())));
-        continue;
-      }
-      v1::SqlValue& value = (*row.mutable_values())[column.name()];
-      if (rs->isNull(column.name())) {
-        value.set_is_null(true);
-      } else {
-        value.set_text(std::string(rs->getString(column.name())));
-      }
-    }
-    found[row.row_id()] = std::move(row);
-  }
-  for (const std::string& id : ids) {
-    auto it = found.find(id);
-    if (it != found.end()) {
+  for (const std::string& id : request.current_row_ids()) {
+    auto it = current.find(id);
+    if (it != current.end()) {
       *response.add_current_rows() = std::move(it->second);
     } else {
-      v1::StoredRow* missing = response.add_current_rows();
-      missing->set_row_id(id);
+      response.add_current_rows()->set_row_id(id);
     }
   }
+  return response;
 }
 
 }  // namespace sheetsync

@@ -126,19 +126,13 @@ class MysqlVersionStore final : public VersionStore {
   // Answers a plan that met a concurrent commit: the fresh state of its rows.
   absl::StatusOr<v1::ApplyResponse> ConflictResponse(
       PooledConnection& conn, const v1::ApplyRequest& request);
-  // One attempt of Apply inside a transaction; throws sql::SQLException.
+  // One attempt of Apply: starts a transaction and runs the plan's
+  // statements, leaving the COMMIT to the caller. Throws StaleState (after
+  // rolling back) when the rows moved since the plan was made, or
+  // sql::SQLException.
   v1::ApplyResponse ApplyOnce(PooledConnection& conn,
                               const v1::ApplyRequest& request,
                               const v1::TableSchema& schema);
-  // Writes the plan's metadata, change log and user-table rows.
-  void WriteRows(PooledConnection& conn, const v1::ApplyRequest& request,
-                 const v1::TableSchema& schema, int64_t now);
-  void WriteUserTable(PooledConnection& conn, const v1::ApplyRequest& request,
-                      const v1::TableSchema& schema);
-  void ReadCurrentRows(PooledConnection& conn, const v1::ApplyRequest& request,
-                       const v1::TableSchema& schema,
-                       v1::ApplyResponse& response);
-
   MysqlPool& pool_;
   WriterMetrics* metrics_ = nullptr;
   const Clock& clock_;

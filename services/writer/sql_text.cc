@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "cppconn/exception.h"
 #include "cppconn/statement.h"
 
 namespace sheetsync {
@@ -40,6 +41,40 @@ std::unique_ptr<sql::ResultSet> Query(PooledConnection& conn,
 int Execute(PooledConnection& conn, const std::string& sql) {
   std::unique_ptr<sql::Statement> stmt(conn->createStatement());
   return stmt->executeUpdate(sql);
+}
+
+int SqlBatch::Add(std::string sql) { return AddQuery(std::move(sql), nullptr); }
+
+int SqlBatch::AddQuery(std::string sql, Reader read) {
+  if (!text_.empty()) text_ += ";\n";
+  text_ += sql;
+  readers_.push_back(std::move(read));
+  return static_cast<int>(readers_.size()) - 1;
+}
+
+void SqlBatch::Run(PooledConnection& conn) {
+  std::unique_ptr<sql::Statement> stmt(conn->createStatement());
+  int index = 0;
+  try {
+    bool has_rows = stmt->execute(text_);
+    for (; index < static_cast<int>(readers_.size()); ++index) {
+      if (index > 0) has_rows = stmt->getMoreResults();
+      if (!has_rows) continue;
+      std::unique_ptr<sql::ResultSet> rows(stmt->getResultSet());
+      if (readers_[index]) readers_[index](*rows);
+    }
+  } catch (const sql::SQLException&) {
+    failed_index_ = index;
+    // MySQL sends nothing after a failed statement, but a reader that threw
+    // leaves results behind: read past them so the connection stays in sync.
+    try {
+      for (int i = index + 1; i < static_cast<int>(readers_.size()); ++i) {
+        stmt->getMoreResults();
+      }
+    } catch (const sql::SQLException&) {
+    }
+    throw;
+  }
 }
 
 int64_t QueryInt(PooledConnection& conn, const std::string& sql) {

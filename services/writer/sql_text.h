@@ -6,6 +6,7 @@
 #define SHEETSYNC_SERVICES_WRITER_SQL_TEXT_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,31 @@ int Execute(PooledConnection& conn, const std::string& sql);
 // Returns the first column of the first row as an integer (0 when none or
 // NULL). Throws like Query().
 int64_t QueryInt(PooledConnection& conn, const std::string& sql);
+
+// Statements sent to MySQL together, in one round trip (the pool's
+// connections allow multi-statements). MySQL runs them in order and stops at
+// the first that fails. Not thread-safe; use once.
+class SqlBatch {
+ public:
+  using Reader = std::function<void(sql::ResultSet&)>;
+
+  // Adds a statement without a result set; returns its index.
+  int Add(std::string sql);
+  // Adds a query whose rows `read` consumes while the batch runs (it must
+  // not throw); returns its index.
+  int AddQuery(std::string sql, Reader read);
+
+  // Runs the statements. Throws the sql::SQLException of the first failing
+  // one, whose index failed_index() then returns; the connection stays
+  // usable (an open transaction is the caller's to roll back).
+  void Run(PooledConnection& conn);
+  int failed_index() const { return failed_index_; }
+
+ private:
+  std::string text_;
+  std::vector<Reader> readers_;  // one per statement; empty: no result set
+  int failed_index_ = -1;
+};
 
 }  // namespace sheetsync
 

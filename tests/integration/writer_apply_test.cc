@@ -1,0 +1,194 @@
+// The writer's optimistic commit, called over its gRPC API against a real
+// MariaDB: a plan applies only when every row still has the rev it was made
+// against and none of its events is known; otherwise nothing of it is written
+// and the answer carries the fresh state to plan again.
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "sheetsync/v1/sync.grpc.pb.h"
+#include "tests/support/mysql_test_env.h"
+#include "tests/support/stack.h"
+
+namespace sheetsync::test {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+constexpr int64_t kT0 = 1764082869123000;
+
+class WriterApplyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
+    ASSERT_TRUE(config.ok()) << config.status();
+    config_ = new MysqlTestConfig(*config);
+    absl::StatusOr<ScratchDatabase> db = ScratchDatabase::Create(*config, "writerapply");
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = new ScratchDatabase(*std::move(db));
+    StackOptions options;
+    options.mysql = *config;
+    options.database = db_->name();
+    absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+    writer_ = v1::Writer::NewStub(grpc::CreateChannel(
+                  stack_->grpc_addrs(Tier::kWriter).at(0), grpc::InsecureChannelCredentials()))
+                  .release();
+  }
+
+  static void TearDownTestSuite() {
+    delete writer_;
+    delete stack_;
+    delete db_;
+    delete config_;
+  }
+
+  static std::string NewRowId() {
+    static int n = 0;
+    return absl::StrCat("00000000-0000-4000-8000-", absl::StrFormat("%012d", ++n));
+  }
+
+  // A plan writing `name` into one row, made against `expected_rev`.
+  static v1::RowWrite NameWrite(const std::string& row_id, int64_t expected_rev,
+                                const std::string& name, const std::string& event_id,
+                                int64_t at_us) {
+    v1::RowWrite row;
+    row.set_row_id(row_id);
+    row.set_expected_rev(expected_rev);
+    v1::CellVersion& cell = (*row.mutable_cell_upserts())["name"];
+    cell.mutable_value()->set_text(name);
+    cell.set_updated_at_us(at_us);
+    cell.set_event_id(event_id);
+    cell.set_source(v1::SHEET);
+    cell.set_origin("sheet-1");
+    (*row.mutable_table_values())["name"].set_text(name);
+    row.set_log_change(true);
+    return row;
+  }
+
+  static v1::ApplyRequest Plan(std::vector<v1::RowWrite> rows,
+                               std::vector<std::string> event_ids) {
+    v1::ApplyRequest request;
+    request.set_table("users");
+    request.set_source(v1::SHEET);
+    request.set_origin("sheet-1");
+    for (v1::RowWrite& row : rows) *request.add_rows() = std::move(row);
+    for (std::string& id : event_ids) request.add_new_event_ids(std::move(id));
+    return request;
+  }
+
+  static absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& request) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::ApplyResponse response;
+    grpc::Status status = writer_->Apply(&context, request, &response);
+    if (!status.ok()) return absl::InternalError(status.error_message());
+    return response;
+  }
+
+  // The stored name of each row (nullopt: no user-table row) and its rev
+  // in the metadata (0: none).
+  static std::vector<SqlRow> Stored(const std::string& row_id) {
+    auto session = MysqlSession::Connect(*config_, db_->name());
+    EXPECT_TRUE(session.ok()) << session.status();
+    auto rows = (*session)->Query(absl::StrCat(
+        "SELECT (SELECT name FROM users WHERE uuid = ", SqlQuote(row_id), "), ",
+        "(SELECT COALESCE(MAX(rev), 0) FROM _sheetsync_rows WHERE tbl = 'users' AND row_id = ",
+        SqlQuote(row_id), "), ",
+        "(SELECT COUNT(*) FROM _sheetsync_changelog WHERE tbl = 'users' AND row_id = ",
+        SqlQuote(row_id), ")"));
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<SqlRow>{};
+  }
+
+  static MysqlTestConfig* config_;
+  static ScratchDatabase* db_;
+  static Stack* stack_;
+  static v1::Writer::Stub* writer_;
+};
+
+MysqlTestConfig* WriterApplyTest::config_ = nullptr;
+ScratchDatabase* WriterApplyTest::db_ = nullptr;
+Stack* WriterApplyTest::stack_ = nullptr;
+v1::Writer::Stub* WriterApplyTest::writer_ = nullptr;
+
+TEST_F(WriterApplyTest, PlanAgainstCurrentRevsApplies) {
+  const std::string row = NewRowId();
+  auto first = Apply(Plan({NameWrite(row, 0, "Ada", "e-1a", kT0)}, {"e-1a"}));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->conflict());
+  auto second = Apply(Plan({NameWrite(row, 1, "Grace", "e-1b", kT0 + 1)}, {"e-1b"}));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->conflict());
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Grace", "2", "2")));
+}
+
+TEST_F(WriterApplyTest, StaleRevWritesNothingAndAnswersFreshState) {
+  const std::string row = NewRowId();
+  ASSERT_TRUE(Apply(Plan({NameWrite(row, 0, "Ada", "e-2a", kT0)}, {"e-2a"})).ok());
+  // Made against "absent" while the row is at rev 1.
+  auto stale = Apply(Plan({NameWrite(row, 0, "Mallory", "e-2b", kT0 + 5)}, {"e-2b"}));
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  ASSERT_TRUE(stale->conflict());
+  ASSERT_EQ(stale->fresh().rows_size(), 1);
+  EXPECT_EQ(stale->fresh().rows(0).rev(), 1);
+  EXPECT_EQ(stale->fresh().rows(0).cells().at("name").value().text(), "Ada");
+  EXPECT_THAT(stale->fresh().known_event_ids(), IsEmpty());  // e-2b rolled back
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ada", "1", "1")));
+}
+
+TEST_F(WriterApplyTest, RevFromTheFutureWritesNothing) {
+  // A plan against rev 3 of a row that has no metadata (e.g. pruned since).
+  const std::string row = NewRowId();
+  auto stale = Apply(Plan({NameWrite(row, 3, "Ghost", "e-3a", kT0)}, {"e-3a"}));
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_TRUE(stale->conflict());
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre(std::nullopt, "0", "0")));
+}
+
+TEST_F(WriterApplyTest, OneStaleRowKeepsTheWholeBatchOut) {
+  const std::string fresh = NewRowId();
+  const std::string moved = NewRowId();
+  ASSERT_TRUE(Apply(Plan({NameWrite(moved, 0, "Ada", "e-4a", kT0)}, {"e-4a"})).ok());
+  auto stale = Apply(Plan({NameWrite(fresh, 0, "New", "e-4b", kT0 + 1),
+                           NameWrite(moved, 0, "Old view", "e-4c", kT0 + 1)},
+                          {"e-4b", "e-4c"}));
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_TRUE(stale->conflict());
+  EXPECT_THAT(Stored(fresh), ElementsAre(ElementsAre(std::nullopt, "0", "0")));
+  EXPECT_THAT(Stored(moved), ElementsAre(ElementsAre("Ada", "1", "1")));
+}
+
+TEST_F(WriterApplyTest, KnownEventWritesNothingAndIsReported) {
+  const std::string row = NewRowId();
+  ASSERT_TRUE(Apply(Plan({NameWrite(row, 0, "Ada", "e-5a", kT0)}, {"e-5a"})).ok());
+  // The revs match, but the event was committed by a concurrent batch.
+  auto replay = Apply(Plan({NameWrite(row, 1, "Ada again", "e-5a", kT0)}, {"e-5a"}));
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  ASSERT_TRUE(replay->conflict());
+  EXPECT_THAT(replay->fresh().known_event_ids(), ElementsAre("e-5a"));
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ada", "1", "1")));
+}
+
+TEST_F(WriterApplyTest, CurrentRowsAreReadInsideTheCommit) {
+  const std::string row = NewRowId();
+  v1::ApplyRequest request = Plan({NameWrite(row, 0, "Ada", "e-6a", kT0)}, {"e-6a"});
+  request.add_current_row_ids(row);
+  request.add_current_row_ids(NewRowId());  // absent
+  auto applied = Apply(request);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_FALSE(applied->conflict());
+  ASSERT_EQ(applied->current_rows_size(), 2);
+  EXPECT_TRUE(applied->current_rows(0).exists());
+  EXPECT_EQ(applied->current_rows(0).values().at("name").text(), "Ada");
+  EXPECT_TRUE(applied->current_rows(0).values().at("score").is_null());
+  EXPECT_FALSE(applied->current_rows(1).exists());
+}
+
+}  // namespace
+}  // namespace sheetsync::test
