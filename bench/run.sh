@@ -11,6 +11,8 @@
 #   bench/run.sh                 10 s per point
 #   BENCH_SECONDS=3 bench/run.sh quicker
 #   BENCH_ROWS=100000 bench/run.sh   preload the table first (scale runs)
+#   BENCH_TSV=FILE bench/run.sh      also append one tab-separated line per
+#                                    point to FILE (bench/scale.sh plots them)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -151,6 +153,10 @@ for entry in "${rows[@]}"; do
   printf '%-6s %-5s | %12s %7sms %7sms | %12s %7sms %7sms | %6.0f%% %8.1fx\n' "$batch" "$conc" \
     "$rt" "$rp50" "$rp99" "$st" "$sp50" "$sp99" "$(awk "BEGIN {print 100 * $st / $rt}")" \
     "$(awk "BEGIN {print $sp99 / $rp99}")"
+  if [[ -n ${BENCH_TSV:-} ]]; then
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$PRELOAD_ROWS" "$batch" "$conc" \
+      "$rt" "$rp50" "$rp99" "$st" "$sp50" "$sp99" >>"$BENCH_TSV"
+  fi
 done
 printf '\npeak RSS (MiB): gateway %s, ingest %s, resolver %s, writer %s\n' \
   "$(rss "$pid_gateway")" "$(rss "$pid_ingest")" "$(rss "$pid_resolver")" "$(rss "$pid_writer")"
