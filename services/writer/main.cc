@@ -1,4 +1,5 @@
 // sheetsync-writer: the only process that touches MySQL.
+#include <memory>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -27,6 +28,10 @@ ABSL_FLAG(std::string, mysql_user, "sheetsync", "MySQL user");
 ABSL_FLAG(std::string, mysql_password, "", "MySQL password");
 ABSL_FLAG(std::string, mysql_database, "sheetsync", "MySQL database");
 ABSL_FLAG(int, pool_size, 8, "MySQL connections in the pool");
+ABSL_FLAG(int, group_commit_leaders, 4,
+          "Apply transactions run at once; calls beyond wait and are committed "
+          "together in one transaction (0: every call commits alone)");
+ABSL_FLAG(int, group_commit_max_rows, 1000, "Most rows one grouped transaction writes");
 ABSL_FLAG(std::string, tables, "",
           "Comma-separated tables to sync, key column `uuid` (a shortcut for "
           "a registry file; `users` when neither this nor --registry is set)");
@@ -133,7 +138,14 @@ int Main() {
       StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
-  WriterService service(store);
+  std::unique_ptr<ApplyGrouper> grouper;
+  if (absl::GetFlag(FLAGS_group_commit_leaders) > 0) {
+    grouper = std::make_unique<ApplyGrouper>(
+        [&store](const v1::ApplyRequest& plan) { return store.Apply(plan); },
+        absl::GetFlag(FLAGS_group_commit_leaders), absl::GetFlag(FLAGS_group_commit_max_rows),
+        [&writer_metrics](int plans) { writer_metrics.ObserveCommitGroup(plans); });
+  }
+  WriterService service(store, grouper.get());
   AdminService admin(table_registry);
   auto server =
       GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service, &admin}, &observer);

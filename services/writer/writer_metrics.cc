@@ -23,7 +23,13 @@ WriterMetrics::WriterMetrics(prometheus::Registry& registry)
                       .Help("Rows written by one committed transaction.")
                       .Register(registry)
                       .Add({}, prometheus::Histogram::BucketBoundaries{
-                                   1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})) {}
+                                   1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})),
+      commit_group_(prometheus::BuildHistogram()
+                        .Name("sheetsync_writer_commit_group_plans")
+                        .Help("Apply calls committed together by one grouped transaction.")
+                        .Register(registry)
+                        .Add({}, prometheus::Histogram::BucketBoundaries{
+                                     2, 3, 4, 6, 8, 12, 16, 24, 32})) {}
 
 void WriterMetrics::SetPoolConnections(double in_use, double idle) {
   pool_connections_.Add({{"state", "in_use"}}).Set(in_use);
@@ -37,5 +43,7 @@ void WriterMetrics::AddTxnRetry(const char* reason) {
 }
 
 void WriterMetrics::ObserveBatchRows(double rows) { batch_rows_.Observe(rows); }
+
+void WriterMetrics::ObserveCommitGroup(double plans) { commit_group_.Observe(plans); }
 
 }  // namespace sheetsync

@@ -21,12 +21,14 @@ class WriterMetrics {
   // `reason`: "deadlock", "lock_wait" or "rev_conflict".
   void AddTxnRetry(const char* reason);
   void ObserveBatchRows(double rows);
+  void ObserveCommitGroup(double plans);
 
  private:
   prometheus::Family<prometheus::Gauge>& pool_connections_;
   prometheus::Histogram& pool_wait_;
   prometheus::Family<prometheus::Counter>& txn_retries_;
   prometheus::Histogram& batch_rows_;
+  prometheus::Histogram& commit_group_;
 };
 
 }  // namespace sheetsync

@@ -24,7 +24,8 @@ grpc::Status WriterService::Apply(grpc::ServerContext* context,
   if (context->IsCancelled()) {
     return grpc::Status(grpc::StatusCode::CANCELLED, "caller went away");
   }
-  return AnswerWith(store_.Apply(*request), response);
+  return AnswerWith(grouper_ != nullptr ? grouper_->Apply(*request) : store_.Apply(*request),
+                    response);
 }
 
 grpc::Status WriterService::ListTables(grpc::ServerContext*,

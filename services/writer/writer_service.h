@@ -4,6 +4,7 @@
 #ifndef SHEETSYNC_SERVICES_WRITER_WRITER_SERVICE_H_
 #define SHEETSYNC_SERVICES_WRITER_WRITER_SERVICE_H_
 
+#include "services/writer/apply_grouper.h"
 #include "services/writer/version_store.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 
@@ -11,8 +12,10 @@ namespace sheetsync {
 
 class WriterService final : public v1::Writer::Service {
  public:
-  // `store` must outlive the service.
-  explicit WriterService(VersionStore& store) : store_(store) {}
+  // `store` and `grouper` (may be null: each Apply commits alone) must
+  // outlive the service; `grouper` applies through the store.
+  explicit WriterService(VersionStore& store, ApplyGrouper* grouper = nullptr)
+      : store_(store), grouper_(grouper) {}
 
   grpc::Status DescribeTable(grpc::ServerContext* context,
                              const v1::DescribeTableRequest* request,
@@ -38,6 +41,7 @@ class WriterService final : public v1::Writer::Service {
 
  private:
   VersionStore& store_;
+  ApplyGrouper* grouper_;
 };
 
 }  // namespace sheetsync

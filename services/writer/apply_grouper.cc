@@ -1,0 +1,136 @@
+#include "services/writer/apply_grouper.h"
+
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+
+namespace sheetsync {
+namespace {
+
+bool SameStream(const v1::ApplyRequest& a, const v1::ApplyRequest& b) {
+  return a.table() == b.table() && a.source() == b.source() && a.origin() == b.origin();
+}
+
+// Adds the rows `plan` writes or reads back to `rows`; false (and nothing
+// added) when one of them is there already.
+bool ClaimRows(const v1::ApplyRequest& plan, absl::flat_hash_set<std::string>& rows) {
+  absl::flat_hash_set<std::string> mine;
+  for (const v1::RowWrite& row : plan.rows()) mine.insert(row.row_id());
+  for (const std::string& id : plan.current_row_ids()) mine.insert(id);
+  for (const std::string& id : mine) {
+    if (rows.contains(id)) return false;
+  }
+  rows.insert(mine.begin(), mine.end());
+  return true;
+}
+
+}  // namespace
+
+ApplyGrouper::ApplyGrouper(ApplyFn apply, int max_leaders, int max_rows,
+                           GroupObserver observer)
+    : apply_(std::move(apply)),
+      max_leaders_(max_leaders < 1 ? 1 : max_leaders),
+      max_rows_(max_rows),
+      observer_(std::move(observer)) {}
+
+absl::StatusOr<v1::ApplyResponse> ApplyGrouper::Apply(const v1::ApplyRequest& request) {
+  Waiter me{&request, absl::UnknownError("not applied")};
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(&me);
+  while (!me.done) {
+    if (leaders_ < max_leaders_ && !queue_.empty()) {
+      // Lead: take what is waiting (our own plan or earlier ones first).
+      std::vector<Waiter*> group = TakeGroup();
+      ++leaders_;
+      mu_.Unlock();
+      Run(group);
+      mu_.Lock();
+      --leaders_;
+      for (Waiter* waiter : group) waiter->done = true;
+      changed_.SignalAll();
+      continue;
+    }
+    changed_.Wait(&mu_);
+  }
+  return std::move(me.result);
+}
+
+int ApplyGrouper::waiting() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(queue_.size());
+}
+
+std::vector<ApplyGrouper::Waiter*> ApplyGrouper::TakeGroup() {
+  std::vector<Waiter*> group;
+  absl::flat_hash_set<std::string> rows;
+  int row_count = 0;
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    const v1::ApplyRequest& plan = *(*it)->request;
+    const bool fits =
+        group.empty() ||
+        (SameStream(*group.front()->request, plan) &&
+         row_count + plan.rows_size() <= max_rows_);
+    if (fits && ClaimRows(plan, rows)) {
+      row_count += plan.rows_size();
+      group.push_back(*it);
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return group;
+}
+
+void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
+  if (group.size() > 1) {
+    std::vector<const v1::ApplyRequest*> plans;
+    for (const Waiter* waiter : group) plans.push_back(waiter->request);
+    absl::StatusOr<v1::ApplyResponse> combined = apply_(CombinePlans(plans));
+    if (combined.ok() && !combined->conflict()) {
+      for (Waiter* waiter : group) waiter->result = AnswerFor(*waiter->request, *combined);
+      if (observer_) observer_(static_cast<int>(group.size()));
+      return;
+    }
+    if (absl::IsUnavailable(combined.status())) {  // MySQL is out of reach
+      for (Waiter* waiter : group) waiter->result = combined.status();
+      return;
+    }
+    // A row moved, an event was known, or one plan's values were refused:
+    // find out whose, by applying each on its own.
+  }
+  for (Waiter* waiter : group) waiter->result = apply_(*waiter->request);
+}
+
+v1::ApplyRequest CombinePlans(const std::vector<const v1::ApplyRequest*>& plans) {
+  v1::ApplyRequest combined;
+  combined.set_table(plans.front()->table());
+  combined.set_source(plans.front()->source());
+  combined.set_origin(plans.front()->origin());
+  for (const v1::ApplyRequest* plan : plans) {
+    combined.mutable_rows()->MergeFrom(plan->rows());
+    combined.mutable_new_event_ids()->MergeFrom(plan->new_event_ids());
+    combined.mutable_current_row_ids()->MergeFrom(plan->current_row_ids());
+    combined.mutable_consumed_capture_ids()->MergeFrom(plan->consumed_capture_ids());
+  }
+  return combined;
+}
+
+v1::ApplyResponse AnswerFor(const v1::ApplyRequest& plan,
+                            const v1::ApplyResponse& combined) {
+  v1::ApplyResponse answer;
+  if (plan.current_row_ids().empty()) return answer;
+  absl::flat_hash_map<std::string, const v1::StoredRow*> rows;
+  for (const v1::StoredRow& row : combined.current_rows()) rows[row.row_id()] = &row;
+  for (const std::string& id : plan.current_row_ids()) {
+    auto it = rows.find(id);
+    if (it != rows.end()) {
+      *answer.add_current_rows() = *it->second;
+    } else {
+      answer.add_current_rows()->set_row_id(id);
+    }
+  }
+  return answer;
+}
+
+}  // namespace sheetsync

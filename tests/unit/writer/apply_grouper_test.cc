@@ -1,0 +1,214 @@
+// ApplyGrouper against a fake store: who gets grouped with whom, what the
+// combined plan holds, and that every caller gets the answer it would have
+// had alone — also when the combined plan does not commit.
+#include "services/writer/apply_grouper.h"
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sheetsync {
+namespace {
+
+using ::testing::ElementsAre;
+
+v1::ApplyRequest Plan(std::vector<std::string> rows, const std::string& origin = "sheet-1",
+                      const std::string& table = "users") {
+  v1::ApplyRequest plan;
+  plan.set_table(table);
+  plan.set_source(v1::SHEET);
+  plan.set_origin(origin);
+  for (const std::string& row : rows) {
+    plan.add_rows()->set_row_id(row);
+    plan.add_new_event_ids(absl::StrCat("event-", row));
+    plan.add_current_row_ids(row);
+  }
+  return plan;
+}
+
+std::vector<std::string> RowIds(const v1::ApplyRequest& plan) {
+  std::vector<std::string> ids;
+  for (const v1::RowWrite& row : plan.rows()) ids.push_back(row.row_id());
+  return ids;
+}
+
+// A store that records each plan it is given, answers every current row as
+// existing with value "v-<row>", and can be held inside its first call.
+class FakeStore {
+ public:
+  absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& plan) {
+    {
+      absl::MutexLock lock(&mu_);
+      seen_.push_back(plan);
+    }
+    if (hold_first_ && !held_.exchange(true)) {
+      entered_.Notify();
+      release_.WaitForNotification();
+    }
+    if (answer_) return answer_(plan);
+    v1::ApplyResponse response;
+    for (const std::string& id : plan.current_row_ids()) {
+      v1::StoredRow* row = response.add_current_rows();
+      row->set_row_id(id);
+      row->set_exists(true);
+      (*row->mutable_values())["name"].set_text("v-" + id);
+    }
+    return response;
+  }
+
+  std::vector<v1::ApplyRequest> seen() {
+    absl::MutexLock lock(&mu_);
+    return seen_;
+  }
+
+  bool hold_first_ = false;
+  std::atomic<bool> held_{false};
+  absl::Notification entered_;
+  absl::Notification release_;
+  std::function<absl::StatusOr<v1::ApplyResponse>(const v1::ApplyRequest&)> answer_;
+
+ private:
+  absl::Mutex mu_;
+  std::vector<v1::ApplyRequest> seen_;
+};
+
+class ApplyGrouperTest : public ::testing::Test {
+ protected:
+  ApplyGrouper MakeGrouper(int max_leaders, int max_rows = 1000) {
+    return ApplyGrouper([this](const v1::ApplyRequest& plan) { return store_.Apply(plan); },
+                        max_leaders, max_rows, [this](int plans) { groups_.push_back(plans); });
+  }
+
+  // Holds the only leader inside the store with plan `first`, queues
+  // `plans` behind it, then lets everything run; returns each queued call's
+  // answer.
+  std::vector<absl::StatusOr<v1::ApplyResponse>> RunQueued(
+      ApplyGrouper& grouper, const std::vector<v1::ApplyRequest>& plans) {
+    store_.hold_first_ = true;
+    const v1::ApplyRequest first = Plan({"first"});
+    std::thread leader([&] { grouper.Apply(first).IgnoreError(); });
+    store_.entered_.WaitForNotification();
+    std::vector<absl::StatusOr<v1::ApplyResponse>> answers(plans.size(),
+                                                           absl::UnknownError("unset"));
+    std::vector<std::thread> callers;
+    for (size_t i = 0; i < plans.size(); ++i) {
+      callers.emplace_back([&, i] { answers[i] = grouper.Apply(plans[i]); });
+      while (grouper.waiting() < static_cast<int>(i + 1)) absl::SleepFor(absl::Milliseconds(1));
+    }
+    store_.release_.Notify();
+    leader.join();
+    for (std::thread& caller : callers) caller.join();
+    return answers;
+  }
+
+  FakeStore store_;
+  std::vector<int> groups_;
+};
+
+TEST_F(ApplyGrouperTest, AloneAPlanIsAppliedAsItIs) {
+  ApplyGrouper grouper = MakeGrouper(4);
+  auto answer = grouper.Apply(Plan({"a", "b"}));
+  ASSERT_TRUE(answer.ok());
+  ASSERT_EQ(store_.seen().size(), 1u);
+  EXPECT_THAT(RowIds(store_.seen()[0]), ElementsAre("a", "b"));
+  EXPECT_EQ(answer->current_rows_size(), 2);
+  EXPECT_TRUE(groups_.empty());
+}
+
+TEST_F(ApplyGrouperTest, WaitingPlansCommitTogetherAndEachGetsItsOwnRows) {
+  ApplyGrouper grouper = MakeGrouper(1);
+  auto answers = RunQueued(grouper, {Plan({"a"}), Plan({"b", "c"}), Plan({"d"})});
+  const std::vector<v1::ApplyRequest> seen = store_.seen();
+  ASSERT_EQ(seen.size(), 2u);  // the held plan, then the three as one
+  EXPECT_THAT(RowIds(seen[1]), ElementsAre("a", "b", "c", "d"));
+  EXPECT_THAT(seen[1].new_event_ids(),
+              ElementsAre("event-a", "event-b", "event-c", "event-d"));
+  EXPECT_THAT(groups_, ElementsAre(3));
+  ASSERT_TRUE(answers[1].ok());
+  ASSERT_EQ(answers[1]->current_rows_size(), 2);
+  EXPECT_EQ(answers[1]->current_rows(0).values().at("name").text(), "v-b");
+  EXPECT_EQ(answers[1]->current_rows(1).values().at("name").text(), "v-c");
+  ASSERT_TRUE(answers[2].ok());
+  EXPECT_EQ(answers[2]->current_rows(0).row_id(), "d");
+}
+
+TEST_F(ApplyGrouperTest, PlansSharingARowOrFromAnotherOriginOrTableAreNotCombined) {
+  ApplyGrouper grouper = MakeGrouper(1);
+  auto answers = RunQueued(grouper, {Plan({"a"}), Plan({"a"}), Plan({"b"}, "sheet-2"),
+                                     Plan({"c"}, "sheet-1", "orders"), Plan({"e"})});
+  for (const auto& answer : answers) EXPECT_TRUE(answer.ok());
+  std::vector<std::vector<std::string>> applied;
+  for (const v1::ApplyRequest& plan : store_.seen()) applied.push_back(RowIds(plan));
+  EXPECT_THAT(applied, ElementsAre(ElementsAre("first"), ElementsAre("a", "e"),
+                                   ElementsAre("a"), ElementsAre("b"), ElementsAre("c")));
+}
+
+TEST_F(ApplyGrouperTest, GroupsStopAtTheRowLimit) {
+  ApplyGrouper grouper = MakeGrouper(1, /*max_rows=*/3);
+  RunQueued(grouper, {Plan({"a", "b"}), Plan({"c", "d"}), Plan({"e"})});
+  std::vector<std::vector<std::string>> applied;
+  for (const v1::ApplyRequest& plan : store_.seen()) applied.push_back(RowIds(plan));
+  EXPECT_THAT(applied, ElementsAre(ElementsAre("first"), ElementsAre("a", "b", "e"),
+                                   ElementsAre("c", "d")));
+}
+
+TEST_F(ApplyGrouperTest, ACombinedConflictIsSettledPlanByPlan) {
+  // The combined plan conflicts (say "b" moved); alone, only "b" does.
+  store_.answer_ = [](const v1::ApplyRequest& plan) -> absl::StatusOr<v1::ApplyResponse> {
+    v1::ApplyResponse response;
+    for (const v1::RowWrite& row : plan.rows()) {
+      if (row.row_id() == "b") response.set_conflict(true);
+    }
+    return response;
+  };
+  ApplyGrouper grouper = MakeGrouper(1);
+  auto answers = RunQueued(grouper, {Plan({"a"}), Plan({"b"}), Plan({"c"})});
+  ASSERT_TRUE(answers[0].ok() && answers[1].ok() && answers[2].ok());
+  EXPECT_FALSE(answers[0]->conflict());
+  EXPECT_TRUE(answers[1]->conflict());
+  EXPECT_FALSE(answers[2]->conflict());
+  EXPECT_EQ(store_.seen().size(), 5u);  // held, combined, then a, b, c alone
+  EXPECT_TRUE(groups_.empty());
+}
+
+TEST_F(ApplyGrouperTest, UnreachableMysqlFailsTheWholeGroupAtOnce) {
+  store_.answer_ = [](const v1::ApplyRequest&) -> absl::StatusOr<v1::ApplyResponse> {
+    return absl::UnavailableError("MySQL is down");
+  };
+  ApplyGrouper grouper = MakeGrouper(1);
+  auto answers = RunQueued(grouper, {Plan({"a"}), Plan({"b"})});
+  EXPECT_TRUE(absl::IsUnavailable(answers[0].status()));
+  EXPECT_TRUE(absl::IsUnavailable(answers[1].status()));
+  EXPECT_EQ(store_.seen().size(), 2u);  // held, combined; nothing plan by plan
+}
+
+TEST_F(ApplyGrouperTest, ManyConcurrentCallersAllGetTheirAnswers) {
+  ApplyGrouper grouper = MakeGrouper(2);
+  std::vector<std::thread> callers;
+  std::atomic<int> answered{0};
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        const std::string row = absl::StrCat("r", t, "-", i);
+        auto answer = grouper.Apply(Plan({row}));
+        if (answer.ok() && answer->current_rows_size() == 1 &&
+            answer->current_rows(0).row_id() == row) {
+          ++answered;
+        }
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_EQ(answered.load(), 400);
+  int applied_rows = 0;
+  for (const v1::ApplyRequest& plan : store_.seen()) applied_rows += plan.rows_size();
+  EXPECT_EQ(applied_rows, 400);
+}
+
+}  // namespace
+}  // namespace sheetsync
