@@ -35,25 +35,39 @@ ApplyGrouper::ApplyGrouper(ApplyFn apply, int max_leaders, int max_rows,
       observer_(std::move(observer)) {}
 
 absl::StatusOr<v1::ApplyResponse> ApplyGrouper::Apply(const v1::ApplyRequest& request) {
-  Waiter me{&request, absl::UnknownError("not applied")};
+  Waiter me(&request);
   absl::MutexLock lock(&mu_);
   queue_.push_back(&me);
-  while (!me.done) {
-    if (leaders_ < max_leaders_ && !queue_.empty()) {
-      // Lead: take what is waiting (our own plan or earlier ones first).
-      std::vector<Waiter*> group = TakeGroup();
-      ++leaders_;
-      mu_.Unlock();
-      Run(group);
-      mu_.Lock();
-      --leaders_;
-      for (Waiter* waiter : group) waiter->done = true;
-      changed_.SignalAll();
-      continue;
-    }
-    changed_.Wait(&mu_);
+  if (leaders_ < max_leaders_) {
+    ++leaders_;
+    me.lead = true;
   }
+  for (;;) {
+    while (!me.done && !me.lead) me.wake.Wait(&mu_);
+    if (me.done) break;
+    // Lead: apply the oldest waiting plans (ours among them, or first theirs).
+    std::vector<Waiter*> group = TakeGroup();
+    mu_.Unlock();
+    Run(group);
+    mu_.Lock();
+    for (Waiter* waiter : group) {
+      waiter->done = true;
+      if (waiter != &me) waiter->wake.Signal();
+    }
+  }
+  if (me.lead) PassLead(me);
   return std::move(me.result);
+}
+
+void ApplyGrouper::PassLead(Waiter& from) {
+  from.lead = false;
+  if (queue_.empty()) {
+    --leaders_;
+    return;
+  }
+  Waiter* next = queue_.front();
+  next->lead = true;
+  next->wake.Signal();
 }
 
 int ApplyGrouper::waiting() const {

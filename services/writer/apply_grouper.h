@@ -42,13 +42,18 @@ class ApplyGrouper {
 
  private:
   struct Waiter {
+    explicit Waiter(const v1::ApplyRequest* plan) : request(plan) {}
     const v1::ApplyRequest* request;
-    absl::StatusOr<v1::ApplyResponse> result;
-    bool done = false;
+    absl::StatusOr<v1::ApplyResponse> result = absl::UnknownError("not applied");
+    bool done = false;  // result is set
+    bool lead = false;  // holds one of the max_leaders_ slots
+    absl::CondVar wake;  // each waiter is woken alone: no thundering herd
   };
 
   // Removes from the queue and returns the plans the next transaction takes.
   std::vector<Waiter*> TakeGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives the leader slot `from` holds to the oldest waiter, or frees it.
+  void PassLead(Waiter& from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies `group` (outside the lock) and fills in each result.
   void Run(const std::vector<Waiter*>& group);
 
@@ -57,9 +62,8 @@ class ApplyGrouper {
   const int max_rows_;
   const GroupObserver observer_;
   mutable absl::Mutex mu_;
-  absl::CondVar changed_;
   std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);
-  int leaders_ ABSL_GUARDED_BY(mu_) = 0;
+  int leaders_ ABSL_GUARDED_BY(mu_) = 0;  // slots held
 };
 
 // Returns one plan doing everything `plans` do (all for one table, source
