@@ -175,6 +175,17 @@ TEST_F(WriterApplyTest, KnownEventWritesNothingAndIsReported) {
   EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ada", "1", "1")));
 }
 
+TEST_F(WriterApplyTest, ValuesThatLookLikeStatementsAreStoredVerbatim) {
+  // The writer's connections allow multi-statements: only escaping keeps a
+  // value from ending its statement and starting another.
+  const std::string row = NewRowId();
+  const std::string evil = "Robert'); DROP TABLE users; -- \\' \"; SELECT 1; #";
+  auto applied = Apply(Plan({NameWrite(row, 0, evil, "e-7a", kT0)}, {"e-7a"}));
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_FALSE(applied->conflict());
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre(evil, "1", "1")));
+}
+
 TEST_F(WriterApplyTest, CurrentRowsAreReadInsideTheCommit) {
   const std::string row = NewRowId();
   v1::ApplyRequest request = Plan({NameWrite(row, 0, "Ada", "e-6a", kT0)}, {"e-6a"});
