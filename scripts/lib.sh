@@ -3,7 +3,8 @@
 # Source it; it defines functions and SHEETSYNC_ROOT and changes no shell options.
 #
 #   ensure_packages                       installs the missing Debian packages (no apt on a warm machine)
-#   build_project BUILD_DIR BUILD_TYPE    cmake -G Ninja + ninja, ccache in ~/.cache/ccache (shared by clones)
+#   build_project BUILD_DIR BUILD_TYPE [CMAKE_ARG...]
+#                                         cmake -G Ninja + ninja, ccache in ~/.cache/ccache (shared by clones)
 #   mariadb_start DATA_DIR PORT           starts (initialising if needed) MariaDB as a plain process
 #   mariadb_stop DATA_DIR                 shuts it down and waits until the process is gone
 #   mariadb_socket DATA_DIR               prints the server's unix socket path
@@ -55,14 +56,15 @@ ensure_packages() {
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# Configures (Ninja) and builds the whole project into BUILD_DIR.
+# Configures (Ninja) and builds the whole project into BUILD_DIR; extra arguments go to cmake.
 build_project() {
   local build_dir=${1:?build_project BUILD_DIR BUILD_TYPE} build_type=${2:?build type}
+  shift 2
   export CCACHE_DIR=${CCACHE_DIR:-${HOME:-/root}/.cache/ccache}
   # Relative paths in the cache keys: another clone of the repo hits the cache.
   export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$SHEETSYNC_ROOT} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
   mkdir -p "$CCACHE_DIR"
-  cmake -S "$SHEETSYNC_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
+  cmake -S "$SHEETSYNC_ROOT" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "$@" >/dev/null
   ninja -C "$build_dir"
 }
 

@@ -26,7 +26,7 @@ import { isDeepStrictEqual } from "node:util";
 import YAML from "yaml";
 
 import { checkRender } from "./lib/checks.mjs";
-import { loadCatalogue, SERVICES } from "./lib/flags.mjs";
+import { loadCatalogue, sanitizerEnv, SERVICES } from "./lib/flags.mjs";
 import { packageVersion, runtimeErrors, TypeCheck } from "./lib/schema.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -99,7 +99,7 @@ const dryRuns = new Map();
 function dryRun(pod, a, m) {
   const cat = catalogue[a.svc];
   if (!cat.bin || !fs.existsSync(cat.bin)) return;
-  const env = {};
+  const env = sanitizerEnv();
   for (const [k, v] of a.env) if (k.startsWith("SHEETSYNC_")) env[k] = v.value ?? "secret-placeholder";
   // Every argument as written (the binary judges unknown ones too), but not flags still pending.
   const args = a.rawArgs.filter((x) => !cat.pending.has(x.flag)).map((x) => x.arg);

@@ -40,7 +40,8 @@ stack_dir=
 stop_private_stack() {
   [[ -n $stack_dir ]] || return 0
   bash "$repo/tests/fixtures/stack.sh" stop "$stack_dir" >>"$stack_dir.log" 2>&1 || true
-  rm -rf "$stack_dir" "$stack_dir.log"
+  # SHEETSYNC_KEEP_TEST_LOGS=1 (as in scripts/test_sanitized.sh): keep the services' logs.
+  [[ ${SHEETSYNC_KEEP_TEST_LOGS:-0} == 1 ]] || rm -rf "$stack_dir" "$stack_dir.log"
 }
 trap stop_private_stack EXIT
 

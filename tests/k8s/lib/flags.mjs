@@ -12,6 +12,17 @@ export const GRPC_TIERS = ["ingest", "resolver", "writer"];
 // missing ones are reported as warnings (and left out of the binary's dry run), not errors.
 export const PENDING_FLAGS = { writer: { migrate_only: "bool" } };
 
+// Returns the sanitizer settings of this run ({} outside scripts/test_sanitized.sh). The binaries
+// otherwise run with an empty environment; these carry log_path, so a sanitizer report from a
+// --helpfull run fails the sanitized suite like any other.
+export function sanitizerEnv() {
+  const env = {};
+  for (const k of ["ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"]) {
+    if (process.env[k] !== undefined) env[k] = process.env[k];
+  }
+  return env;
+}
+
 function sourceDirs(svc) {
   return [svc === "gateway" ? "gateway" : `services/${svc}`, "services/common"];
 }
@@ -64,7 +75,7 @@ function cppDefault(expr, type) {
 
 // Returns the set of flag names `BIN --helpfull` lists outside Abseil's own files.
 export function flagsFromBinary(bin) {
-  const run = spawnSync(bin, ["--helpfull"], { encoding: "utf8", env: {}, timeout: 20000 });
+  const run = spawnSync(bin, ["--helpfull"], { encoding: "utf8", env: sanitizerEnv(), timeout: 20000 });
   if (run.error) throw new Error(`cannot run ${bin} --helpfull: ${run.error.message}`);
   const out = `${run.stdout}\n${run.stderr}`;
   const names = new Set();
