@@ -10,6 +10,7 @@
 #include "gateway/gateway_handler.h"
 #include "gateway/http_server.h"
 #include "gateway/readiness.h"
+#include "services/common/grpc_tls_flags.h"
 #include "services/common/grpc_util.h"
 #include "services/common/process.h"
 
@@ -77,6 +78,8 @@ HttpServerOptions ServerOptions() {
 }
 
 int Main() {
+  const GrpcTls tls = GrpcTlsFromFlags();
+  const HttpServerOptions server_options = ServerOptions();
   GatewayOptions options;
   options.token = LoadToken();
   options.ingest_timeout = absl::GetFlag(FLAGS_ingest_timeout);
@@ -92,15 +95,16 @@ int Main() {
 
   auto registry = std::make_shared<prometheus::Registry>();
   RpcObserver observer(*registry);
-  auto ingest =
-      v1::Ingest::NewStub(MakeChannel(absl::GetFlag(FLAGS_ingest_addr), &observer));
-  auto writer_channel = MakeChannel(absl::GetFlag(FLAGS_writer_addr), &observer);
+  auto ingest = v1::Ingest::NewStub(
+      MakeChannel(absl::GetFlag(FLAGS_ingest_addr), tls, &observer));
+  auto writer_channel =
+      MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls, &observer);
   auto writer = v1::Writer::NewStub(writer_channel);
   auto admin = v1::Admin::NewStub(writer_channel);
   options.admin = admin.get();
-  Readiness readiness(ready_addrs, absl::Milliseconds(500));
+  Readiness readiness(ready_addrs, tls, absl::Milliseconds(500));
   GatewayHandler handler(*ingest, *writer, &readiness, registry, options);
-  auto server = HttpServer::Start(ServerOptions(), handler);
+  auto server = HttpServer::Start(server_options, handler);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 
