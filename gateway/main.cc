@@ -29,6 +29,10 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(std::string, admin_token, "",
           "Bearer token of the admin routes /v1/admin/tables (table "
           "registry); empty: those routes are off");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain) of the HTTPS listener; with --tls_key the "
+          "gateway serves HTTPS only (TLS 1.2+), without both plain HTTP");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(int, threads, 2, "HTTP server threads");
 ABSL_FLAG(double, rate_limit, 1000,
           "Requests per second one token may make on average (0: no limit)");
@@ -74,6 +78,11 @@ HttpServerOptions ServerOptions() {
   }
   options.address = listen.substr(0, colon);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    DieOnBadConfig("--tls_cert and --tls_key go together");
+  }
   return options;
 }
 
@@ -106,7 +115,10 @@ int Main() {
   GatewayHandler handler(*ingest, *writer, &readiness, registry, options);
   auto server = HttpServer::Start(server_options, handler);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
-  LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
+  LogInfo(
+      "serving",
+      {{"listen", absl::GetFlag(FLAGS_listen)},
+       {"scheme", server_options.tls_cert_file.empty() ? "http" : "https"}});
 
   const std::string signal = WaitForTermination();
   LogInfo("draining", {{"signal", signal}});
