@@ -19,10 +19,12 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/ssl.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 
 namespace sheetsync::gateway {
 namespace {
@@ -98,49 +100,68 @@ bool IsMalformedHttp(const beast::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
-class Session;
+// What the server and a Responder need of a connection, whatever its stream.
+// Every method posts onto the connection's strand.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Start() = 0;
+  // Closes the connection if it waits for a request; otherwise the current
+  // response is the last one.
+  virtual void Drain() = 0;
+  virtual void ForceClose() = 0;
+  // Writes `response` for the request being handled, unless the server has
+  // stopped.
+  virtual void Respond(HttpResponse response) = 0;
+};
 
 // State shared by the server and its sessions. Every session holds it, so a
 // Responder that outlives the HttpServer still finds a valid io_context.
 struct Core {
-  Core(const HttpServerOptions& o, HttpHandler& h)
-      : options(o), handler(h), ioc(o.threads) {}
+  Core(const HttpServerOptions& o, HttpHandler& h,
+       std::unique_ptr<net::ssl::context> tls_context)
+      : options(o), handler(h), tls(std::move(tls_context)), ioc(o.threads) {}
 
   bool NoSessions() const ABSL_SHARED_LOCKS_REQUIRED(mu) {
     return sessions.empty();
   }
   // Returns the sessions still alive. Call without holding `mu`.
-  std::vector<std::shared_ptr<Session>> LiveSessions() ABSL_LOCKS_EXCLUDED(mu);
+  std::vector<std::shared_ptr<SessionBase>> LiveSessions()
+      ABSL_LOCKS_EXCLUDED(mu);
 
   const HttpServerOptions options;
   HttpHandler& handler;
+  const std::unique_ptr<net::ssl::context> tls;  // Null: plain HTTP.
   std::atomic<bool> draining{false};  // Set once, under `mu`.
   absl::Mutex mu;
   bool stopped ABSL_GUARDED_BY(mu) = false;  // No thread runs `ioc` any more.
-  absl::flat_hash_map<const Session*, std::weak_ptr<Session>> sessions
+  absl::flat_hash_map<const SessionBase*, std::weak_ptr<SessionBase>> sessions
       ABSL_GUARDED_BY(mu);
   net::io_context ioc;  // Last: destroyed first, while `mu` still exists.
 };
 
-// One connection. Everything but Respond(), Drain() and ForceClose() runs on
-// the connection's strand; those three post onto it.
-class Session : public std::enable_shared_from_this<Session> {
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection over a PlainStream or a TlsStream: the same code but for the
+// TLS handshake and closing. Everything but the SessionBase methods runs on
+// the connection's strand.
+template <class Stream>
+class Session : public SessionBase,
+                public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(std::shared_ptr<Core> core, tcp::socket socket)
-      : core_(std::move(core)), stream_(std::move(socket)) {}
-  ~Session() {
+      : core_(std::move(core)),
+        stream_(MakeStream(std::move(socket), *core_)) {}
+  ~Session() override {
     absl::MutexLock lock(&core_->mu);
     core_->sessions.erase(this);
   }
 
-  void Start() { Post(&Session::OnStart); }
-  // Closes the connection if it waits for a request; otherwise the current
-  // response is the last one.
-  void Drain() { Post(&Session::OnDrain); }
-  void ForceClose() { Post(&Session::Close); }
-  // Writes `response` for the request being handled, unless the server has
-  // stopped. Thread-safe.
-  void Respond(HttpResponse response);
+  void Start() override { Post(&Session::OnStart); }
+  void Drain() override { Post(&Session::OnDrain); }
+  void ForceClose() override { Post(&Session::Close); }
+  void Respond(HttpResponse response) override;
 
  private:
   enum class State {
@@ -152,11 +173,23 @@ class Session : public std::enable_shared_from_this<Session> {
     kClosed
   };
 
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  static Stream MakeStream(tcp::socket socket, Core& core) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *core.tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+  // The TCP layer, which holds the socket and the timer.
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
   void Post(void (Session::*method)()) {
-    net::post(stream_.get_executor(),
-              [self = shared_from_this(), method] { ((*self).*method)(); });
+    net::post(stream_.get_executor(), [self = this->shared_from_this(),
+                                       method] { ((*self).*method)(); });
   }
   void OnStart();
+  void Handshake();
   void OnDrain();
   void WaitForRequest();
   void ReadHeader();
@@ -175,7 +208,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   const std::shared_ptr<Core> core_;  // First: outlives the stream.
   const HttpServerOptions& options_ = core_->options;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;
@@ -191,7 +224,7 @@ class Session : public std::enable_shared_from_this<Session> {
 // Owned by a Responder: sends the response, or a 500 if it is never called.
 class PendingResponse {
  public:
-  explicit PendingResponse(std::shared_ptr<Session> session)
+  explicit PendingResponse(std::shared_ptr<SessionBase> session)
       : session_(std::move(session)) {}
   PendingResponse(PendingResponse&&) = default;
   PendingResponse& operator=(PendingResponse&&) = delete;
@@ -204,60 +237,84 @@ class PendingResponse {
   }
 
   void Send(HttpResponse response) {
-    std::shared_ptr<Session> session = std::move(session_);
+    std::shared_ptr<SessionBase> session = std::move(session_);
     if (session != nullptr) session->Respond(std::move(response));
   }
 
  private:
-  std::shared_ptr<Session> session_;
+  std::shared_ptr<SessionBase> session_;
 };
 
-std::vector<std::shared_ptr<Session>> Core::LiveSessions() {
-  std::vector<std::shared_ptr<Session>> live;
+std::vector<std::shared_ptr<SessionBase>> Core::LiveSessions() {
+  std::vector<std::shared_ptr<SessionBase>> live;
   absl::MutexLock lock(&mu);
   live.reserve(sessions.size());
   for (const auto& [unused, weak] : sessions) {
-    if (std::shared_ptr<Session> s = weak.lock()) live.push_back(std::move(s));
+    if (std::shared_ptr<SessionBase> s = weak.lock()) {
+      live.push_back(std::move(s));
+    }
   }
   return live;
 }
 
-void Session::Respond(HttpResponse response) {
+template <class Stream>
+void Session<Stream>::Respond(HttpResponse response) {
   absl::ReaderMutexLock lock(&core_->mu);
   if (core_->stopped) return;  // A posted write would never run.
-  net::post(stream_.get_executor(),
-            [self = shared_from_this(), r = std::move(response)]() mutable {
-              self->Finish(std::move(r));
-            });
+  net::post(stream_.get_executor(), [self = this->shared_from_this(),
+                                     r = std::move(response)]() mutable {
+    self->Finish(std::move(r));
+  });
 }
 
-void Session::OnStart() {
+template <class Stream>
+void Session<Stream>::OnStart() {
   beast::error_code ec;
-  stream_.socket().set_option(tcp::no_delay(true), ec);
-  tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+  Tcp().socket().set_option(tcp::no_delay(true), ec);
+  tcp::endpoint peer = Tcp().socket().remote_endpoint(ec);
   if (!ec) remote_address_ = peer.address().to_string();
-  WaitForRequest();
+  if constexpr (kTls) {
+    Handshake();
+  } else {
+    WaitForRequest();
+  }
 }
 
-void Session::OnDrain() {
+// A failed or slow handshake (plain HTTP sent to the HTTPS port, a client
+// that does not trust the certificate) just closes the connection.
+template <class Stream>
+void Session<Stream>::Handshake() {
+  SetDeadline(Tcp(), options_.read_timeout);
+  stream_.async_handshake(
+      net::ssl::stream_base::server,
+      [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec || self->state_ != State::kIdle) return self->Close();
+        self->WaitForRequest();
+      });
+}
+
+template <class Stream>
+void Session<Stream>::OnDrain() {
   if (state_ == State::kIdle || state_ == State::kLingering) Close();
 }
 
-void Session::WaitForRequest() {
+template <class Stream>
+void Session<Stream>::WaitForRequest() {
   if (core_->draining.load()) return Close();
   if (buffer_.size() > 0) return ReadHeader();  // Pipelined.
   state_ = State::kIdle;
-  SetDeadline(stream_, options_.idle_timeout);
+  SetDeadline(Tcp(), options_.idle_timeout);
   stream_.async_read_some(
       buffer_.prepare(kReadChunkBytes),
-      [self = shared_from_this()](beast::error_code ec, size_t n) {
+      [self = this->shared_from_this()](beast::error_code ec, size_t n) {
         self->buffer_.commit(n);
         if (ec || self->state_ != State::kIdle) return self->Close();
         self->ReadHeader();
       });
 }
 
-void Session::ReadHeader() {
+template <class Stream>
+void Session<Stream>::ReadHeader() {
   state_ = State::kReading;
   request_ = HttpRequest();
   parser_.emplace();
@@ -266,15 +323,16 @@ void Session::ReadHeader() {
   // The size check waits until the handler has seen the headers. Not
   // boost::none: Beast 1.74 compares `length > none`, which is always true.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-  SetDeadline(stream_, options_.read_timeout);
+  SetDeadline(Tcp(), options_.read_timeout);
   http::async_read_header(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) {
+      [self = this->shared_from_this()](beast::error_code ec, size_t) {
         self->OnHeader(ec);
       });
 }
 
-void Session::OnHeader(beast::error_code ec) {
+template <class Stream>
+void Session<Stream>::OnHeader(beast::error_code ec) {
   if (ec) return FailRead(ec);
   const auto& msg = parser_->get();
   version_ = msg.version();
@@ -296,22 +354,26 @@ void Session::OnHeader(beast::error_code ec) {
   }
   continue_ =
       http::response<http::empty_body>(http::status::continue_, version_);
-  http::async_write(stream_, continue_,
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      if (ec) return self->Close();
-                      self->ReadBody();
-                    });
+  http::async_write(
+      stream_, continue_,
+      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->Close();
+        self->ReadBody();
+      });
 }
 
-void Session::ReadBody() {
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, size_t) {
-                     if (ec) return self->FailRead(ec);
-                     self->Dispatch();
-                   });
+template <class Stream>
+void Session<Stream>::ReadBody() {
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+        if (ec) return self->FailRead(ec);
+        self->Dispatch();
+      });
 }
 
-void Session::FailRead(beast::error_code ec) {
+template <class Stream>
+void Session<Stream>::FailRead(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     Write(ErrorResponse(413, "payload_too_large",
                         absl::StrCat("The request body is larger than ",
@@ -334,7 +396,8 @@ void Session::FailRead(beast::error_code ec) {
   }
 }
 
-void Session::FillHead() {
+template <class Stream>
+void Session<Stream>::FillHead() {
   const auto& msg = parser_->get();
   request_.method = ToString(msg.method_string());
   request_.target = ToString(msg.target());
@@ -350,38 +413,41 @@ void Session::FillHead() {
   request_.remote_address = remote_address_;
 }
 
-void Session::Dispatch() {
+template <class Stream>
+void Session<Stream>::Dispatch() {
   state_ = State::kHandling;
-  stream_.expires_never();
+  Tcp().expires_never();
   request_.body = std::move(parser_->get().body());
   parser_.reset();
   core_->handler.Handle(std::move(request_),
-                        [pending = PendingResponse(shared_from_this())](
+                        [pending = PendingResponse(this->shared_from_this())](
                             HttpResponse response) mutable {
                           pending.Send(std::move(response));
                         });
 }
 
-void Session::Finish(HttpResponse response) {
+template <class Stream>
+void Session<Stream>::Finish(HttpResponse response) {
   // Not handling any more: the connection was closed meanwhile.
   if (state_ != State::kHandling) return;
   Write(std::move(response), /*force_close=*/false);
 }
 
-void Session::Write(HttpResponse response, bool force_close) {
+template <class Stream>
+void Session<Stream>::Write(HttpResponse response, bool force_close) {
   const bool keep_alive =
       keep_alive_ && !response.close && !force_close && !core_->draining.load();
   BuildResponse(std::move(response), keep_alive);
   state_ = State::kWriting;
-  SetDeadline(stream_, options_.write_timeout);
+  SetDeadline(Tcp(), options_.write_timeout);
   http::async_write(
       stream_, response_,
-      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-        self->OnWrite(ec, keep_alive);
-      });
+      [self = this->shared_from_this(), keep_alive](
+          beast::error_code ec, size_t) { self->OnWrite(ec, keep_alive); });
 }
 
-void Session::BuildResponse(HttpResponse response, bool keep_alive) {
+template <class Stream>
+void Session<Stream>::BuildResponse(HttpResponse response, bool keep_alive) {
   const int status =
       response.status >= 200 && response.status <= 999 ? response.status : 500;
   response_ = {};
@@ -400,38 +466,51 @@ void Session::BuildResponse(HttpResponse response, bool keep_alive) {
   if (!head_request_) response_.body() = std::move(response.body);
 }
 
-void Session::OnWrite(beast::error_code ec, bool keep_alive) {
+template <class Stream>
+void Session<Stream>::OnWrite(beast::error_code ec, bool keep_alive) {
   response_ = {};
   if (ec) return Close();
   if (!keep_alive) return Linger();
   WaitForRequest();
 }
 
-void Session::Linger() {
+template <class Stream>
+void Session<Stream>::Linger() {
   state_ = State::kLingering;
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  if (ec || core_->draining.load()) return Close();
-  SetDeadline(stream_, std::min(kLingerTime, options_.read_timeout));
-  buffer_.clear();
-  DiscardInput();
+  if constexpr (kTls) {
+    if (core_->draining.load()) return Close();
+    SetDeadline(Tcp(), std::min(kLingerTime, options_.read_timeout));
+    // Sends close_notify, then waits for the client's or its end of stream;
+    // OpenSSL drops the application data that arrives meanwhile.
+    stream_.async_shutdown([self = this->shared_from_this()](
+                               beast::error_code) { self->Close(); });
+  } else {
+    beast::error_code ec;
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec || core_->draining.load()) return Close();
+    SetDeadline(Tcp(), std::min(kLingerTime, options_.read_timeout));
+    buffer_.clear();
+    DiscardInput();
+  }
 }
 
-void Session::DiscardInput() {
+template <class Stream>
+void Session<Stream>::DiscardInput() {
   stream_.async_read_some(
       buffer_.prepare(kReadChunkBytes),
-      [self = shared_from_this()](beast::error_code ec, size_t) {
+      [self = this->shared_from_this()](beast::error_code ec, size_t) {
         if (ec || self->state_ != State::kLingering) return self->Close();
         self->DiscardInput();
       });
 }
 
-void Session::Close() {
+template <class Stream>
+void Session<Stream>::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.close();
+  Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+  Tcp().close();
 }
 
 }  // namespace
@@ -532,7 +611,12 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     });
     return;
   }
-  auto session = std::make_shared<Session>(core_, std::move(socket));
+  std::shared_ptr<SessionBase> session;
+  if (core_->tls != nullptr) {
+    session = std::make_shared<Session<TlsStream>>(core_, std::move(socket));
+  } else {
+    session = std::make_shared<Session<PlainStream>>(core_, std::move(socket));
+  }
   bool admitted = false;
   {
     absl::MutexLock lock(&core_->mu);
@@ -567,14 +651,15 @@ void HttpServer::Impl::Shutdown(absl::Duration grace) {
     absl::MutexLock lock(&core_->mu);
     core_->draining.store(true);
   }
-  for (const std::shared_ptr<Session>& s : core_->LiveSessions()) s->Drain();
+  for (const std::shared_ptr<SessionBase>& s : core_->LiveSessions())
+    s->Drain();
   {
     absl::MutexLock lock(&core_->mu);
     core_->mu.AwaitWithDeadline(absl::Condition(core_.get(), &Core::NoSessions),
                                 deadline);
     core_->stopped = true;
   }
-  for (const std::shared_ptr<Session>& s : core_->LiveSessions()) {
+  for (const std::shared_ptr<SessionBase>& s : core_->LiveSessions()) {
     s->ForceClose();
   }
   // Every socket is closed now, so the threads run out of work and return.
@@ -582,6 +667,48 @@ void HttpServer::Impl::Shutdown(absl::Duration grace) {
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }
+
+namespace {
+
+// Returns the server's TLS context (TLS 1.2 or newer) with the certificate
+// and key read from their files, or null for plain HTTP.
+absl::StatusOr<std::unique_ptr<net::ssl::context>> MakeTlsContext(
+    const HttpServerOptions& options) {
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) {
+    return nullptr;
+  }
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "HTTPS needs both a certificate and a key file");
+  }
+  auto context =
+      std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(
+      net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+          net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+          net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use,
+      ec);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  // Idle keep-alive connections then hold no TLS buffers.
+  SSL_CTX_set_mode(context->native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  if (!ec) context->use_certificate_chain_file(options.tls_cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot use the certificate ", options.tls_cert_file, ": ",
+                     ec.message()));
+  }
+  context->use_private_key_file(options.tls_key_file, net::ssl::context::pem,
+                                ec);
+  if (ec || SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot use the key ", options.tls_key_file,
+                     " (unreadable, encrypted or not the certificate's)"));
+  }
+  return context;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpServerOptions& options, HttpHandler& handler) {
@@ -594,7 +721,11 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
         "HttpServerOptions: threads, max_header_bytes and max_connections "
         "must be positive, port within 0..65535, timeouts above zero");
   }
-  auto impl = std::make_unique<Impl>(std::make_shared<Core>(options, handler));
+  absl::StatusOr<std::unique_ptr<net::ssl::context>> tls =
+      MakeTlsContext(options);
+  if (!tls.ok()) return tls.status();
+  auto impl = std::make_unique<Impl>(
+      std::make_shared<Core>(options, handler, *std::move(tls)));
   if (absl::Status status = impl->Listen(); !status.ok()) return status;
   impl->Run();
   const int port = impl->port();

@@ -2,7 +2,9 @@
 // kept out of this header) that knows nothing about routes. It reads one
 // request at a time per connection, asks an HttpHandler for the response and
 // writes it, enforcing body and header size limits and read/idle/write
-// timeouts, so slow or hostile clients cannot pin connections.
+// timeouts, so slow or hostile clients cannot pin connections. It speaks
+// either plain HTTP or, given a certificate, HTTPS only; the limits and
+// timeouts are the same (the TLS handshake counts as reading).
 //
 // HttpServer is thread-safe: Shutdown() may be called from any thread except
 // the server's own (i.e. not from inside a handler callback). A Responder may
@@ -98,13 +100,18 @@ struct HttpServerOptions {
   absl::Duration write_timeout = absl::Seconds(30);
   // Connections over this number are closed as soon as they are accepted.
   size_t max_connections = 10000;
+  // PEM files of the certificate (chain) and its private key, read once by
+  // Start(). Both set: HTTPS only, TLS 1.2 or newer. Neither: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class HttpServer {
  public:
   // Binds and starts serving on `options.threads` threads. `handler` must
-  // outlive the server. Returns InvalidArgument for bad options and
-  // Unavailable when the address cannot be bound.
+  // outlive the server. Returns InvalidArgument for bad options (including
+  // TLS files that cannot be used) and Unavailable when the address cannot be
+  // bound.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const HttpServerOptions& options, HttpHandler& handler);
 

@@ -10,6 +10,7 @@
 #include "gateway/gateway_handler.h"
 #include "gateway/http_server.h"
 #include "gateway/readiness.h"
+#include "services/common/grpc_tls_flags.h"
 #include "services/common/grpc_util.h"
 #include "services/common/process.h"
 
@@ -28,6 +29,10 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(std::string, admin_token, "",
           "Bearer token of the admin routes /v1/admin/tables (table "
           "registry); empty: those routes are off");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain) of the HTTPS listener; with --tls_key the "
+          "gateway serves HTTPS only (TLS 1.2+), without both plain HTTP");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(int, threads, 2, "HTTP server threads");
 ABSL_FLAG(double, rate_limit, 1000,
           "Requests per second one token may make on average (0: no limit)");
@@ -73,10 +78,17 @@ HttpServerOptions ServerOptions() {
   }
   options.address = listen.substr(0, colon);
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    DieOnBadConfig("--tls_cert and --tls_key go together");
+  }
   return options;
 }
 
 int Main() {
+  const GrpcTls tls = GrpcTlsFromFlags();
+  const HttpServerOptions server_options = ServerOptions();
   GatewayOptions options;
   options.token = LoadToken();
   options.ingest_timeout = absl::GetFlag(FLAGS_ingest_timeout);
@@ -92,17 +104,21 @@ int Main() {
 
   auto registry = std::make_shared<prometheus::Registry>();
   RpcObserver observer(*registry);
-  auto ingest =
-      v1::Ingest::NewStub(MakeChannel(absl::GetFlag(FLAGS_ingest_addr), &observer));
-  auto writer_channel = MakeChannel(absl::GetFlag(FLAGS_writer_addr), &observer);
+  auto ingest = v1::Ingest::NewStub(
+      MakeChannel(absl::GetFlag(FLAGS_ingest_addr), tls, &observer));
+  auto writer_channel =
+      MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls, &observer);
   auto writer = v1::Writer::NewStub(writer_channel);
   auto admin = v1::Admin::NewStub(writer_channel);
   options.admin = admin.get();
-  Readiness readiness(ready_addrs, absl::Milliseconds(500));
+  Readiness readiness(ready_addrs, tls, absl::Milliseconds(500));
   GatewayHandler handler(*ingest, *writer, &readiness, registry, options);
-  auto server = HttpServer::Start(ServerOptions(), handler);
+  auto server = HttpServer::Start(server_options, handler);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
-  LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
+  LogInfo(
+      "serving",
+      {{"listen", absl::GetFlag(FLAGS_listen)},
+       {"scheme", server_options.tls_cert_file.empty() ? "http" : "https"}});
 
   const std::string signal = WaitForTermination();
   LogInfo("draining", {{"signal", signal}});

@@ -9,11 +9,11 @@ using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
 Readiness::Readiness(const std::vector<std::string>& addresses,
-                     absl::Duration interval)
+                     const GrpcTls& tls, absl::Duration interval)
     : interval_(interval) {
   for (const std::string& address : addresses) {
-    backends_.push_back(
-        {address, grpc::health::v1::Health::NewStub(MakeChannel(address))});
+    backends_.push_back({address, grpc::health::v1::Health::NewStub(
+                                      MakeChannel(address, tls))});
   }
   poller_ = std::thread([this] {
     do {
@@ -32,6 +32,11 @@ void Readiness::Poll() {
   for (const Backend& backend : backends_) {
     grpc::ClientContext context;
     SetDeadline(context, absl::Seconds(1));
+    // Waiting (rather than failing at once while the channel is in
+    // TRANSIENT_FAILURE) keeps this thread polling, which is what moves a
+    // reconnection forward in a process without a gRPC server: a TLS
+    // handshake needs several polls, the 5 s backup poller is too slow.
+    context.set_wait_for_ready(true);
     HealthCheckResponse response;
     grpc::Status status =
         backend.stub->Check(&context, HealthCheckRequest(), &response);

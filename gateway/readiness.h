@@ -14,14 +14,17 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/common/grpc_tls.h"
 
 namespace sheetsync::gateway {
 
 class Readiness {
  public:
   // Starts polling each address (one gRPC process or a comma-separated list
-  // of replicas, each list checked as one) every `interval`.
-  Readiness(const std::vector<std::string>& addresses, absl::Duration interval);
+  // of replicas, each list checked as one) every `interval`, over channels
+  // secured by `tls` like every other call to the backends.
+  Readiness(const std::vector<std::string>& addresses, const GrpcTls& tls,
+            absl::Duration interval);
   ~Readiness();
 
   // Returns true when every backend answered SERVING at the last poll;

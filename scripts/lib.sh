@@ -22,7 +22,7 @@ SHEETSYNC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHEETSYNC_PACKAGES=(
   cmake ninja-build g++ pkgconf ccache
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
-  libmysqlcppconn-dev libboost-dev prometheus-cpp-dev
+  libmysqlcppconn-dev libboost-dev prometheus-cpp-dev libssl-dev openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   mariadb-server mariadb-client curl jq python3 prometheus chromium clang libclang-rt-14-dev
 )

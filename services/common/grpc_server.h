@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/grpc_tls.h"
 #include "services/common/rpc_observer.h"
 
 namespace sheetsync {
@@ -17,11 +18,13 @@ namespace sheetsync {
 class GrpcServer {
  public:
   // Binds `listen` ("host:port"; port 0 picks one) and serves `services`,
-  // which must outlive the server. Health starts SERVING. `observer` (may be
-  // null) instruments every call and must outlive the server.
+  // which must outlive the server. Health starts SERVING. With `tls` enabled
+  // every client must present a certificate of its CA (health checks too).
+  // `observer` (may be null) instruments every call and must outlive the
+  // server.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen, const std::vector<grpc::Service*>& services,
-      RpcObserver* observer = nullptr);
+      const GrpcTls& tls, RpcObserver* observer = nullptr);
 
   ~GrpcServer();
 

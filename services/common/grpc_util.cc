@@ -23,6 +23,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view addresses,
+                                           const GrpcTls& tls,
                                            RpcObserver* observer) {
   std::string target;
   if (absl::StrContains(addresses, ":///")) {
@@ -41,13 +42,12 @@ std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view addresses,
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetMaxReceiveMessageSize(64 << 20);
+  tls.SetTargetName(target, args);
   if (observer != nullptr) {
     return grpc::experimental::CreateCustomChannelWithInterceptors(
-        target, grpc::InsecureChannelCredentials(), args,
-        observer->ClientInterceptors());
+        target, tls.ChannelCredentials(), args, observer->ClientInterceptors());
   }
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
-                                   args);
+  return grpc::CreateCustomChannel(target, tls.ChannelCredentials(), args);
 }
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout,

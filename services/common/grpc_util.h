@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/grpc_tls.h"
 #include "services/common/rpc_observer.h"
 
 namespace sheetsync {
@@ -30,9 +31,10 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 // Creates a channel to `addresses`: one "host:port" or a comma-separated list
 // of replicas, balanced round-robin per call. A "dns:///name:port" target is
 // passed through (also round-robin, for Kubernetes headless services).
-// `observer` (may be null) instruments every call and must outlive the
-// channel.
+// `tls` secures the channel (or not). `observer` (may be null) instruments
+// every call and must outlive the channel.
 std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view addresses,
+                                           const GrpcTls& tls,
                                            RpcObserver* observer = nullptr);
 
 // Sets the deadline of an outgoing call: `timeout` from now, but never later

@@ -1,6 +1,7 @@
 // sheetsync-ingest: validates and normalises changes, then hands them on.
 #include "absl/flags/flag.h"
 #include "services/common/grpc_server.h"
+#include "services/common/grpc_tls_flags.h"
 #include "services/common/grpc_util.h"
 #include "services/common/metrics.h"
 #include "services/common/process.h"
@@ -27,6 +28,7 @@ namespace sheetsync {
 namespace {
 
 int Main() {
+  const GrpcTls tls = GrpcTlsFromFlags();
   auto registry = std::make_shared<prometheus::Registry>();
   SyncMetrics metrics(*registry);
   RpcObserver observer(*registry);
@@ -34,9 +36,10 @@ int Main() {
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
   RealClock clock;
-  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr), &observer));
-  auto resolver =
-      v1::Resolver::NewStub(MakeChannel(absl::GetFlag(FLAGS_resolver_addr), &observer));
+  auto writer = v1::Writer::NewStub(
+      MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls, &observer));
+  auto resolver = v1::Resolver::NewStub(
+      MakeChannel(absl::GetFlag(FLAGS_resolver_addr), tls, &observer));
   SchemaCache schemas(DescribeTableLoader(*writer, absl::Seconds(5)), clock,
                       absl::Seconds(5));
   IngestOptions options;
@@ -46,7 +49,8 @@ int Main() {
   if (options.max_changes < 1) DieOnBadConfig("--max_changes must be positive");
   Ingest ingest(*resolver, schemas, clock, metrics, options);
   IngestService service(ingest);
-  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service}, &observer);
+  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service}, tls,
+                                  &observer);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 

@@ -1,6 +1,7 @@
 // sheetsync-resolver: the single conflict-resolution authority.
 #include "absl/flags/flag.h"
 #include "services/common/grpc_server.h"
+#include "services/common/grpc_tls_flags.h"
 #include "services/common/grpc_util.h"
 #include "services/common/metrics.h"
 #include "services/common/process.h"
@@ -25,6 +26,7 @@ namespace sheetsync {
 namespace {
 
 int Main() {
+  const GrpcTls tls = GrpcTlsFromFlags();
   auto registry = std::make_shared<prometheus::Registry>();
   SyncMetrics metrics(*registry);
   RpcObserver observer(*registry);
@@ -32,14 +34,16 @@ int Main() {
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
   RealClock clock;
-  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr), &observer));
+  auto writer = v1::Writer::NewStub(
+      MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls, &observer));
   SchemaCache schemas(DescribeTableLoader(*writer, absl::Seconds(5)), clock,
                       absl::Seconds(5));
   ResolverOptions options;
   options.writer_timeout = absl::GetFlag(FLAGS_writer_timeout);
   Resolver resolver(*writer, schemas, metrics, options);
   ResolverService service(resolver);
-  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service}, &observer);
+  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service}, tls,
+                                  &observer);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   CapturePollerOptions capture;
   capture.interval = absl::GetFlag(FLAGS_capture_interval);

@@ -3,12 +3,13 @@
 #include <thread>
 
 #include "absl/flags/flag.h"
-#include "absl/time/clock.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "services/common/grpc_server.h"
+#include "services/common/grpc_tls_flags.h"
 #include "services/common/metrics.h"
 #include "services/common/process.h"
 #include "services/writer/admin_service.h"
@@ -114,6 +115,7 @@ int Main() {
   config.pool_size = absl::GetFlag(FLAGS_pool_size);
   if (config.pool_size < 1) DieOnBadConfig("--pool_size must be at least 1");
   const RegistrySources sources = Sources();
+  const GrpcTls tls = GrpcTlsFromFlags();
 
   RealClock clock;
   auto registry = std::make_shared<prometheus::Registry>();
@@ -147,8 +149,8 @@ int Main() {
   }
   WriterService service(store, grouper.get());
   AdminService admin(table_registry);
-  auto server =
-      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service, &admin}, &observer);
+  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen),
+                                  {&service, &admin}, tls, &observer);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 

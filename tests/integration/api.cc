@@ -78,12 +78,13 @@ absl::StatusOr<ApiResponse> Api::Edits(const std::string& body) const {
   return Wrap(HttpRequest(url_ + "/v1/edits", "POST",
                           {{"Authorization", "Bearer " + token_},
                            {"Content-Type", "application/json"}},
-                          body));
+                          body, absl::Seconds(30), tls_));
 }
 
 absl::StatusOr<ApiResponse> Api::Get(const std::string& target) const {
   return Wrap(HttpRequest(url_ + target, "GET",
-                          {{"Authorization", "Bearer " + token_}}));
+                          {{"Authorization", "Bearer " + token_}}, "",
+                          absl::Seconds(30), tls_));
 }
 
 std::string EditsBody(const std::string& table,

@@ -34,8 +34,11 @@ struct ApiResponse {
 
 class Api {
  public:
-  Api(std::string gateway_url, std::string token)
-      : url_(std::move(gateway_url)), token_(std::move(token)) {}
+  // `tls` is used when `gateway_url` is https://.
+  Api(std::string gateway_url, std::string token, HttpTls tls = {})
+      : url_(std::move(gateway_url)),
+        token_(std::move(token)),
+        tls_(std::move(tls)) {}
 
   // POSTs `body` to /v1/edits with the token.
   absl::StatusOr<ApiResponse> Edits(const std::string& body) const;
@@ -45,6 +48,7 @@ class Api {
  private:
   std::string url_;
   std::string token_;
+  HttpTls tls_;
 };
 
 // One change of a /v1/edits body, rendered as JSON.

@@ -425,8 +425,13 @@ TEST(ParseHttpUrlTest, SplitsHostPortAndTarget) {
   EXPECT_EQ(url->port, 8080);
   EXPECT_EQ(url->target, "/readyz?a=b");
   EXPECT_EQ(ParseHttpUrl("http://example")->target, "/");
-  EXPECT_EQ(ParseHttpUrl("https://x/").status().code(),
+  EXPECT_EQ(ParseHttpUrl("ftp://x/").status().code(),
             absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<HttpUrl> https = ParseHttpUrl("https://localhost/v1/edits");
+  ASSERT_TRUE(https.ok());
+  EXPECT_TRUE(https->https);
+  EXPECT_EQ(https->port, 443);
+  EXPECT_FALSE(url->https);
 }
 
 }  // namespace

@@ -4,8 +4,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 
 #include "absl/strings/ascii.h"
@@ -51,11 +53,40 @@ struct HttpConnection::Impl {
   std::string host;
   int port = 0;
   absl::Duration timeout;
+  std::optional<net::ssl::context> tls;  // set for https
   net::io_context ioc;
-  beast::tcp_stream stream{ioc};
+  // One of the two, made anew by each Connect().
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
   bool open = false;
   int connects = 0;
+
+  absl::Status SetUpTls(const HttpTls& options) {
+    beast::error_code ec;
+    tls.emplace(net::ssl::context::tls_client);
+    if (options.ca_file.empty()) {
+      tls->set_default_verify_paths(ec);
+    } else {
+      tls->load_verify_file(options.ca_file, ec);
+    }
+    if (ec) return NetError(ec, absl::StrCat("CA ", options.ca_file));
+    tls->set_verify_mode(net::ssl::verify_peer);
+    return absl::OkStatus();
+  }
+
+  beast::tcp_stream& Tcp() {
+    return secure != nullptr ? beast::get_lowest_layer(*secure) : *plain;
+  }
+  // Calls `f` with the stream requests go over.
+  template <typename F>
+  void WithStream(F&& f) {
+    if (secure != nullptr) {
+      f(*secure);
+    } else {
+      f(*plain);
+    }
+  }
 
   // Runs the queued asynchronous operations to completion.
   void Run() {
@@ -64,27 +95,56 @@ struct HttpConnection::Impl {
   }
 
   void Close() {
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream.close();
     buffer.clear();
     open = false;
+    if (plain == nullptr && secure == nullptr) return;
+    beast::error_code ignored;
+    Tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    Tcp().close();
   }
 
   absl::Status Connect() {
     Close();
+    plain.reset();
+    secure.reset();
+    if (tls.has_value()) {
+      secure =
+          std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, *tls);
+    } else {
+      plain = std::make_unique<beast::tcp_stream>(ioc);
+    }
     beast::error_code ec;
     tcp::resolver resolver(ioc);
     const auto endpoints = resolver.resolve(host, std::to_string(port), ec);
     if (ec) return NetError(ec, absl::StrCat("resolve ", host));
-    stream.expires_after(ToChrono(timeout));
-    stream.async_connect(
+    Tcp().expires_after(ToChrono(timeout));
+    Tcp().async_connect(
         endpoints, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
     Run();
     if (ec) return NetError(ec, absl::StrCat("connect ", host, ":", port));
-    stream.socket().set_option(tcp::no_delay(true), ec);
+    Tcp().socket().set_option(tcp::no_delay(true), ec);
+    if (secure != nullptr) {
+      if (absl::Status s = Handshake(); !s.ok()) {
+        Close();
+        return s;
+      }
+    }
     open = true;
     ++connects;
+    return absl::OkStatus();
+  }
+
+  // Verifies that the server's certificate chains to the CA and names `host`.
+  absl::Status Handshake() {
+    beast::error_code ec;
+    net::ip::make_address(host, ec);
+    if (ec) SSL_set_tlsext_host_name(secure->native_handle(), host.c_str());
+    secure->set_verify_callback(net::ssl::host_name_verification(host));
+    secure->async_handshake(net::ssl::stream_base::client,
+                            [&](beast::error_code e) { ec = e; });
+    Run();
+    if (ec)
+      return NetError(ec, absl::StrCat("TLS handshake with ", host, ":", port));
     return absl::OkStatus();
   }
 
@@ -111,9 +171,11 @@ struct HttpConnection::Impl {
 
   absl::StatusOr<HttpResponse> Exchange(http::request<http::string_body>& req) {
     beast::error_code write_ec;
-    stream.expires_after(ToChrono(timeout));
-    http::async_write(stream, req,
-                      [&](beast::error_code e, size_t) { write_ec = e; });
+    Tcp().expires_after(ToChrono(timeout));
+    WithStream([&](auto& stream) {
+      http::async_write(stream, req,
+                        [&](beast::error_code e, size_t) { write_ec = e; });
+    });
     Run();
     // A server may answer early (401, 413) and close without reading the whole
     // body: try to read its answer even when the write failed.
@@ -121,9 +183,11 @@ struct HttpConnection::Impl {
     parser.body_limit(kMaxResponseBody);
     if (req.method() == http::verb::head) parser.skip(true);
     beast::error_code read_ec;
-    stream.expires_after(ToChrono(timeout));
-    http::async_read(stream, buffer, parser,
-                     [&](beast::error_code e, size_t) { read_ec = e; });
+    Tcp().expires_after(ToChrono(timeout));
+    WithStream([&](auto& stream) {
+      http::async_read(stream, buffer, parser,
+                       [&](beast::error_code e, size_t) { read_ec = e; });
+    });
     Run();
     if (read_ec) {
       Close();
@@ -150,11 +214,15 @@ HttpConnection::HttpConnection(std::unique_ptr<Impl> impl)
 HttpConnection::~HttpConnection() { impl_->Close(); }
 
 absl::StatusOr<std::unique_ptr<HttpConnection>> HttpConnection::Connect(
-    const std::string& host, int port, absl::Duration timeout) {
+    const std::string& host, int port, absl::Duration timeout,
+    std::optional<HttpTls> tls) {
   auto impl = std::make_unique<Impl>();
   impl->host = host;
   impl->port = port;
   impl->timeout = timeout;
+  if (tls.has_value()) {
+    if (absl::Status s = impl->SetUpTls(*tls); !s.ok()) return s;
+  }
   if (absl::Status s = impl->Connect(); !s.ok()) return s;
   return std::unique_ptr<HttpConnection>(new HttpConnection(std::move(impl)));
 }
@@ -175,11 +243,14 @@ bool HttpConnection::open() const { return impl_->open; }
 int HttpConnection::connects() const { return impl_->connects; }
 
 absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
-  if (!absl::ConsumePrefix(&url, "http://")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not an http:// URL: ", url));
-  }
   HttpUrl out;
+  out.https = absl::ConsumePrefix(&url, "https://");
+  if (out.https) {
+    out.port = 443;
+  } else if (!absl::ConsumePrefix(&url, "http://")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an http:// or https:// URL: ", url));
+  }
   const size_t slash = url.find('/');
   absl::string_view authority = url.substr(0, slash);
   if (slash != absl::string_view::npos) {
@@ -198,15 +269,15 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
   return out;
 }
 
-absl::StatusOr<HttpResponse> HttpRequest(absl::string_view url,
-                                         absl::string_view method,
-                                         const HttpHeaders& headers,
-                                         absl::string_view body,
-                                         absl::Duration timeout) {
+absl::StatusOr<HttpResponse> HttpRequest(
+    absl::string_view url, absl::string_view method, const HttpHeaders& headers,
+    absl::string_view body, absl::Duration timeout, const HttpTls& tls) {
   absl::StatusOr<HttpUrl> parsed = ParseHttpUrl(url);
   if (!parsed.ok()) return parsed.status();
   absl::StatusOr<std::unique_ptr<HttpConnection>> connection =
-      HttpConnection::Connect(parsed->host, parsed->port, timeout);
+      HttpConnection::Connect(
+          parsed->host, parsed->port, timeout,
+          parsed->https ? std::make_optional(tls) : std::nullopt);
   if (!connection.ok()) return connection.status();
   return (*connection)->Request(method, parsed->target, headers, body);
 }

@@ -1,4 +1,5 @@
-// A tiny blocking HTTP/1.1 client for tests (plain http only).
+// A tiny blocking HTTP/1.1 client for tests (http, and https that verifies
+// the server's certificate and host name).
 //
 //   absl::StatusOr<HttpResponse> r = HttpRequest(stack.gateway_url() +
 //   "/readyz", "GET");
@@ -7,6 +8,9 @@
 //   auto r1 = (*conn)->Request("POST", "/v1/edits", {{"Authorization", "Bearer
 //   t"}}, body); bool kept = (*conn)->open();   // false after "Connection:
 //   close"
+//
+//   auto r = HttpRequest("https://127.0.0.1:8443/healthz", "GET", {}, "",
+//                        absl::Seconds(5), HttpTls{.ca_file = ca_pem_path});
 //
 // Every call has a deadline (30 s by default). An HttpConnection is used by one
 // thread at a time; the free functions are thread-safe.
@@ -37,13 +41,23 @@ struct HttpResponse {
   std::optional<std::string> Header(absl::string_view name) const;
 };
 
-// One TCP connection kept alive across requests.
+// How to speak TLS (https:// URLs).
+struct HttpTls {
+  // PEM CA certificate(s) the server's certificate must chain to; empty: the
+  // system's. The certificate must also name the host connected to.
+  std::string ca_file;
+};
+
+// One TCP (or TLS) connection kept alive across requests.
 class HttpConnection {
  public:
-  // Connects to host:port (a name or a numeric address).
+  // Connects to host:port (a name or a numeric address); over TLS when `tls`
+  // is given (then Unavailable also when the handshake or the verification
+  // of the server fails).
   static absl::StatusOr<std::unique_ptr<HttpConnection>> Connect(
       const std::string& host, int port,
-      absl::Duration timeout = absl::Seconds(30));
+      absl::Duration timeout = absl::Seconds(30),
+      std::optional<HttpTls> tls = std::nullopt);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -61,7 +75,7 @@ class HttpConnection {
   // Returns false once the server closed the connection or asked to
   // (Connection: close), or after an error.
   bool open() const;
-  // Returns how many TCP connections this object has made so far.
+  // Returns how many connections this object has made so far.
   int connects() const;
 
  private:
@@ -70,19 +84,21 @@ class HttpConnection {
   std::unique_ptr<Impl> impl_;
 };
 
-// The parts of an "http://host[:port][/target]" URL.
+// The parts of an "http[s]://host[:port][/target]" URL.
 struct HttpUrl {
+  bool https = false;
   std::string host;
-  int port = 80;
+  int port = 80;  // 443 for https when the URL names none
   std::string target = "/";
 };
 absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url);
 
-// Sends one request on a fresh connection to `url` and closes it.
+// Sends one request on a fresh connection to `url` and closes it. `tls` is
+// used for https:// URLs.
 absl::StatusOr<HttpResponse> HttpRequest(
     absl::string_view url, absl::string_view method,
     const HttpHeaders& headers = {}, absl::string_view body = "",
-    absl::Duration timeout = absl::Seconds(30));
+    absl::Duration timeout = absl::Seconds(30), const HttpTls& tls = {});
 
 }  // namespace sheetsync::test
 

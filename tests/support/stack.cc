@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -86,15 +87,32 @@ absl::Status CheckGrpcServing(::grpc::health::v1::Health::Stub& stub) {
   return absl::OkStatus();
 }
 
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+std::shared_ptr<::grpc::ChannelCredentials> GrpcCredentials(
+    const StackTls& tls) {
+  if (!tls.grpc) return ::grpc::InsecureChannelCredentials();
+  ::grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadFileOrEmpty(tls.ca);
+  ssl.pem_cert_chain = ReadFileOrEmpty(tls.cert);
+  ssl.pem_private_key = ReadFileOrEmpty(tls.key);
+  return ::grpc::SslCredentials(ssl);
+}
+
 // A channel that retries connecting quickly: the server may not listen yet.
-std::shared_ptr<::grpc::Channel> HealthChannel(const std::string& addr) {
+std::shared_ptr<::grpc::Channel> HealthChannel(const std::string& addr,
+                                               const StackTls& tls) {
   ::grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 250);
-  return ::grpc::CreateCustomChannel(addr, ::grpc::InsecureChannelCredentials(),
-                                     args);
+  return ::grpc::CreateCustomChannel(addr, GrpcCredentials(tls), args);
 }
 
 std::string TailOfFile(const std::string& path, int lines) {
@@ -267,6 +285,16 @@ std::vector<std::string> Stack::FlagsFor(const StackProcess& p) const {
       extra = &options_.gateway_flags;
       break;
   }
+  const StackTls& tls = options_.tls;
+  if (tls.grpc) {
+    a.insert(a.end(), {absl::StrCat("--grpc_tls_cert=", tls.cert),
+                       absl::StrCat("--grpc_tls_key=", tls.key),
+                       absl::StrCat("--grpc_tls_ca=", tls.ca)});
+  }
+  if (tls.https && p.tier == Tier::kGateway) {
+    a.insert(a.end(), {absl::StrCat("--tls_cert=", tls.cert),
+                       absl::StrCat("--tls_key=", tls.key)});
+  }
   a.insert(a.end(), extra->begin(), extra->end());
   return a;
 }
@@ -305,7 +333,8 @@ Stack::~Stack() {
 }
 
 std::string Stack::gateway_url() const {
-  return absl::StrCat("http://", kHost, ":", gateway_port_);
+  return absl::StrCat(options_.tls.https ? "https://" : "http://", kHost, ":",
+                      gateway_port_);
 }
 
 std::vector<std::string> Stack::metrics_urls() const {
@@ -350,7 +379,8 @@ absl::Status Stack::WaitHealthy(size_t i, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   std::unique_ptr<::grpc::health::v1::Health::Stub> stub;
   if (p.tier != Tier::kGateway) {
-    stub = ::grpc::health::v1::Health::NewStub(HealthChannel(p.listen_addr));
+    stub = ::grpc::health::v1::Health::NewStub(
+        HealthChannel(p.listen_addr, options_.tls));
   }
   absl::Status last = absl::DeadlineExceededError("no attempt");
   while (true) {
@@ -358,8 +388,9 @@ absl::Status Stack::WaitHealthy(size_t i, absl::Duration timeout) {
     if (stub != nullptr) {
       last = CheckGrpcServing(*stub);
     } else {
-      absl::StatusOr<HttpResponse> r = HttpRequest(
-          gateway_url() + "/healthz", "GET", {}, "", absl::Seconds(2));
+      absl::StatusOr<HttpResponse> r =
+          HttpRequest(gateway_url() + "/healthz", "GET", {}, "",
+                      absl::Seconds(2), http_tls());
       last = !r.ok()            ? r.status()
              : r->status == 200 ? absl::OkStatus()
                                 : absl::UnavailableError(absl::StrCat(
@@ -394,8 +425,8 @@ absl::Status Stack::WaitReady(absl::Duration timeout) {
   std::string last = "no answer";
   while (true) {
     for (size_t i = 0; i < size(); ++i) RETURN_IF_ERROR(CheckAlive(i));
-    absl::StatusOr<HttpResponse> r =
-        HttpRequest(gateway_url() + "/readyz", "GET", {}, "", absl::Seconds(2));
+    absl::StatusOr<HttpResponse> r = HttpRequest(
+        gateway_url() + "/readyz", "GET", {}, "", absl::Seconds(2), http_tls());
     if (r.ok() && r->status == 200) return absl::OkStatus();
     last = r.ok() ? absl::StrCat(r->status, " ", r->body)
                   : std::string(r.status().message());

@@ -32,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "tests/support/http_client.h"
 #include "tests/support/mysql_test_env.h"
 #include "tests/support/process.h"
 
@@ -40,6 +41,16 @@ namespace sheetsync::test {
 enum class Tier { kWriter, kResolver, kIngest, kGateway };
 // Returns "writer", "resolver", "ingest" or "gateway".
 absl::string_view TierName(Tier tier);
+
+// TLS of a Stack: one certificate for every process, also presented by the
+// Stack's own health checks.
+struct StackTls {
+  std::string ca;    // PEM CA certificate that issued `cert`
+  std::string cert;  // PEM certificate naming 127.0.0.1 (e.g. TestPki::server)
+  std::string key;
+  bool grpc = false;   // mutual TLS between the gRPC processes (--grpc_tls_*)
+  bool https = false;  // the gateway serves HTTPS only (--tls_cert, --tls_key)
+};
 
 struct StackOptions {
   int replicas = 1;      // of writer, resolver and ingest each; one gateway
@@ -53,6 +64,7 @@ struct StackOptions {
   std::vector<std::string> ingest_flags;
   std::vector<std::string> gateway_flags;
   EnvVars env;  // added to every process's environment
+  StackTls tls;  // none by default
   // Build directory holding services/*/sheetsync-* and
   // gateway/sheetsync-gateway. Empty: $SHEETSYNC_BUILD_DIR, else the build dir
   // this library was built in.
@@ -85,8 +97,11 @@ class Stack {
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
-  // Returns "http://127.0.0.1:PORT" of the gateway.
+  // Returns "http://127.0.0.1:PORT" of the gateway ("https://" with
+  // tls.https).
   std::string gateway_url() const;
+  // Returns what a request to gateway_url() trusts.
+  HttpTls http_tls() const { return HttpTls{options_.tls.ca}; }
   int gateway_port() const { return gateway_port_; }
   // Returns every process's /metrics URL (the gateway's first).
   std::vector<std::string> metrics_urls() const;
