@@ -23,6 +23,7 @@
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "services/common/utf8.h"
 
 namespace sheetsync::gateway {
 namespace {
@@ -52,10 +53,13 @@ void SetDeadline(beast::tcp_stream& stream, absl::Duration d) {
   }
 }
 
+// Escapes `s` for a JSON string. Bytes that are not UTF-8 (a path or a name
+// a client sent) become U+FFFD, so the body stays valid JSON.
 std::string JsonEscape(absl::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(c);
@@ -64,8 +68,13 @@ std::string JsonEscape(absl::string_view s) {
       out.append("\\u00");
       out.push_back(kHex[(c >> 4) & 0xf]);
       out.push_back(kHex[c & 0xf]);
-    } else {
+    } else if (static_cast<unsigned char>(c) < 0x80) {
       out.push_back(c);
+    } else if (const size_t n = Utf8SequenceLength(s.substr(i)); n > 0) {
+      out.append(s.data() + i, n);
+      i += n - 1;
+    } else {
+      out.append("\\ufffd");
     }
   }
   return out;
@@ -115,6 +124,7 @@ struct Core {
   const HttpServerOptions options;
   HttpHandler& handler;
   std::atomic<bool> draining{false};  // Set once, under `mu`.
+  std::atomic<size_t> inflight{0};    // Requests holding a slot.
   absl::Mutex mu;
   bool stopped ABSL_GUARDED_BY(mu) = false;  // No thread runs `ioc` any more.
   absl::flat_hash_map<const Session*, std::weak_ptr<Session>> sessions
@@ -129,6 +139,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(std::shared_ptr<Core> core, tcp::socket socket)
       : core_(std::move(core)), stream_(std::move(socket)) {}
   ~Session() {
+    ReleaseSlot();
     absl::MutexLock lock(&core_->mu);
     core_->sessions.erase(this);
   }
@@ -172,6 +183,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void Linger();
   void DiscardInput();
   void Close();
+  // Takes one of the max_inflight slots for the current request; false when
+  // all are taken.
+  bool AcquireSlot();
+  void ReleaseSlot();
 
   const std::shared_ptr<Core> core_;  // First: outlives the stream.
   const HttpServerOptions& options_ = core_->options;
@@ -186,6 +201,7 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_request_ = false;
+  bool holds_slot_ = false;
 };
 
 // Owned by a Responder: sends the response, or a 500 if it is never called.
@@ -287,6 +303,14 @@ void Session::OnHeader(beast::error_code ec) {
   const boost::optional<std::uint64_t> length = parser_->content_length();
   if (length && *length > options_.max_body_bytes) {
     return FailRead(http::error::body_limit);
+  }
+  if (!core_->handler.BypassesInflightCap(request_) && !AcquireSlot()) {
+    HttpResponse busy = ErrorResponse(
+        503, "overloaded",
+        "The gateway has too many requests in flight; nothing of this "
+        "request was read, retry it after Retry-After seconds.");
+    busy.headers.emplace_back("Retry-After", "1");
+    return Write(std::move(busy), /*force_close=*/!parser_->is_done());
   }
   parser_->body_limit(options_.max_body_bytes);
   if (parser_->is_done()) return Dispatch();
@@ -402,6 +426,7 @@ void Session::BuildResponse(HttpResponse response, bool keep_alive) {
 
 void Session::OnWrite(beast::error_code ec, bool keep_alive) {
   response_ = {};
+  ReleaseSlot();
   if (ec) return Close();
   if (!keep_alive) return Linger();
   WaitForRequest();
@@ -426,7 +451,23 @@ void Session::DiscardInput() {
       });
 }
 
+bool Session::AcquireSlot() {
+  if (core_->inflight.fetch_add(1) >= options_.max_inflight) {
+    core_->inflight.fetch_sub(1);
+    return false;
+  }
+  holds_slot_ = true;
+  return true;
+}
+
+void Session::ReleaseSlot() {
+  if (!holds_slot_) return;
+  holds_slot_ = false;
+  core_->inflight.fetch_sub(1);
+}
+
 void Session::Close() {
+  ReleaseSlot();
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   beast::error_code ec;
@@ -587,12 +628,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpServerOptions& options, HttpHandler& handler) {
   if (options.threads < 1 || options.port < 0 || options.port > 65535 ||
       options.max_header_bytes == 0 || options.max_connections == 0 ||
+      options.max_inflight == 0 ||
       options.idle_timeout <= absl::ZeroDuration() ||
       options.read_timeout <= absl::ZeroDuration() ||
       options.write_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
-        "HttpServerOptions: threads, max_header_bytes and max_connections "
-        "must be positive, port within 0..65535, timeouts above zero");
+        "HttpServerOptions: threads, max_header_bytes, max_connections and "
+        "max_inflight must be positive, port within 0..65535, timeouts above "
+        "zero");
   }
   auto impl = std::make_unique<Impl>(std::make_shared<Core>(options, handler));
   if (absl::Status status = impl->Listen(); !status.ok()) return status;
