@@ -52,9 +52,9 @@ class Reader {
     if (AtEnd()) return Fail("unexpected end");
     switch (Peek()) {
       case '{':
-        return Object(depth + 1);
+        return Container(depth + 1, /*object=*/true);
       case '[':
-        return Array(depth + 1);
+        return Container(depth + 1, /*object=*/false);
       case '"':
         return String();
       case 't':
@@ -68,35 +68,26 @@ class Reader {
     }
   }
 
-  bool Object(int depth) {
+  // Reads an object or an array, whose '{' or '[' is next.
+  bool Container(int depth, bool object) {
     if (depth > max_depth_) return Fail("nested too deep");
-    ++pos_;  // '{'
+    const char close = object ? '}' : ']';
+    ++pos_;
     SkipSpace();
-    if (Peek() == '}') return ++pos_, true;
+    if (Peek() == close) return ++pos_, true;
     for (;;) {
       SkipSpace();
-      if (Peek() != '"') return Fail("expected a name in double quotes");
-      if (!String() || !Expect(':')) return false;
-      SkipSpace();
+      if (object) {
+        if (Peek() != '"') return Fail("expected a name in double quotes");
+        if (!String() || !Expect(':')) return false;
+        SkipSpace();
+      }
       if (!Value(depth)) return false;
       SkipSpace();
-      if (Peek() == '}') return ++pos_, true;
-      if (Peek() != ',') return Fail("expected ',' or '}'");
-      ++pos_;
-    }
-  }
-
-  bool Array(int depth) {
-    if (depth > max_depth_) return Fail("nested too deep");
-    ++pos_;  // '['
-    SkipSpace();
-    if (Peek() == ']') return ++pos_, true;
-    for (;;) {
-      SkipSpace();
-      if (!Value(depth)) return false;
-      SkipSpace();
-      if (Peek() == ']') return ++pos_, true;
-      if (Peek() != ',') return Fail("expected ',' or ']'");
+      if (Peek() == close) return ++pos_, true;
+      if (Peek() != ',') {
+        return Fail(object ? "expected ',' or '}'" : "expected ',' or ']'");
+      }
       ++pos_;
     }
   }

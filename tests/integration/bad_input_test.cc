@@ -85,30 +85,21 @@ std::string Code(const ApiResponse& r) {
 class BadInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
-    ASSERT_TRUE(config.ok()) << config.status();
-    config_ = new MysqlTestConfig(*config);
-    absl::StatusOr<ScratchDatabase> db =
-        ScratchDatabase::Create(*config, "badinput");
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = new ScratchDatabase(*std::move(db));
     StackOptions options;
-    options.mysql = *config;
-    options.database = db_->name();
     options.token = kToken;
-    absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = stack->release();
-    auto sql = MysqlSession::Connect(*config_, db_->name());
+    absl::StatusOr<std::unique_ptr<ScratchStack>> scratch =
+        StartScratchStack("badinput", std::move(options));
+    ASSERT_TRUE(scratch.ok()) << scratch.status();
+    scratch_ = scratch->release();
+    stack_ = scratch_->stack.get();
+    auto sql = MysqlSession::Connect(scratch_->config, scratch_->db->name());
     ASSERT_TRUE(sql.ok()) << sql.status();
     sql_ = sql->release();
   }
 
   static void TearDownTestSuite() {
     delete sql_;
-    delete stack_;
-    delete db_;
-    delete config_;
+    delete scratch_;
   }
 
   void SetUp() override {
@@ -230,14 +221,12 @@ class BadInputTest : public ::testing::Test {
     EXPECT_EQ(users_after, users_before);
   }
 
-  static MysqlTestConfig* config_;
-  static ScratchDatabase* db_;
-  static Stack* stack_;
+  static ScratchStack* scratch_;
+  static Stack* stack_;  // scratch_->stack
   static MysqlSession* sql_;
 };
 
-MysqlTestConfig* BadInputTest::config_ = nullptr;
-ScratchDatabase* BadInputTest::db_ = nullptr;
+ScratchStack* BadInputTest::scratch_ = nullptr;
 Stack* BadInputTest::stack_ = nullptr;
 MysqlSession* BadInputTest::sql_ = nullptr;
 

@@ -120,32 +120,19 @@ void BusyClient(int port, int id, const std::atomic<bool>& stop,
 class FloodTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
-    ASSERT_TRUE(config.ok()) << config.status();
-    config_ = *config;
-    absl::StatusOr<ScratchDatabase> db =
-        ScratchDatabase::Create(config_, "flood");
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::make_unique<ScratchDatabase>(*std::move(db));
     StackOptions options;
-    options.mysql = config_;
-    options.database = db_->name();
     options.token = kToken;
     options.gateway_flags = {absl::StrCat("--max_inflight=", kMaxInflight),
                              "--rate_limit=0"};
-    absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = *std::move(stack);
+    absl::StatusOr<std::unique_ptr<ScratchStack>> scratch =
+        StartScratchStack("flood", std::move(options));
+    ASSERT_TRUE(scratch.ok()) << scratch.status();
+    scratch_ = *std::move(scratch);
+    stack_ = scratch_->stack.get();
   }
 
-  void TearDown() override {
-    stack_.reset();
-    db_.reset();
-  }
-
-  MysqlTestConfig config_;
-  std::unique_ptr<ScratchDatabase> db_;
-  std::unique_ptr<Stack> stack_;
+  std::unique_ptr<ScratchStack> scratch_;
+  Stack* stack_ = nullptr;  // scratch_->stack
 };
 
 TEST_F(FloodTest, OverloadIsAFast503WithBoundedMemoryAndRecovers) {
@@ -228,7 +215,7 @@ TEST_F(FloodTest, OverloadIsAFast503WithBoundedMemoryAndRecovers) {
     status = r->status;
   }
   EXPECT_EQ(status, 200);
-  auto session = MysqlSession::Connect(config_, db_->name());
+  auto session = MysqlSession::Connect(scratch_->config, scratch_->db->name());
   ASSERT_TRUE(session.ok()) << session.status();
   auto rows = (*session)->Query("SELECT uuid, name FROM users");
   ASSERT_TRUE(rows.ok()) << rows.status();
