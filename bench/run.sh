@@ -76,7 +76,7 @@ spawn ingest "$BUILD_DIR/services/ingest/sheetsync-ingest" "--listen=127.0.0.1:$
 spawn gateway "$BUILD_DIR/gateway/sheetsync-gateway" "--listen=127.0.0.1:$g" \
   "--ingest_addr=127.0.0.1:$i" "--writer_addr=127.0.0.1:$w" \
   "--ready_addrs=127.0.0.1:$i,127.0.0.1:$r,127.0.0.1:$w" --token=bench-token --threads=4 \
-  --rate_limit=0
+  --rate_limit=0 --max_inflight=1024  # measure the stack, not the overload cap
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$g/readyz" >/dev/null 2>&1 && break
   sleep 0.2

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/gateway_handler.h"
+#include "gateway/query.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/common/grpc_util.h"
@@ -45,33 +46,6 @@ HttpResponse Ok(const google::protobuf::Message& message) {
   HttpResponse response;
   response.body = ToJson(message);
   return response;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes the %XX escapes of a path segment ('+' stays '+').
-absl::StatusOr<std::string> PercentDecode(absl::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    const int high = i + 2 < text.size() ? HexDigit(text[i + 1]) : -1;
-    const int low = high >= 0 ? HexDigit(text[i + 2]) : -1;
-    if (low < 0) {
-      return absl::InvalidArgumentError(
-          "the table name in the path has a bad %-escape");
-    }
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return out;
 }
 
 HttpResponse FromAdminGrpc(const grpc::Status& status) {
@@ -143,7 +117,8 @@ void GatewayHandler::HandleAdmin(HttpRequest request, Responder respond) {
         ErrorResponse(404, "not_found", absl::StrCat("no route for ", path)));
   }
   absl::StatusOr<std::string> name =
-      PercentDecode(absl::string_view(path).substr(tables_slash.size()));
+      PercentDecode(absl::string_view(path).substr(tables_slash.size()),
+                    /*plus_is_space=*/false);
   if (!name.ok()) {
     return fail(ErrorResponse(400, "bad_request", name.status().message()));
   }

@@ -1,6 +1,7 @@
 #include "gateway/edits_json.h"
 
 #include "absl/strings/str_cat.h"
+#include "gateway/json_syntax.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -11,6 +12,9 @@ using google::protobuf::Struct;
 using google::protobuf::Value;
 
 constexpr size_t kMaxSpreadsheetIdChars = 255;
+// Deeper bodies are refused before protobuf (whose own limit depends on
+// the shape) parses them.
+constexpr int kMaxJsonDepth = 32;
 
 size_t Utf8Chars(absl::string_view text) {
   size_t chars = 0;
@@ -21,14 +25,21 @@ size_t Utf8Chars(absl::string_view text) {
 }  // namespace
 
 absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body) {
+  if (absl::Status syntax = CheckJsonSyntax(body, kMaxJsonDepth);
+      !syntax.ok()) {
+    return syntax;
+  }
   Struct root;
   google::protobuf::util::JsonParseOptions options;
-  if (!google::protobuf::util::JsonStringToMessage(
-           google::protobuf::StringPiece(body.data(), body.size()), &root,
-           options)
-           .ok()) {
-    return absl::InvalidArgumentError(
-        "the body must be a JSON object: {\"table\": ..., \"changes\": [...]}");
+  const auto parsed = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(body.data(), body.size()), &root, options);
+  if (!parsed.ok()) {
+    // Valid JSON that is not I-JSON (RFC 7493): a duplicate name, a number
+    // beyond a double, or not an object at all.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the body must be a JSON object: {\"table\": ..., \"changes\": "
+        "[...]}, without duplicate names or numbers beyond 1.8e308 (",
+        std::string(parsed.message()), ")"));
   }
   auto& fields = *root.mutable_fields();
   auto table = fields.find("table");

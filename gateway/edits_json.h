@@ -1,7 +1,8 @@
 // JSON <-> protobuf for POST /v1/edits (contract section 2), with protobuf's
-// own JSON support: the body is parsed into a google.protobuf.Struct, its
-// shape checked (the only reasons for 400), and each change is handed on as
-// sent for ingest to validate. Pure; thread-safe.
+// own JSON support: the body is checked against RFC 8259 (json_syntax.h),
+// parsed into a google.protobuf.Struct, its shape checked (the only reasons
+// for 400), and each change is handed on as sent for ingest to validate.
+// Pure; thread-safe.
 #ifndef SHEETSYNC_GATEWAY_EDITS_JSON_H_
 #define SHEETSYNC_GATEWAY_EDITS_JSON_H_
 
@@ -14,9 +15,10 @@
 namespace sheetsync::gateway {
 
 // Returns the request for ingest, or InvalidArgument with a message a person
-// can act on when the body is not JSON, not an object with a string `table`
-// and an array `changes` of objects, or has a `spreadsheet_id` that is not a
-// string of at most 255 characters.
+// can act on when the body is not JSON (also: nested more than 32 deep, a
+// duplicate name, a number beyond a double), not an object with a string
+// `table` and an array `changes` of objects, or has a `spreadsheet_id` that is
+// not a string of at most 255 characters.
 absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body);
 
 // Returns {"results":[...]} with the contract's field names.

@@ -132,6 +132,10 @@ std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
   return std::nullopt;
 }
 
+bool GatewayHandler::BypassesInflightCap(const HttpRequest& head) const {
+  return IsPublic(head.path);
+}
+
 void GatewayHandler::Handle(HttpRequest request, Responder respond) {
   const auto start = std::chrono::steady_clock::now();
   prometheus::Histogram& histogram = http_seconds_.Add(

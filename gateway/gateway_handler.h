@@ -56,6 +56,8 @@ class GatewayHandler final : public HttpHandler {
   std::optional<HttpResponse> OnHeaders(const HttpRequest& head) override;
   // Times the request per route, then dispatches it.
   void Handle(HttpRequest request, Responder respond) override;
+  // Health probes, /metrics and the page answer also when saturated.
+  bool BypassesInflightCap(const HttpRequest& head) const override;
 
  private:
   void Dispatch(HttpRequest request, Responder respond);

@@ -25,6 +25,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
+#include "services/common/utf8.h"
 
 namespace sheetsync::gateway {
 namespace {
@@ -54,10 +55,13 @@ void SetDeadline(beast::tcp_stream& stream, absl::Duration d) {
   }
 }
 
+// Escapes `s` for a JSON string. Bytes that are not UTF-8 (a path or a name
+// a client sent) become U+FFFD, so the body stays valid JSON.
 std::string JsonEscape(absl::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     if (c == '"' || c == '\\') {
       out.push_back('\\');
       out.push_back(c);
@@ -66,8 +70,13 @@ std::string JsonEscape(absl::string_view s) {
       out.append("\\u00");
       out.push_back(kHex[(c >> 4) & 0xf]);
       out.push_back(kHex[c & 0xf]);
-    } else {
+    } else if (static_cast<unsigned char>(c) < 0x80) {
       out.push_back(c);
+    } else if (const size_t n = Utf8SequenceLength(s.substr(i)); n > 0) {
+      out.append(s.data() + i, n);
+      i += n - 1;
+    } else {
+      out.append("\\ufffd");
     }
   }
   return out;
@@ -133,6 +142,7 @@ struct Core {
   HttpHandler& handler;
   const std::unique_ptr<net::ssl::context> tls;  // Null: plain HTTP.
   std::atomic<bool> draining{false};  // Set once, under `mu`.
+  std::atomic<size_t> inflight{0};    // Requests holding a slot.
   absl::Mutex mu;
   bool stopped ABSL_GUARDED_BY(mu) = false;  // No thread runs `ioc` any more.
   absl::flat_hash_map<const SessionBase*, std::weak_ptr<SessionBase>> sessions
@@ -154,6 +164,7 @@ class Session : public SessionBase,
       : core_(std::move(core)),
         stream_(MakeStream(std::move(socket), *core_)) {}
   ~Session() override {
+    ReleaseSlot();
     absl::MutexLock lock(&core_->mu);
     core_->sessions.erase(this);
   }
@@ -205,6 +216,10 @@ class Session : public SessionBase,
   void Linger();
   void DiscardInput();
   void Close();
+  // Takes one of the max_inflight slots for the current request; false when
+  // all are taken.
+  bool AcquireSlot();
+  void ReleaseSlot();
 
   const std::shared_ptr<Core> core_;  // First: outlives the stream.
   const HttpServerOptions& options_ = core_->options;
@@ -219,6 +234,7 @@ class Session : public SessionBase,
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_request_ = false;
+  bool holds_slot_ = false;
 };
 
 // Owned by a Responder: sends the response, or a 500 if it is never called.
@@ -346,6 +362,14 @@ void Session<Stream>::OnHeader(beast::error_code ec) {
   if (length && *length > options_.max_body_bytes) {
     return FailRead(http::error::body_limit);
   }
+  if (!core_->handler.BypassesInflightCap(request_) && !AcquireSlot()) {
+    HttpResponse busy = ErrorResponse(
+        503, "overloaded",
+        "The gateway has too many requests in flight; nothing of this "
+        "request was read, retry it after Retry-After seconds.");
+    busy.headers.emplace_back("Retry-After", "1");
+    return Write(std::move(busy), /*force_close=*/!parser_->is_done());
+  }
   parser_->body_limit(options_.max_body_bytes);
   if (parser_->is_done()) return Dispatch();
   if (version_ < 11 ||
@@ -469,6 +493,7 @@ void Session<Stream>::BuildResponse(HttpResponse response, bool keep_alive) {
 template <class Stream>
 void Session<Stream>::OnWrite(beast::error_code ec, bool keep_alive) {
   response_ = {};
+  ReleaseSlot();
   if (ec) return Close();
   if (!keep_alive) return Linger();
   WaitForRequest();
@@ -505,7 +530,25 @@ void Session<Stream>::DiscardInput() {
 }
 
 template <class Stream>
+bool Session<Stream>::AcquireSlot() {
+  if (core_->inflight.fetch_add(1) >= options_.max_inflight) {
+    core_->inflight.fetch_sub(1);
+    return false;
+  }
+  holds_slot_ = true;
+  return true;
+}
+
+template <class Stream>
+void Session<Stream>::ReleaseSlot() {
+  if (!holds_slot_) return;
+  holds_slot_ = false;
+  core_->inflight.fetch_sub(1);
+}
+
+template <class Stream>
 void Session<Stream>::Close() {
+  ReleaseSlot();
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   beast::error_code ec;
@@ -714,12 +757,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpServerOptions& options, HttpHandler& handler) {
   if (options.threads < 1 || options.port < 0 || options.port > 65535 ||
       options.max_header_bytes == 0 || options.max_connections == 0 ||
+      options.max_inflight == 0 ||
       options.idle_timeout <= absl::ZeroDuration() ||
       options.read_timeout <= absl::ZeroDuration() ||
       options.write_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
-        "HttpServerOptions: threads, max_header_bytes and max_connections "
-        "must be positive, port within 0..65535, timeouts above zero");
+        "HttpServerOptions: threads, max_header_bytes, max_connections and "
+        "max_inflight must be positive, port within 0..65535, timeouts above "
+        "zero");
   }
   absl::StatusOr<std::unique_ptr<net::ssl::context>> tls =
       MakeTlsContext(options);

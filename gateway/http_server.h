@@ -80,6 +80,14 @@ class HttpHandler {
   // (e.g. from a gRPC callback); the next request on the same connection is
   // read only after the response is written.
   virtual void Handle(HttpRequest request, Responder respond) = 0;
+
+  // Returns true for requests that bypass the in-flight cap (see
+  // HttpServerOptions::max_inflight): cheap ones without a body, such as
+  // health probes, which must answer also while the server is saturated.
+  virtual bool BypassesInflightCap(const HttpRequest& head) const {
+    (void)head;
+    return false;
+  }
 };
 
 struct HttpServerOptions {
@@ -99,7 +107,13 @@ struct HttpServerOptions {
   // How long writing one response may take.
   absl::Duration write_timeout = absl::Seconds(30);
   // Connections over this number are closed as soon as they are accepted.
-  size_t max_connections = 10000;
+  size_t max_connections = 2000;
+  // Requests past their headers (body being read, handled, or answer being
+  // written) at once, over every connection. Beyond it a request gets 503
+  // `overloaded` with Retry-After at once, after OnHeaders() (so 401 and 429
+  // come first) and the 413 check, and its body is not read; so memory and
+  // backend calls stay bounded however many clients push.
+  size_t max_inflight = 64;
   // PEM files of the certificate (chain) and its private key, read once by
   // Start(). Both set: HTTPS only, TLS 1.2 or newer. Neither: plain HTTP.
   std::string tls_cert_file;

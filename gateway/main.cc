@@ -37,6 +37,11 @@ ABSL_FLAG(int, threads, 2, "HTTP server threads");
 ABSL_FLAG(double, rate_limit, 1000,
           "Requests per second one token may make on average (0: no limit)");
 ABSL_FLAG(double, rate_burst, 2000, "Requests one token may make at once");
+ABSL_FLAG(int, max_inflight, 64,
+          "Requests handled at once (bodies held in memory, backend calls); "
+          "beyond it: 503 overloaded with Retry-After, the body unread");
+ABSL_FLAG(int, max_connections, 2000,
+          "Open client connections; beyond it new ones are closed at once");
 ABSL_FLAG(absl::Duration, ingest_timeout, absl::Seconds(30),
           "Deadline of each call to ingest");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
@@ -83,6 +88,13 @@ HttpServerOptions ServerOptions() {
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     DieOnBadConfig("--tls_cert and --tls_key go together");
   }
+  const int max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  const int max_connections = absl::GetFlag(FLAGS_max_connections);
+  if (max_inflight < 1 || max_connections < 1) {
+    DieOnBadConfig("--max_inflight and --max_connections must be at least 1");
+  }
+  options.max_inflight = static_cast<size_t>(max_inflight);
+  options.max_connections = static_cast<size_t>(max_connections);
   return options;
 }
 

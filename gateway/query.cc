@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/common/utf8.h"
 
 namespace sheetsync::gateway {
 namespace {
@@ -18,10 +19,13 @@ int HexDigit(char c) {
   return -1;
 }
 
-absl::StatusOr<std::string> Decode(absl::string_view text) {
+}  // namespace
+
+absl::StatusOr<std::string> PercentDecode(absl::string_view text,
+                                          bool plus_is_space) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
+    if (plus_is_space && text[i] == '+') {
       out.push_back(' ');
     } else if (text[i] != '%') {
       out.push_back(text[i]);
@@ -31,13 +35,17 @@ absl::StatusOr<std::string> Decode(absl::string_view text) {
                                       HexDigit(text[i + 2])));
       i += 2;
     } else {
-      return absl::InvalidArgumentError("the query string has a bad % escape");
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad %-escape in \"", absl::CHexEscape(text), "\"; write % as %25"));
     }
+  }
+  if (!IsValidUtf8(out)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", absl::CHexEscape(text),
+                     "\" is not UTF-8 once %-decoded; percent-encode UTF-8"));
   }
   return out;
 }
-
-}  // namespace
 
 absl::StatusOr<std::map<std::string, std::string>> ParseQuery(
     absl::string_view query) {
@@ -45,8 +53,8 @@ absl::StatusOr<std::map<std::string, std::string>> ParseQuery(
   for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> kv =
         absl::StrSplit(pair, absl::MaxSplits('=', 1));
-    absl::StatusOr<std::string> name = Decode(kv.first);
-    absl::StatusOr<std::string> value = Decode(kv.second);
+    absl::StatusOr<std::string> name = PercentDecode(kv.first, true);
+    absl::StatusOr<std::string> value = PercentDecode(kv.second, true);
     if (!name.ok()) return name.status();
     if (!value.ok()) return value.status();
     params.emplace(*std::move(name), *std::move(value));

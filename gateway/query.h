@@ -12,8 +12,16 @@
 
 namespace sheetsync::gateway {
 
-// Returns the parameters of "a=1&b=x%20y" (percent- and '+'-decoded; the
-// first of repeated names wins). InvalidArgument on a bad escape.
+// Returns `text` with its %XX escapes decoded, and '+' as a space when
+// `plus_is_space` (query strings; not path segments). InvalidArgument on a
+// bad escape or when the result is not UTF-8 (it travels in protobuf
+// strings, which must be).
+absl::StatusOr<std::string> PercentDecode(absl::string_view text,
+                                          bool plus_is_space);
+
+// Returns the parameters of "a=1&b=x%20y" (PercentDecode with '+' as a
+// space; the first of repeated names wins). InvalidArgument on a bad escape
+// or a name or value that is not UTF-8.
 absl::StatusOr<std::map<std::string, std::string>> ParseQuery(
     absl::string_view query);
 

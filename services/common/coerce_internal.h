@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
+#include "services/common/utf8.h"
 #include "sheetsync/v1/sync.pb.h"
 
 namespace sheetsync {
@@ -113,8 +114,7 @@ std::string FormatMysqlFloat(float f);
 // else FormatMysqlDouble. -0 is "0".
 std::string FormatJsonNumber(double d);
 
-// Returns whether `s` is well-formed UTF-8 (no overlongs, no surrogates).
-bool IsValidUtf8(absl::string_view s);
+using ::sheetsync::IsValidUtf8;  // services/common/utf8.h
 
 }  // namespace coerce_internal
 }  // namespace sheetsync

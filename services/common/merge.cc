@@ -89,7 +89,11 @@ ChangeOutcome BatchMerger::Merge(const v1::Change& change) {
   WorkingRow& row = Working(change.row_id());
   const bool nothing_stored =
       row.current.cells().empty() && !HasTombstone(row.current);
-  if (nothing_stored && change.updated_at_us() <= pruned_horizon_us_) {
+  // A horizon of 0 is "nothing pruned yet" (the column's default), not a
+  // pruned tombstone at 1970-01-01: changes stamped then or earlier are
+  // valid and must not answer stale on a fresh table.
+  if (nothing_stored && pruned_horizon_us_ > 0 &&
+      change.updated_at_us() <= pruned_horizon_us_) {
     // A late replay of a row whose tombstone was pruned: never resurrect it.
     outcome.status = MergeStatus::kStale;
     if (change.deleted()) {

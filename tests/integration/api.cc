@@ -147,4 +147,23 @@ absl::StatusOr<double> MetricSum(const std::vector<std::string>& urls,
   return sum;
 }
 
+absl::StatusOr<std::unique_ptr<ScratchStack>> StartScratchStack(
+    absl::string_view prefix, StackOptions options) {
+  auto scratch = std::make_unique<ScratchStack>();
+  absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
+  if (!config.ok()) return config.status();
+  scratch->config = *std::move(config);
+  absl::StatusOr<ScratchDatabase> db =
+      ScratchDatabase::Create(scratch->config, prefix);
+  if (!db.ok()) return db.status();
+  scratch->db = std::make_unique<ScratchDatabase>(*std::move(db));
+  options.mysql = scratch->config;
+  options.database = scratch->db->name();
+  absl::StatusOr<std::unique_ptr<Stack>> stack =
+      Stack::Start(std::move(options));
+  if (!stack.ok()) return stack.status();
+  scratch->stack = *std::move(stack);
+  return scratch;
+}
+
 }  // namespace sheetsync::test

@@ -5,6 +5,7 @@
 #define SHEETSYNC_TESTS_INTEGRATION_API_H_
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/struct.pb.h"
 #include "tests/support/http_client.h"
+#include "tests/support/mysql_test_env.h"
+#include "tests/support/stack.h"
 
 namespace sheetsync::test {
 
@@ -74,6 +77,20 @@ std::string Rfc3339(int64_t us);
 absl::StatusOr<double> MetricSum(const std::vector<std::string>& urls,
                                  const std::string& name,
                                  const std::map<std::string, std::string>& labels = {});
+
+// A scratch database (holding the demo table `users`) on the `mariadb`
+// fixture's server and a stack that syncs it. Destroying it stops the stack,
+// then drops the database.
+struct ScratchStack {
+  MysqlTestConfig config;
+  std::unique_ptr<ScratchDatabase> db;
+  std::unique_ptr<Stack> stack;  // declared last: destroyed first
+};
+
+// Starts one; `options.mysql` and `options.database` are filled in, and
+// `prefix` names the database.
+absl::StatusOr<std::unique_ptr<ScratchStack>> StartScratchStack(
+    absl::string_view prefix, StackOptions options = {});
 
 }  // namespace sheetsync::test
 

@@ -4,9 +4,14 @@
 // restarted, the writer is paused past the deadlines, and every process is
 // stopped with SIGTERM under load (graceful drain: exit 0, clients see only
 // retryable errors). Afterwards MySQL must equal the oracle of every change.
+// Each test prints its counts (requests sent, acknowledged, retried, faults
+// injected). One round of faults by default; SHEETSYNC_SOAK_ROUNDS=N repeats
+// them N times under the same load (scripts/soak.sh).
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <iostream>
 #include <random>
 #include <thread>
 
@@ -31,9 +36,23 @@ const std::vector<std::string> kColumns = {"name", "email", "score"};
 struct Load {
   absl::Mutex mu;
   std::vector<OracleChange> acknowledged ABSL_GUARDED_BY(mu);
-  std::atomic<int> sent{0}, retried{0}, non_retryable{0};
+  std::atomic<int> sent{0}, acked{0}, retried{0}, non_retryable{0};
   std::atomic<bool> stop{false};
 };
+
+// Returns $SHEETSYNC_SOAK_ROUNDS (at least 1; 1 when unset).
+int SoakRounds() {
+  const char* env = std::getenv("SHEETSYNC_SOAK_ROUNDS");
+  return env == nullptr ? 1 : std::max(1, std::atoi(env));
+}
+
+// Prints what the clients did and the faults injected.
+void Report(const char* test, const Load& load, int faults, int rounds) {
+  std::cerr << "faults report (" << test << ", " << rounds << " round"
+            << (rounds == 1 ? "" : "s") << "): requests sent " << load.sent
+            << ", acknowledged " << load.acked << ", retried " << load.retried
+            << ", faults injected " << faults << "\n";
+}
 
 // One client: batches of 1-5 changes over 20 rows with colliding times,
 // each retried until acknowledged (200) — also across restarts.
@@ -46,7 +65,8 @@ void Client(const Api& api, int id, Load& load) {
     for (int i = 0; i < size; ++i) {
       OracleChange change;
       change.event_id = absl::StrCat("fault-", id, "-", n, "-", i);
-      change.row_id = absl::StrFormat("60000000-0000-4000-8000-%012d", rng() % 20);
+      change.row_id =
+          absl::StrFormat("60000000-0000-4000-8000-%012d", rng() % 20);
       change.ts_us = 1764082869000000 + (rng() % 50) * 1000;
       change.deleted = rng() % 8 == 0;
       if (!change.deleted) {
@@ -62,13 +82,16 @@ void Client(const Api& api, int id, Load& load) {
     for (int attempt = 0;; ++attempt) {
       absl::StatusOr<ApiResponse> r = api.Edits(body);
       if (r.ok() && r->status == 200) break;
-      if (r.ok() && r->status != 503) ++load.non_retryable;  // a 4xx/5xx other than 503
+      if (r.ok() && r->status != 503)
+        ++load.non_retryable;  // a 4xx/5xx other than 503
       ++load.retried;
       absl::SleepFor(absl::Milliseconds(std::min(500, 20 * (attempt + 1))));
       if (attempt > 600) return;  // give up (the test then fails on the oracle)
     }
+    ++load.acked;
     absl::MutexLock lock(&load.mu);
-    load.acknowledged.insert(load.acknowledged.end(), batch.begin(), batch.end());
+    load.acknowledged.insert(load.acknowledged.end(), batch.begin(),
+                             batch.end());
   }
 }
 
@@ -78,14 +101,16 @@ class FaultsTest : public ::testing::Test {
     // A MariaDB of this test's own: it gets restarted.
     dir_ = absl::StrCat(::testing::TempDir(), "faults-mariadb-", getpid());
     ASSERT_EQ(Shell(absl::StrCat(kFixture, " start ", dir_)), 0);
-    absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfigFile(dir_ + "/mariadb.env");
+    absl::StatusOr<MysqlTestConfig> config =
+        LoadMysqlTestConfigFile(dir_ + "/mariadb.env");
     ASSERT_TRUE(config.ok()) << config.status();
     config_ = *config;
     StackOptions options;
     options.mysql = config_;
     options.database = config_.database;
     options.token = kToken;
-    options.resolver_flags = {"--writer_timeout=1s"};  // a paused writer hits deadlines
+    options.resolver_flags = {
+        "--writer_timeout=1s"};  // a paused writer hits deadlines
     options.ingest_flags = {"--resolver_timeout=3s"};
     options.gateway_flags = {"--ingest_timeout=5s"};
     absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
@@ -104,9 +129,9 @@ class FaultsTest : public ::testing::Test {
 
   void RestartMariadb() {
     const std::string lib = SHEETSYNC_SOURCE_DIR "/scripts/lib.sh";
-    ASSERT_EQ(Shell(absl::StrCat("bash -c 'source ", lib, " && mariadb_stop ", dir_,
-                                 "/mariadb && mariadb_start ", dir_, "/mariadb ",
-                                 config_.port, "'")),
+    ASSERT_EQ(Shell(absl::StrCat("bash -c 'source ", lib, " && mariadb_stop ",
+                                 dir_, "/mariadb && mariadb_start ", dir_,
+                                 "/mariadb ", config_.port, "'")),
               0);
   }
 
@@ -117,13 +142,15 @@ class FaultsTest : public ::testing::Test {
     ASSERT_TRUE(rows.ok()) << rows.status();
     OracleTable actual;
     for (const SqlRow& row : *rows) {
-      actual[*row[0]] = {{"name", row[1]}, {"email", row[2]}, {"score", row[3]}};
+      actual[*row[0]] = {
+          {"name", row[1]}, {"email", row[2]}, {"score", row[3]}};
     }
     absl::MutexLock lock(&load.mu);
     EXPECT_EQ(actual, Oracle(load.acknowledged, kColumns));
   }
 
-  static constexpr char kFixture[] = SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh";
+  static constexpr char kFixture[] =
+      SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh";
   std::string dir_;
   MysqlTestConfig config_;
   std::unique_ptr<Stack> stack_;
@@ -137,27 +164,31 @@ TEST_F(FaultsTest, KillRestartPauseAndDatabaseRestartLoseNothing) {
     clients.emplace_back([&, c] { Client(api, c, load); });
   }
   int faults = 0;
-  for (Tier tier : {Tier::kGateway, Tier::kIngest, Tier::kResolver, Tier::kWriter}) {
+  const int rounds = SoakRounds();
+  for (int round = 0; round < rounds; ++round) {
+    for (Tier tier :
+         {Tier::kGateway, Tier::kIngest, Tier::kResolver, Tier::kWriter}) {
+      absl::SleepFor(absl::Milliseconds(700));
+      const size_t i = stack_->index(tier, 0);
+      ASSERT_TRUE(stack_->process(i).child.Kill(SIGKILL).ok());
+      ASSERT_TRUE(stack_->Restart(i).ok()) << TierName(tier);
+      ++faults;
+    }
     absl::SleepFor(absl::Milliseconds(700));
-    const size_t i = stack_->index(tier, 0);
-    ASSERT_TRUE(stack_->process(i).child.Kill(SIGKILL).ok());
-    ASSERT_TRUE(stack_->Restart(i).ok()) << TierName(tier);
+    RestartMariadb();
     ++faults;
+    absl::SleepFor(absl::Milliseconds(700));
+    StackProcess& writer = stack_->process(Tier::kWriter, 0);
+    ASSERT_TRUE(writer.child.Kill(SIGSTOP).ok());
+    absl::SleepFor(
+        absl::Seconds(2));  // past the resolver's 1 s writer deadline
+    ASSERT_TRUE(writer.child.Kill(SIGCONT).ok());
+    ++faults;
+    absl::SleepFor(absl::Seconds(1));
   }
-  absl::SleepFor(absl::Milliseconds(700));
-  RestartMariadb();
-  ++faults;
-  absl::SleepFor(absl::Milliseconds(700));
-  StackProcess& writer = stack_->process(Tier::kWriter, 0);
-  ASSERT_TRUE(writer.child.Kill(SIGSTOP).ok());
-  absl::SleepFor(absl::Seconds(2));  // past the resolver's 1 s writer deadline
-  ASSERT_TRUE(writer.child.Kill(SIGCONT).ok());
-  ++faults;
-  absl::SleepFor(absl::Seconds(1));
   load.stop = true;
   for (std::thread& t : clients) t.join();
-  std::cerr << "faults report: requests sent " << load.sent << ", retried " << load.retried
-            << ", faults injected " << faults << "\n";
+  Report("kill, restart, pause", load, faults, rounds);
   EXPECT_EQ(load.non_retryable, 0);
   ExpectOracle(load);
 }
@@ -169,19 +200,27 @@ TEST_F(FaultsTest, SigtermUnderLoadDrainsAndLosesNothing) {
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] { Client(api, c, load); });
   }
-  for (Tier tier : {Tier::kWriter, Tier::kResolver, Tier::kIngest, Tier::kGateway}) {
-    absl::SleepFor(absl::Milliseconds(700));
-    const size_t i = stack_->index(tier, 0);
-    ASSERT_TRUE(stack_->process(i).child.Kill(SIGTERM).ok());
-    absl::StatusOr<ExitStatus> exit = stack_->process(i).child.Wait(absl::Seconds(20));
-    ASSERT_TRUE(exit.ok()) << TierName(tier) << ": " << exit.status();
-    EXPECT_TRUE(exit->Exited() && exit->ExitCode() == 0)
-        << TierName(tier) << " did not drain cleanly: " << exit->ToString();
-    ASSERT_TRUE(stack_->Restart(i).ok()) << TierName(tier);
+  int faults = 0;
+  const int rounds = SoakRounds();
+  for (int round = 0; round < rounds; ++round) {
+    for (Tier tier :
+         {Tier::kWriter, Tier::kResolver, Tier::kIngest, Tier::kGateway}) {
+      absl::SleepFor(absl::Milliseconds(700));
+      const size_t i = stack_->index(tier, 0);
+      ASSERT_TRUE(stack_->process(i).child.Kill(SIGTERM).ok());
+      absl::StatusOr<ExitStatus> exit =
+          stack_->process(i).child.Wait(absl::Seconds(20));
+      ASSERT_TRUE(exit.ok()) << TierName(tier) << ": " << exit.status();
+      EXPECT_TRUE(exit->Exited() && exit->ExitCode() == 0)
+          << TierName(tier) << " did not drain cleanly: " << exit->ToString();
+      ASSERT_TRUE(stack_->Restart(i).ok()) << TierName(tier);
+      ++faults;
+    }
   }
   absl::SleepFor(absl::Milliseconds(700));
   load.stop = true;
   for (std::thread& t : clients) t.join();
+  Report("SIGTERM drain", load, faults, rounds);
   EXPECT_EQ(load.non_retryable, 0);
   ExpectOracle(load);
 }

@@ -24,26 +24,18 @@ constexpr char kToken[] = "sync-path-token";
 class SyncPathTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
-    ASSERT_TRUE(config.ok()) << config.status();
-    config_ = new MysqlTestConfig(*config);
-    absl::StatusOr<ScratchDatabase> db = ScratchDatabase::Create(*config, "syncpath");
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = new ScratchDatabase(*std::move(db));
     StackOptions options;
-    options.mysql = *config;
-    options.database = db_->name();
     options.token = kToken;
-    absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = stack->release();
+    absl::StatusOr<std::unique_ptr<ScratchStack>> scratch =
+        StartScratchStack("syncpath", std::move(options));
+    ASSERT_TRUE(scratch.ok()) << scratch.status();
+    scratch_ = scratch->release();
+    config_ = &scratch_->config;
+    db_ = scratch_->db.get();
+    stack_ = scratch_->stack.get();
   }
 
-  static void TearDownTestSuite() {
-    delete stack_;
-    delete db_;
-    delete config_;
-  }
+  static void TearDownTestSuite() { delete scratch_; }
 
   Api api() const { return Api(stack_->gateway_url(), kToken); }
 
@@ -59,11 +51,14 @@ class SyncPathTest : public ::testing::Test {
     return (*session)->Query("SELECT name, email, score FROM users WHERE " + where);
   }
 
+  static ScratchStack* scratch_;
+  // Parts of scratch_.
   static MysqlTestConfig* config_;
   static ScratchDatabase* db_;
   static Stack* stack_;
 };
 
+ScratchStack* SyncPathTest::scratch_ = nullptr;
 MysqlTestConfig* SyncPathTest::config_ = nullptr;
 ScratchDatabase* SyncPathTest::db_ = nullptr;
 Stack* SyncPathTest::stack_ = nullptr;

@@ -181,6 +181,16 @@ TEST(MergeTest, PrunedHorizonMakesLateReplayStale) {
             MergeStatus::kApplied);
 }
 
+TEST(MergeTest, ChangesAtOrBefore1970ApplyWhenNothingWasPruned) {
+  BatchMerger merger{v1::ReadStateResponse()};  // horizon 0: nothing pruned
+  for (int64_t ts : {int64_t{0}, int64_t{-1}, int64_t{-62135596800000000}}) {
+    const std::string row = "row-" + std::to_string(ts);
+    v1::Change change = Update("e" + std::to_string(ts), ts, {{"name", "old"}});
+    change.set_row_id(row);
+    EXPECT_EQ(merger.Merge(change).status, MergeStatus::kApplied) << ts;
+  }
+}
+
 TEST(MergeTest, LosingMysqlEditIsWrittenBack) {
   BatchMerger merger{v1::ReadStateResponse()};
   merger.Merge(Update("s1", 50, {{"name", "sheet"}, {"email", "e"}}));

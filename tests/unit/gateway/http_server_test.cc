@@ -209,6 +209,9 @@ class TestHandler : public HttpHandler {
     std::move(respond)(std::move(response));
   }
 
+  bool BypassesInflightCap(const HttpRequest& head) const override {
+    return head.path == "/healthz";
+  }
   // Waits until `n` requests are held, then hands them over.
   std::vector<HeldRequest> TakeHeld(size_t n) {
     absl::MutexLock lock(&mu_);
@@ -522,8 +525,10 @@ TEST_F(HttpServerTest, ShutdownFinishesRequestsInFlightAndRefusesNewOnes) {
 }
 
 TEST_F(HttpServerTest, Serves100ConnectionsAtOnce) {
-  StartServer();
   constexpr int kClients = 100;
+  HttpServerOptions options;
+  options.max_inflight = kClients;
+  StartServer(options);
   std::vector<std::unique_ptr<Client>> clients;
   for (int i = 0; i < kClients; ++i) {
     clients.push_back(std::make_unique<Client>(port()));
@@ -577,6 +582,66 @@ TEST_F(HttpServerTest, ConnectionsOverTheCapAreClosed) {
   EXPECT_EQ(first.ReadResponse()->body, "GET /still ");
 }
 
+TEST_F(HttpServerTest, RequestsOverTheInflightCapGet503WithoutTheirBody) {
+  HttpServerOptions options;
+  options.max_inflight = 2;
+  StartServer(options);
+  Client first(port()), second(port());
+  ASSERT_TRUE(first.Send(Get("/hold/1")));
+  ASSERT_TRUE(second.Send(Post("/hold/2", "{}")));
+  std::vector<HeldRequest> held = handler_.TakeHeld(2);
+  ASSERT_EQ(held.size(), 2u);
+
+  Client third(port());
+  ASSERT_TRUE(third.Send(Post("/v1/edits", std::string(100 << 10, 'x'))));
+  std::optional<ParsedResponse> busy = third.ReadResponse();
+  ASSERT_TRUE(busy.has_value());
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_THAT(busy->body, HasSubstr(R"("code":"overloaded")"));
+  EXPECT_EQ(busy->Header("retry-after"), "1");
+  EXPECT_EQ(busy->Header("connection"), "close");  // The body stays unread.
+  EXPECT_EQ(handler_.handle_calls, 2);
+  // Probes the handler exempts still answer.
+  Client probe(port());
+  ASSERT_TRUE(probe.Send(Get("/healthz")));
+  EXPECT_EQ(probe.ReadResponse()->status, 200);
+
+  // A slot is free again once its response is written.
+  std::move(held[0].respond)(Ok("one"));
+  EXPECT_EQ(first.ReadResponse()->body, "one");
+  ASSERT_TRUE(first.Send(Get("/again")));
+  EXPECT_EQ(first.ReadResponse()->body, "GET /again ");
+  std::move(held[1].respond)(Ok("two"));
+  EXPECT_EQ(second.ReadResponse()->body, "two");
+}
+
+TEST_F(HttpServerTest, AnAbandonedBodyFreesItsInflightSlot) {
+  HttpServerOptions options;
+  options.max_inflight = 1;
+  StartServer(options);
+  {
+    Client quitter(port());
+    ASSERT_TRUE(quitter.Send(absl::StrCat(
+        "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n12")));
+    const absl::Time deadline =
+        absl::Now() + absl::Seconds(kClientTimeoutSeconds);
+    while (handler_.headers_calls < 1 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(1));  // until it holds the slot
+    }
+  }  // Closed before the body is complete.
+  // The slot comes back as soon as the server sees the close.
+  const absl::Time deadline =
+      absl::Now() + absl::Seconds(kClientTimeoutSeconds);
+  int status = 0;
+  while (status != 200 && absl::Now() < deadline) {
+    Client next(port());
+    ASSERT_TRUE(next.Send(Get("/next")));
+    std::optional<ParsedResponse> response = next.ReadResponse();
+    status = response.has_value() ? response->status : 0;
+  }
+  EXPECT_EQ(status, 200);
+}
+
 TEST(HttpServerStartTest, RejectsBadOptionsAndBusyPorts) {
   TestHandler handler;
   HttpServerOptions options;
@@ -598,6 +663,14 @@ TEST(HttpServerStartTest, RejectsBadOptionsAndBusyPorts) {
   absl::Status busy = HttpServer::Start(options, handler).status();
   EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(busy.message()), HasSubstr("cannot listen on"));
+}
+
+TEST(ErrorResponseTest, ReplacesBytesThatAreNotUtf8) {
+  HttpResponse response =
+      ErrorResponse(404, "not_found", "no route for /\xff\xc3(/\xc3\xa9");
+  EXPECT_EQ(response.body,
+            "{\"error\":{\"code\":\"not_found\",\"message\":"
+            "\"no route for /\\ufffd\\ufffd(/\xc3\xa9\"}}");
 }
 
 TEST(ErrorResponseTest, EscapesTheMessage) {

@@ -1,0 +1,47 @@
+#include "gateway/query.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sheetsync::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(PercentDecodeTest, DecodesEscapesAndPlusOnlyInQueries) {
+  EXPECT_EQ(*PercentDecode("a%20b+c%C3%A9", true), "a b c\xc3\xa9");
+  EXPECT_EQ(*PercentDecode("a%20b+c", false), "a b+c");
+  EXPECT_EQ(*PercentDecode("users%00", true), std::string("users\0", 6));
+}
+
+TEST(PercentDecodeTest, RefusesBadEscapesAndBytesThatAreNotUtf8) {
+  for (const char* bad : {"%", "%2", "%zz", "a%2"}) {
+    absl::StatusOr<std::string> decoded = PercentDecode(bad, true);
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+    EXPECT_THAT(std::string(decoded.status().message()), HasSubstr("%-escape"));
+  }
+  for (const char* bad : {"%ff", "%c3%28", "\xff", "%ed%a0%80"}) {
+    absl::StatusOr<std::string> decoded = PercentDecode(bad, false);
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+    EXPECT_THAT(std::string(decoded.status().message()),
+                HasSubstr("not UTF-8"));
+  }
+}
+
+TEST(ParseQueryTest, FirstOfRepeatedNamesWinsAndValuesMustBeUtf8) {
+  absl::StatusOr<std::map<std::string, std::string>> params =
+      ParseQuery("table=users&limit=1&limit=2&since=");
+  ASSERT_TRUE(params.ok()) << params.status();
+  EXPECT_EQ((*params)["table"], "users");
+  EXPECT_EQ((*params)["limit"], "1");
+  EXPECT_EQ((*params)["since"], "");
+  EXPECT_EQ(ParseQuery("table=%ff").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseQuery("exclude_origin=a&%fe=b").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sheetsync::gateway
