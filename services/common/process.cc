@@ -1,5 +1,6 @@
 #include "services/common/process.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -77,6 +78,11 @@ void ApplyEnvironment() {
 
 void InitProcess(absl::string_view service, int argc, char** argv) {
   absl::SNPrintF(g_service, sizeof(g_service), "%s", service);
+  // glibc gives every thread that allocates an arena of its own (up to 8 per
+  // core), and each keeps what was freed in it: with gRPC's thread pools the
+  // writer's RSS under the batch-50 benchmark was ~58 MiB, with 2 arenas ~31
+  // MiB, and no slower on these 2 cores.
+  mallopt(M_ARENA_MAX, 2);
   // Debian builds Abseil with its debug deadlock detector on, and gRPC's own
   // locks are absl::Mutex: every lock then updated a lock-order graph (a few
   // percent of each service's CPU). Sanitizer and test builds keep it.
