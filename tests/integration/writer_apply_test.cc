@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
+#include "tests/integration/api.h"
 #include "tests/support/mysql_test_env.h"
 #include "tests/support/stack.h"
 
@@ -24,28 +25,20 @@ constexpr int64_t kT0 = 1764082869123000;
 class WriterApplyTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
-    ASSERT_TRUE(config.ok()) << config.status();
-    config_ = new MysqlTestConfig(*config);
-    absl::StatusOr<ScratchDatabase> db = ScratchDatabase::Create(*config, "writerapply");
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = new ScratchDatabase(*std::move(db));
-    StackOptions options;
-    options.mysql = *config;
-    options.database = db_->name();
-    absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = stack->release();
-    writer_ = v1::Writer::NewStub(grpc::CreateChannel(
-                  stack_->grpc_addrs(Tier::kWriter).at(0), grpc::InsecureChannelCredentials()))
+    absl::StatusOr<std::unique_ptr<ScratchStack>> scratch = StartScratchStack("writerapply");
+    ASSERT_TRUE(scratch.ok()) << scratch.status();
+    scratch_ = scratch->release();
+    config_ = &scratch_->config;
+    db_ = scratch_->db.get();
+    writer_ = v1::Writer::NewStub(
+                  grpc::CreateChannel(scratch_->stack->grpc_addrs(Tier::kWriter).at(0),
+                                      grpc::InsecureChannelCredentials()))
                   .release();
   }
 
   static void TearDownTestSuite() {
     delete writer_;
-    delete stack_;
-    delete db_;
-    delete config_;
+    delete scratch_;
   }
 
   static std::string NewRowId() {
@@ -106,15 +99,15 @@ class WriterApplyTest : public ::testing::Test {
     return rows.ok() ? *rows : std::vector<SqlRow>{};
   }
 
-  static MysqlTestConfig* config_;
+  static ScratchStack* scratch_;
+  static const MysqlTestConfig* config_;
   static ScratchDatabase* db_;
-  static Stack* stack_;
   static v1::Writer::Stub* writer_;
 };
 
-MysqlTestConfig* WriterApplyTest::config_ = nullptr;
+ScratchStack* WriterApplyTest::scratch_ = nullptr;
+const MysqlTestConfig* WriterApplyTest::config_ = nullptr;
 ScratchDatabase* WriterApplyTest::db_ = nullptr;
-Stack* WriterApplyTest::stack_ = nullptr;
 v1::Writer::Stub* WriterApplyTest::writer_ = nullptr;
 
 TEST_F(WriterApplyTest, PlanAgainstCurrentRevsApplies) {
