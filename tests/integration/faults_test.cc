@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -146,7 +147,48 @@ class FaultsTest : public ::testing::Test {
           {"name", row[1]}, {"email", row[2]}, {"score", row[3]}};
     }
     absl::MutexLock lock(&load.mu);
-    EXPECT_EQ(actual, Oracle(load.acknowledged, kColumns));
+    const OracleTable expected = Oracle(load.acknowledged, kColumns);
+    EXPECT_EQ(actual, expected);
+    if (actual != expected) Explain(**session, actual, expected, load.acknowledged);
+  }
+
+  // Prints, for each row that differs, what the clients had acknowledged for
+  // it and what the sync metadata holds, so that a divergence can be traced.
+  static void Explain(MysqlSession& session, const OracleTable& actual,
+                      const OracleTable& expected,
+                      const std::vector<OracleChange>& acknowledged) {
+    std::set<std::string> rows;
+    for (const auto& [row, cells] : actual) {
+      auto it = expected.find(row);
+      if (it == expected.end() || it->second != cells) rows.insert(row);
+    }
+    for (const auto& [row, cells] : expected) {
+      if (actual.count(row) == 0) rows.insert(row);
+    }
+    for (const std::string& row : rows) {
+      std::cerr << "== row " << row << " differs; acknowledged changes (event ts deleted name):\n";
+      for (const OracleChange& change : acknowledged) {
+        if (change.row_id != row) continue;
+        auto name = change.cells.find("name");
+        std::cerr << "  " << change.event_id << " " << change.ts_us << " " << change.deleted
+                  << " " << (name == change.cells.end() ? "-" : name->second.value_or("NULL"))
+                  << "\n";
+      }
+      for (const std::string& sql :
+           {absl::StrCat("SELECT rev, tomb_us, tomb_event, updated_us FROM _sheetsync_rows "
+                         "WHERE row_id = ", SqlQuote(row)),
+            absl::StrCat("SELECT col, val, ts_us, event_id FROM _sheetsync_cells WHERE row_id = ",
+                         SqlQuote(row))}) {
+        auto result = session.Query(sql);
+        std::cerr << "  " << sql << ":\n";
+        if (!result.ok()) continue;
+        for (const SqlRow& r : *result) {
+          std::cerr << "   ";
+          for (const auto& v : r) std::cerr << " " << v.value_or("NULL");
+          std::cerr << "\n";
+        }
+      }
+    }
   }
 
   static constexpr char kFixture[] =
