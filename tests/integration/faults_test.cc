@@ -165,6 +165,13 @@ class FaultsTest : public ::testing::Test {
     for (const auto& [row, cells] : expected) {
       if (actual.count(row) == 0) rows.insert(row);
     }
+    // No one edits MySQL directly here: a captured edit would be an echo of
+    // the writer's own writes, and (stamped now) would beat every sheet edit.
+    auto captured = session.QueryValue(
+        "SELECT COUNT(*) FROM _sheetsync_events WHERE event_id LIKE 'mysql-%'");
+    std::cerr << "captured MySQL edits merged: "
+              << (captured.ok() ? captured->value_or("NULL") : captured.status().ToString())
+              << "\n";
     for (const std::string& row : rows) {
       std::cerr << "== row " << row << " differs; acknowledged changes (event ts deleted name):\n";
       for (const OracleChange& change : acknowledged) {
@@ -177,7 +184,7 @@ class FaultsTest : public ::testing::Test {
       for (const std::string& sql :
            {absl::StrCat("SELECT rev, tomb_us, tomb_event, updated_us FROM _sheetsync_rows "
                          "WHERE row_id = ", SqlQuote(row)),
-            absl::StrCat("SELECT col, val, ts_us, event_id FROM _sheetsync_cells WHERE row_id = ",
+            absl::StrCat("SELECT col, val, ts_us, event_id, source, origin FROM _sheetsync_cells WHERE row_id = ",
                          SqlQuote(row))}) {
         auto result = session.Query(sql);
         std::cerr << "  " << sql << ":\n";
