@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -37,6 +38,8 @@ const std::vector<std::string> kColumns = {"name", "email", "score"};
 struct Load {
   absl::Mutex mu;
   std::vector<OracleChange> acknowledged ABSL_GUARDED_BY(mu);
+  // event id -> the status the acknowledging answer gave it (diagnostics).
+  std::map<std::string, std::string> statuses ABSL_GUARDED_BY(mu);
   std::atomic<int> sent{0}, acked{0}, retried{0}, non_retryable{0};
   std::atomic<bool> stop{false};
 };
@@ -80,8 +83,9 @@ void Client(const Api& api, int id, Load& load) {
     }
     const std::string body = EditsBody("users", edits);
     ++load.sent;
+    absl::StatusOr<ApiResponse> r;
     for (int attempt = 0;; ++attempt) {
-      absl::StatusOr<ApiResponse> r = api.Edits(body);
+      r = api.Edits(body);
       if (r.ok() && r->status == 200) break;
       if (r.ok() && r->status != 503)
         ++load.non_retryable;  // a 4xx/5xx other than 503
@@ -91,6 +95,18 @@ void Client(const Api& api, int id, Load& load) {
     }
     ++load.acked;
     absl::MutexLock lock(&load.mu);
+    const auto* results = &r->json.struct_value().fields();
+    const int answered = results->count("results") == 0
+                             ? 0
+                             : results->at("results").list_value().values_size();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      // The status each change was acknowledged with, and the clients'
+      // retry count then (a rough clock), for Explain().
+      load.statuses[batch[i].event_id] = absl::StrCat(
+          static_cast<int>(i) < answered ? Str(r->result(static_cast<int>(i)), {"status"})
+                                         : "(no result)",
+          " after-retries-", load.retried.load());
+    }
     load.acknowledged.insert(load.acknowledged.end(), batch.begin(),
                              batch.end());
   }
@@ -149,14 +165,17 @@ class FaultsTest : public ::testing::Test {
     absl::MutexLock lock(&load.mu);
     const OracleTable expected = Oracle(load.acknowledged, kColumns);
     EXPECT_EQ(actual, expected);
-    if (actual != expected) Explain(**session, actual, expected, load.acknowledged);
+    if (actual != expected) {
+      Explain(**session, actual, expected, load.acknowledged, load.statuses);
+    }
   }
 
   // Prints, for each row that differs, what the clients had acknowledged for
   // it and what the sync metadata holds, so that a divergence can be traced.
   static void Explain(MysqlSession& session, const OracleTable& actual,
                       const OracleTable& expected,
-                      const std::vector<OracleChange>& acknowledged) {
+                      const std::vector<OracleChange>& acknowledged,
+                      const std::map<std::string, std::string>& statuses) {
     std::set<std::string> rows;
     for (const auto& [row, cells] : actual) {
       auto it = expected.find(row);
@@ -179,12 +198,15 @@ class FaultsTest : public ::testing::Test {
         auto name = change.cells.find("name");
         std::cerr << "  " << change.event_id << " " << change.ts_us << " " << change.deleted
                   << " " << (name == change.cells.end() ? "-" : name->second.value_or("NULL"))
+                  << " " << (statuses.count(change.event_id) ? statuses.at(change.event_id) : "?")
                   << "\n";
       }
       for (const std::string& sql :
            {absl::StrCat("SELECT rev, tomb_us, tomb_event, updated_us FROM _sheetsync_rows "
                          "WHERE row_id = ", SqlQuote(row)),
             absl::StrCat("SELECT col, val, ts_us, event_id, source, origin FROM _sheetsync_cells WHERE row_id = ",
+                         SqlQuote(row)),
+            absl::StrCat("SELECT seq, logged_at_us FROM _sheetsync_changelog WHERE row_id = ",
                          SqlQuote(row))}) {
         auto result = session.Query(sql);
         std::cerr << "  " << sql << ":\n";
