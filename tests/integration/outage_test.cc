@@ -3,6 +3,7 @@
 // goes through.
 #include <cstdlib>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -76,6 +77,13 @@ TEST(OutageTest, MysqlDownAnswers503AndReadyzFails) {
                                        getpid());
   const std::string script = SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh";
   ASSERT_EQ(std::system(absl::StrCat(script, " start ", dir, " >/dev/null").c_str()), 0);
+  // Stopped however the test ends (a failed ASSERT returns early); stopping
+  // it twice is harmless.
+  absl::Cleanup stop_mariadb = [&] {
+    const int status =
+        std::system(absl::StrCat(script, " stop ", dir, " >/dev/null 2>&1").c_str());
+    (void)status;  // non-zero when the test already stopped it
+  };
   absl::StatusOr<MysqlTestConfig> config =
       LoadMysqlTestConfigFile(dir + "/mariadb.env");
   ASSERT_TRUE(config.ok()) << config.status();
