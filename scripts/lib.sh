@@ -10,7 +10,7 @@
 #   mariadb_socket DATA_DIR               prints the server's unix socket path
 #   mariadb_port SOCKET                   prints the TCP port of the server behind SOCKET
 #   mysql_bootstrap SOCKET DB USER PASSWORD   database + least-privilege user + demo table `users`
-#   free_port                             prints a TCP port the kernel says is free on 127.0.0.1
+#   free_port                             prints a TCP port free on 127.0.0.1, below the ephemeral range
 #   port_is_free PORT                     succeeds when PORT can be bound on 127.0.0.1
 #   wait_pid_exit PID TIMEOUT_S           waits until PID has exited (zombie counts as exited)
 #   stop_pid PID [TIMEOUT_S]              SIGTERM, wait, then SIGKILL — for a PID we started
@@ -68,12 +68,25 @@ build_project() {
   ninja -C "$build_dir"
 }
 
-# Prints a TCP port that is free on 127.0.0.1 right now (the kernel picks it).
+# Prints a TCP port that is free on 127.0.0.1 right now. It is drawn below
+# the kernel's ephemeral range, so no outgoing connection can take it while a
+# server that owns it restarts.
 free_port() {
-  "$SHEETSYNC_PYTHON" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+  "$SHEETSYNC_PYTHON" -c 'import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    port = random.randrange(10000, low)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port below %d" % low)'
 }
 
 # Succeeds when PORT can be bound on 127.0.0.1 (no listener there, any address).

@@ -21,6 +21,7 @@ namespace {
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 constexpr int kDeadlockRetries = 4;
 constexpr int kDuplicateKey = 1062;
+constexpr int kSubqueryRows = 1242;  // "Subquery returns more than 1 row"
 constexpr int kUnknownColumn = 1054;
 
 // Thrown inside ApplyOnce when the plan no longer matches the stored state.
@@ -343,7 +344,6 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
     ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
     try {
       v1::ApplyResponse response = ApplyOnce(conn, request, *schema);
-      conn->commit();
       if (metrics_ != nullptr) metrics_->ObserveBatchRows(request.rows_size());
       return response;
     } catch (const StaleState&) {
@@ -385,25 +385,25 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::ConflictResponse(
 v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
                                                const v1::ApplyRequest& request,
                                                const v1::TableSchema& schema) {
-  // The whole transaction but its COMMIT goes to MySQL in one round trip.
+  // The whole transaction, COMMIT included, goes to MySQL in one round trip.
   const std::string tbl = Literal(conn, request.table());
   const int64_t now = clock_.NowMicros();
   SqlBatch batch;
   batch.Add("START TRANSACTION");
-  int64_t rows_expected = 0;
-  int64_t rows_counted = 0;
+  int guard_at = -1;
   if (!request.rows().empty()) {
     // First, and in key order so that concurrent batches cannot deadlock
     // each other: move each row from the rev the plan was made against to
     // the next. A row whose rev moved meanwhile is left alone, and so the
     // statement's count of changed rows (1 per insert, 2 per update) falls
-    // short of the plan's.
+    // short of the plan's. Then the guard: its subquery returns two rows
+    // when the count is off, an error that stops the batch before anything
+    // else runs (plain SQL has no portable way to raise one).
     RowsUpsert upsert = RowsUpsertOf(conn, request, tbl, now);
-    rows_expected = upsert.expected_count;
     batch.Add(std::move(upsert.sql));
-    batch.AddQuery("SELECT ROW_COUNT()", [&rows_counted](sql::ResultSet& rs) {
-      if (rs.next()) rows_counted = rs.getInt64(1);
-    });
+    guard_at = batch.Add(absl::StrCat(
+        "SELECT (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE ROW_COUNT() <> ",
+        upsert.expected_count, ")"));
   }
   int events_at = -1;
   if (!request.new_event_ids().empty()) {
@@ -427,15 +427,14 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
   if (!request.current_row_ids().empty()) {
     AddCurrentRowsQuery(conn, request, schema, batch, &current);
   }
+  batch.Add("COMMIT");
   try {
     batch.Run(conn);
   } catch (const sql::SQLException& e) {
-    if (batch.failed_index() != events_at || e.getErrorCode() != kDuplicateKey) throw;
+    const bool moved = batch.failed_index() == guard_at && e.getErrorCode() == kSubqueryRows;
     // A concurrent batch committed one of these events first.
-    RollbackQuietly(conn);
-    throw StaleState{};
-  }
-  if (rows_counted != rows_expected) {
+    const bool known = batch.failed_index() == events_at && e.getErrorCode() == kDuplicateKey;
+    if (!moved && !known) throw;
     RollbackQuietly(conn);
     throw StaleState{};
   }

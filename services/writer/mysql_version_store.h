@@ -6,9 +6,10 @@
 //   _sheetsync_cells      per cell: winning value and its version
 //   _sheetsync_events     accepted event ids (duplicate detection)
 //   _sheetsync_changelog  committed row changes, for the change feed
-// Races are settled inside MySQL: Apply locks the rows it writes
-// (SELECT ... FOR UPDATE), checks their revs, and commits everything in one
-// transaction. Thread-safe.
+// Races are settled inside MySQL: Apply moves each row it writes from the rev
+// its plan was made against to the next (which locks it), and a guard stops
+// the transaction before COMMIT when any rev had moved; the whole
+// transaction, COMMIT included, is one round trip. Thread-safe.
 #ifndef SHEETSYNC_SERVICES_WRITER_MYSQL_VERSION_STORE_H_
 #define SHEETSYNC_SERVICES_WRITER_MYSQL_VERSION_STORE_H_
 
@@ -126,10 +127,9 @@ class MysqlVersionStore final : public VersionStore {
   // Answers a plan that met a concurrent commit: the fresh state of its rows.
   absl::StatusOr<v1::ApplyResponse> ConflictResponse(
       PooledConnection& conn, const v1::ApplyRequest& request);
-  // One attempt of Apply: starts a transaction and runs the plan's
-  // statements, leaving the COMMIT to the caller. Throws StaleState (after
-  // rolling back) when the rows moved since the plan was made, or
-  // sql::SQLException.
+  // One attempt of Apply: runs the plan's statements in one transaction and
+  // commits it. Throws StaleState (after rolling back) when the rows moved or
+  // an event was recorded since the plan was made, or sql::SQLException.
   v1::ApplyResponse ApplyOnce(PooledConnection& conn,
                               const v1::ApplyRequest& request,
                               const v1::TableSchema& schema);

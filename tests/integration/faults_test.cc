@@ -11,6 +11,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -41,6 +42,9 @@ struct Load {
   // event id -> the status the acknowledging answer gave it (diagnostics).
   std::map<std::string, std::string> statuses ABSL_GUARDED_BY(mu);
   std::atomic<int> sent{0}, acked{0}, retried{0}, non_retryable{0};
+  // 200 answers whose results do not belong to the request's changes (an
+  // answer meant for another request would acknowledge what was not written).
+  std::atomic<int> misanswered{0};
   std::atomic<bool> stop{false};
 };
 
@@ -99,7 +103,14 @@ void Client(const Api& api, int id, Load& load) {
     const int answered = results->count("results") == 0
                              ? 0
                              : results->at("results").list_value().values_size();
+    if (answered != static_cast<int>(batch.size())) ++load.misanswered;
     for (size_t i = 0; i < batch.size(); ++i) {
+      if (static_cast<int>(i) < answered &&
+          Str(r->result(static_cast<int>(i)), {"event_id"}) != batch[i].event_id) {
+        ++load.misanswered;
+        std::cerr << "answer for " << batch[i].event_id << " carries event "
+                  << Str(r->result(static_cast<int>(i)), {"event_id"}) << "\n";
+      }
       // The status each change was acknowledged with, and the clients'
       // retry count then (a rough clock), for Explain().
       load.statuses[batch[i].event_id] = absl::StrCat(
@@ -117,7 +128,7 @@ class FaultsTest : public ::testing::Test {
   void SetUp() override {
     // A MariaDB of this test's own: it gets restarted.
     dir_ = absl::StrCat(::testing::TempDir(), "faults-mariadb-", getpid());
-    ASSERT_EQ(Shell(absl::StrCat(kFixture, " start ", dir_)), 0);
+    ASSERT_EQ(Shell(absl::StrCat(kFixture, " start ", dir_)), 0) << ShellLog();
     absl::StatusOr<MysqlTestConfig> config =
         LoadMysqlTestConfigFile(dir_ + "/mariadb.env");
     ASSERT_TRUE(config.ok()) << config.status();
@@ -138,10 +149,16 @@ class FaultsTest : public ::testing::Test {
   void TearDown() override {
     stack_.reset();
     Shell(absl::StrCat(kFixture, " stop ", dir_));
+    std::remove((dir_ + ".log").c_str());
   }
 
-  static int Shell(const std::string& command) {
-    return std::system((command + " >/dev/null 2>&1").c_str());
+  // Runs `command`, its output going to a log that ShellLog() returns.
+  int Shell(const std::string& command) const {
+    return std::system((command + " >" + dir_ + ".log 2>&1").c_str());
+  }
+  std::string ShellLog() const {
+    std::ifstream log(dir_ + ".log");
+    return std::string(std::istreambuf_iterator<char>(log), {});
   }
 
   void RestartMariadb() {
@@ -149,7 +166,8 @@ class FaultsTest : public ::testing::Test {
     ASSERT_EQ(Shell(absl::StrCat("bash -c 'source ", lib, " && mariadb_stop ",
                                  dir_, "/mariadb && mariadb_start ", dir_,
                                  "/mariadb ", config_.port, "'")),
-              0);
+              0)
+        << ShellLog();
   }
 
   void ExpectOracle(Load& load) {
@@ -261,6 +279,7 @@ TEST_F(FaultsTest, KillRestartPauseAndDatabaseRestartLoseNothing) {
   for (std::thread& t : clients) t.join();
   Report("kill, restart, pause", load, faults, rounds);
   EXPECT_EQ(load.non_retryable, 0);
+  EXPECT_EQ(load.misanswered, 0);
   ExpectOracle(load);
 }
 
@@ -293,6 +312,7 @@ TEST_F(FaultsTest, SigtermUnderLoadDrainsAndLosesNothing) {
   for (std::thread& t : clients) t.join();
   Report("SIGTERM drain", load, faults, rounds);
   EXPECT_EQ(load.non_retryable, 0);
+  EXPECT_EQ(load.misanswered, 0);
   ExpectOracle(load);
 }
 

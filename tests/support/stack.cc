@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -148,25 +149,36 @@ absl::string_view TierName(Tier tier) {
 }
 
 absl::StatusOr<std::vector<int>> FreePorts(int n) {
+  // Below the kernel's ephemeral range: no outgoing connection can take a
+  // port while the server that owns it restarts.
+  int low = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low;
+  thread_local std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> candidate(10000, std::max(10001, low - 1));
   std::vector<int> fds;
   std::vector<int> ports;
   absl::Status status;
   // Every socket stays bound until all are chosen, so the ports are distinct.
-  for (int i = 0; i < n && status.ok(); ++i) {
+  for (int tries = 0; static_cast<int>(ports.size()) < n && status.ok(); ++tries) {
+    if (tries == 1000 * n) {
+      status = absl::InternalError(absl::StrCat("no ", n, " free ports below ", low));
+      break;
+    }
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      status = absl::InternalError(absl::StrCat("free port: ", strerror(errno)));
+      break;
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd < 0 ||
-        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      status =
-          absl::InternalError(absl::StrCat("free port: ", strerror(errno)));
-    } else {
-      ports.push_back(ntohs(addr.sin_port));
+    addr.sin_port = htons(static_cast<uint16_t>(candidate(rng)));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      close(fd);  // taken: draw again
+      continue;
     }
-    if (fd >= 0) fds.push_back(fd);
+    fds.push_back(fd);
+    ports.push_back(ntohs(addr.sin_port));
   }
   for (int fd : fds) close(fd);
   if (!status.ok()) return status;

@@ -153,7 +153,8 @@ class Stack {
   std::vector<std::unique_ptr<StackProcess>> processes_;
 };
 
-// Returns `n` distinct TCP ports that are free on 127.0.0.1 right now.
+// Returns `n` distinct TCP ports that are free on 127.0.0.1 right now, below
+// the kernel's ephemeral port range.
 absl::StatusOr<std::vector<int>> FreePorts(int n);
 
 }  // namespace sheetsync::test
