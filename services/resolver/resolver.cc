@@ -1,5 +1,6 @@
 #include "services/resolver/resolver.h"
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -30,6 +31,29 @@ bool NeedsCurrent(const v1::Change& change, const ChangeOutcome& outcome,
   }
   // A delete after which newer cells keep the row alive.
   return change.deleted() && !merger.Row(change.row_id()).cells().empty();
+}
+
+// Folds the writer's answer to a conflicting plan into `state`: the plan's
+// rows as they are now (gone when absent from `fresh`) and the events it
+// found recorded. The other rows and events of the request keep what was
+// read before — the plan did not write them, and it must not forget that
+// an event was already known.
+void Refresh(v1::ReadStateResponse& state, const v1::ApplyRequest& plan,
+             v1::ReadStateResponse& fresh) {
+  absl::flat_hash_set<std::string> replaced;
+  for (const v1::RowWrite& row : plan.rows()) replaced.insert(row.row_id());
+  for (const v1::RowState& row : fresh.rows()) replaced.insert(row.row_id());
+  auto& rows = *state.mutable_rows();
+  rows.erase(std::remove_if(rows.begin(), rows.end(),
+                            [&](const v1::RowState& row) {
+                              return replaced.contains(row.row_id());
+                            }),
+             rows.end());
+  for (v1::RowState& row : *fresh.mutable_rows()) *state.add_rows() = std::move(row);
+  for (std::string& id : *fresh.mutable_known_event_ids()) {
+    state.add_known_event_ids(std::move(id));
+  }
+  state.set_pruned_horizon_us(fresh.pruned_horizon_us());
 }
 
 void SleepBeforeRetry(int attempt) {
@@ -93,7 +117,7 @@ absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
       RETURN_IF_ERROR(FromGrpcStatus(writer_.Apply(&context, apply, &applied)));
     }
     if (applied.conflict()) {
-      state = std::move(*applied.mutable_fresh());
+      Refresh(state, apply, *applied.mutable_fresh());
       SleepBeforeRetry(attempt);
       continue;
     }
