@@ -112,6 +112,10 @@ ChangeOutcome BatchMerger::Merge(const v1::Change& change) {
   } else {
     MergeCells(change, row, outcome);
   }
+  if (nothing_stored && outcome.effective()) {
+    absent_rows_min_us_ = std::min(absent_rows_min_us_.value_or(change.updated_at_us()),
+                                   change.updated_at_us());
+  }
   return outcome;
 }
 
@@ -236,6 +240,9 @@ void BatchMerger::WriteBack(WorkingRow& row) {
 }
 
 void BatchMerger::BuildPlan(v1::ApplyRequest& request) const {
+  if (absent_rows_min_us_.has_value()) {
+    request.set_absent_rows_min_us(*absent_rows_min_us_);
+  }
   for (const std::string& event_id : new_events_) {
     request.add_new_event_ids(event_id);
   }

@@ -13,6 +13,7 @@
 #define SHEETSYNC_SERVICES_COMMON_MERGE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,7 @@ class BatchMerger {
   absl::flat_hash_set<std::string> known_events_;
   std::vector<std::string> new_events_;
   int64_t pruned_horizon_us_ = 0;
+  std::optional<int64_t> absent_rows_min_us_;  // see ApplyRequest
 };
 
 }  // namespace sheetsync

@@ -126,6 +126,11 @@ v1::ApplyRequest CombinePlans(const std::vector<const v1::ApplyRequest*>& plans)
     combined.mutable_new_event_ids()->MergeFrom(plan->new_event_ids());
     combined.mutable_current_row_ids()->MergeFrom(plan->current_row_ids());
     combined.mutable_consumed_capture_ids()->MergeFrom(plan->consumed_capture_ids());
+    if (plan->has_absent_rows_min_us() &&
+        (!combined.has_absent_rows_min_us() ||
+         plan->absent_rows_min_us() < combined.absent_rows_min_us())) {
+      combined.set_absent_rows_min_us(plan->absent_rows_min_us());
+    }
   }
   return combined;
 }

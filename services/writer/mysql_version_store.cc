@@ -397,13 +397,23 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
     // the next. A row whose rev moved meanwhile is left alone, and so the
     // statement's count of changed rows (1 per insert, 2 per update) falls
     // short of the plan's. Then the guard: its subquery returns two rows
-    // when the count is off, an error that stops the batch before anything
-    // else runs (plain SQL has no portable way to raise one).
+    // when the count is off (or the horizon moved), an error that stops the
+    // batch before anything else runs (plain SQL has no portable way to
+    // raise one).
     RowsUpsert upsert = RowsUpsertOf(conn, request, tbl, now);
     batch.Add(std::move(upsert.sql));
+    // A plan that brought back a row with nothing stored also needs the
+    // pruned-tombstone horizon to be still older than its changes.
+    std::string horizon_moved = "FALSE";
+    if (request.has_absent_rows_min_us()) {  // (a horizon of 0: nothing pruned)
+      horizon_moved = absl::StrCat(
+          "EXISTS (SELECT 1 FROM _sheetsync_tables WHERE tbl = ", tbl,
+          " AND pruned_horizon_us > 0 AND pruned_horizon_us >= ",
+          request.absent_rows_min_us(), ")");
+    }
     guard_at = batch.Add(absl::StrCat(
         "SELECT (SELECT 1 UNION ALL SELECT 1 FROM DUAL WHERE ROW_COUNT() <> ",
-        upsert.expected_count, ")"));
+        upsert.expected_count, " OR ", horizon_moved, ")"));
   }
   int events_at = -1;
   if (!request.new_event_ids().empty()) {

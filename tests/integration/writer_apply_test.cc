@@ -194,5 +194,33 @@ TEST_F(WriterApplyTest, CurrentRowsAreReadInsideTheCommit) {
   EXPECT_FALSE(applied->current_rows(1).exists());
 }
 
+TEST_F(WriterApplyTest, HorizonRaisedSinceThePlanWritesNothing) {
+  // The plan brings back a row with nothing stored, by a change at kT0 + 50;
+  // meanwhile a prune raised the horizon to that time: a late replay that
+  // must not resurrect the row. A horizon still older lets it commit.
+  auto session = MysqlSession::Connect(*config_, db_->name());
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto set_horizon = [&](int64_t us) {
+    ASSERT_TRUE((*session)
+                    ->Execute(absl::StrCat("UPDATE _sheetsync_tables SET pruned_horizon_us = ",
+                                           us, " WHERE tbl = 'users'"))
+                    .ok());
+  };
+  const std::string row = NewRowId();
+  v1::ApplyRequest request = Plan({NameWrite(row, 0, "Ghost", "e-8a", kT0 + 50)}, {"e-8a"});
+  request.set_absent_rows_min_us(kT0 + 50);
+  set_horizon(kT0 + 50);
+  auto stale = Apply(request);
+  set_horizon(kT0 + 49);
+  auto applied = Apply(request);
+  set_horizon(0);
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_TRUE(stale->conflict());
+  EXPECT_EQ(stale->fresh().pruned_horizon_us(), kT0 + 50);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_FALSE(applied->conflict());
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ghost", "1", "1")));
+}
+
 }  // namespace
 }  // namespace sheetsync::test

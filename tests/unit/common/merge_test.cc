@@ -181,6 +181,37 @@ TEST(MergeTest, PrunedHorizonMakesLateReplayStale) {
             MergeStatus::kApplied);
 }
 
+TEST(MergeTest, PlanNamesItsOldestChangeToARowWithNothingStored) {
+  v1::ReadStateResponse stored;
+  stored.set_pruned_horizon_us(100);
+  v1::RowState* row = stored.add_rows();  // a row with a cell: not absent
+  row->set_row_id("stored");
+  row->set_rev(1);
+  v1::CellVersion& cell = (*row->mutable_cells())["name"];
+  cell.set_updated_at_us(5);
+  cell.set_event_id("e0");
+  BatchMerger merger{stored};
+  v1::Change old_edit = Update("e1", 50, {{"name", "old"}});
+  old_edit.set_row_id("stored");
+  merger.Merge(old_edit);                                   // applies: ignored
+  merger.Merge(Update("e2", 100, {{"name", "zombie"}}));    // stale: ignored
+  merger.Merge(Update("e3", 300, {{"name", "new"}}));       // absent row: counts
+  merger.Merge(Update("e4", 200, {{"name", "older"}}));     // the row exists now
+  v1::Change other = Delete("e5", 250);
+  other.set_row_id("other");
+  merger.Merge(other);                                      // absent row: counts
+  v1::ApplyRequest plan;
+  merger.BuildPlan(plan);
+  ASSERT_TRUE(plan.has_absent_rows_min_us());
+  EXPECT_EQ(plan.absent_rows_min_us(), 250);
+
+  BatchMerger none{stored};
+  none.Merge(old_edit);
+  v1::ApplyRequest plan2;
+  none.BuildPlan(plan2);
+  EXPECT_FALSE(plan2.has_absent_rows_min_us());
+}
+
 TEST(MergeTest, ChangesAtOrBefore1970ApplyWhenNothingWasPruned) {
   BatchMerger merger{v1::ReadStateResponse()};  // horizon 0: nothing pruned
   for (int64_t ts : {int64_t{0}, int64_t{-1}, int64_t{-62135596800000000}}) {
