@@ -19,6 +19,10 @@ ABSL_FLAG(absl::Duration, writer_timeout, absl::Seconds(10),
           "Deadline of each call to the writer");
 ABSL_FLAG(absl::Duration, capture_interval, absl::Milliseconds(200),
           "How often captured MySQL edits are claimed and merged");
+ABSL_FLAG(std::string, read_first, "auto",
+          "Read the stored state before planning a batch: always, never (plan "
+          "against nothing stored; the commit's checks refuse a wrong guess) or "
+          "auto (never while such plans mostly commit, per table)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(10),
           "How long SIGTERM waits for calls in flight");
 
@@ -40,6 +44,10 @@ int Main() {
                       absl::Seconds(5));
   ResolverOptions options;
   options.writer_timeout = absl::GetFlag(FLAGS_writer_timeout);
+  absl::StatusOr<ReadPolicy::Mode> read_first =
+      ReadPolicy::ParseMode(absl::GetFlag(FLAGS_read_first));
+  if (!read_first.ok()) DieOnBadConfig(read_first.status().ToString());
+  options.read_first = *read_first;
   Resolver resolver(*writer, schemas, metrics, options);
   ResolverService service(resolver);
   auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service}, tls,

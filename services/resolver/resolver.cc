@@ -66,7 +66,11 @@ void SleepBeforeRetry(int attempt) {
 
 Resolver::Resolver(v1::Writer::StubInterface& writer, SchemaCache& schemas,
                    SyncMetrics& metrics, ResolverOptions options)
-    : writer_(writer), schemas_(schemas), metrics_(metrics), options_(options) {}
+    : writer_(writer),
+      schemas_(schemas),
+      metrics_(metrics),
+      options_(options),
+      read_policy_(options.read_first) {}
 
 absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
     const v1::ResolveRequest& request, const grpc::ServerContextBase* parent) {
@@ -79,8 +83,11 @@ absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
     if (seen_rows.insert(change.row_id()).second) read.add_row_ids(change.row_id());
     read.add_event_ids(change.event_id());
   }
+  // Unread, the first plan assumes nothing is stored and nothing pruned; the
+  // commit's checks (revs, known events, the horizon) refuse it otherwise.
   v1::ReadStateResponse state;
-  {
+  const bool unread = !read_policy_.ReadFirst(request.table());
+  if (!unread) {
     grpc::ClientContext context;
     SetDeadline(context, options_.writer_timeout, parent);
     RETURN_IF_ERROR(FromGrpcStatus(writer_.ReadState(&context, read, &state)));
@@ -116,6 +123,7 @@ absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
       SetDeadline(context, options_.writer_timeout, parent);
       RETURN_IF_ERROR(FromGrpcStatus(writer_.Apply(&context, apply, &applied)));
     }
+    if (unread && attempt == 0) read_policy_.Record(request.table(), !applied.conflict());
     if (applied.conflict()) {
       Refresh(state, apply, *applied.mutable_fresh());
       SleepBeforeRetry(attempt);

@@ -13,6 +13,7 @@
 #include "grpcpp/grpcpp.h"
 #include "services/common/metrics.h"
 #include "services/common/schema_cache.h"
+#include "services/resolver/read_policy.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 
 namespace sheetsync {
@@ -20,6 +21,8 @@ namespace sheetsync {
 struct ResolverOptions {
   absl::Duration writer_timeout = absl::Seconds(10);  // per writer call
   int max_attempts = 16;  // plans tried before giving up (ABORTED)
+  // Whether the stored state is read before the first plan (read_policy.h).
+  ReadPolicy::Mode read_first = ReadPolicy::Mode::kAuto;
 };
 
 class Resolver {
@@ -40,6 +43,7 @@ class Resolver {
   SchemaCache& schemas_;
   SyncMetrics& metrics_;
   const ResolverOptions options_;
+  ReadPolicy read_policy_;
 };
 
 }  // namespace sheetsync

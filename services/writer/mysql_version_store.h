@@ -7,9 +7,9 @@
 //   _sheetsync_events     accepted event ids (duplicate detection)
 //   _sheetsync_changelog  committed row changes, for the change feed
 // Races are settled inside MySQL: Apply moves each row it writes from the rev
-// its plan was made against to the next (which locks it), and a guard stops
-// the transaction before COMMIT when any rev had moved; the whole
-// transaction, COMMIT included, is one round trip. Thread-safe.
+// its plan was made against to the next (which locks it), and rolls back
+// when any rev had moved; the transaction is one round trip and a COMMIT.
+// Thread-safe.
 #ifndef SHEETSYNC_SERVICES_WRITER_MYSQL_VERSION_STORE_H_
 #define SHEETSYNC_SERVICES_WRITER_MYSQL_VERSION_STORE_H_
 

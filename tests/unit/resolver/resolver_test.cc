@@ -60,13 +60,19 @@ v1::RowState RowWithName(const std::string& row, int64_t rev, const std::string&
   return state;
 }
 
+ResolverOptions ReadFirst(ReadPolicy::Mode mode) {
+  ResolverOptions options;
+  options.read_first = mode;
+  return options;
+}
+
 class ResolverTest : public ::testing::Test {
  protected:
-  ResolverTest()
+  explicit ResolverTest(ReadPolicy::Mode mode = ReadPolicy::Mode::kAlways)
       : clock_(kT),
         schemas_([](const std::string&) { return Users(); }, clock_, absl::Minutes(1)),
         metrics_(registry_),
-        resolver_(writer_, schemas_, metrics_, ResolverOptions{}) {}
+        resolver_(writer_, schemas_, metrics_, ReadFirst(mode)) {}
 
   v1::MockWriterStub writer_;
   FakeClock clock_;
@@ -141,6 +147,78 @@ TEST_F(ResolverTest, APlannedRowMissingFromTheFreshStateIsAbsent) {
   EXPECT_EQ(plans[0].rows(0).expected_rev(), 4);
   EXPECT_EQ(plans[1].rows(0).expected_rev(), 0);
   EXPECT_EQ(response->results(0).status(), "applied");
+}
+
+class UnreadResolverTest : public ResolverTest {
+ protected:
+  UnreadResolverTest() : ResolverTest(ReadPolicy::Mode::kNever) {}
+};
+
+TEST_F(UnreadResolverTest, NewRowsCommitWithoutARead) {
+  v1::ResolveRequest request;
+  request.set_table("users");
+  *request.add_changes() = NameChange("e-1", kRowX, kT, "Ada");
+  EXPECT_CALL(writer_, ReadState(_, _, _)).Times(0);
+  v1::ApplyRequest plan;
+  EXPECT_CALL(writer_, Apply(_, _, _))
+      .WillOnce(DoAll(SaveArg<1>(&plan), Return(grpc::Status::OK)));
+  absl::StatusOr<v1::ResolveResponse> response = resolver_.Resolve(request, nullptr);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->results(0).status(), "applied");
+  ASSERT_EQ(plan.rows_size(), 1);
+  EXPECT_EQ(plan.rows(0).expected_rev(), 0);
+  ASSERT_TRUE(plan.has_absent_rows_min_us());  // the commit checks the horizon
+  EXPECT_EQ(plan.absent_rows_min_us(), kT);
+}
+
+// The guess was wrong: the row holds a newer name and one event is known.
+// The second plan is made against what the writer answered.
+TEST_F(UnreadResolverTest, AWrongGuessIsPlannedAgainFromTheFreshState) {
+  v1::ResolveRequest request;
+  request.set_table("users");
+  *request.add_changes() = NameChange("e-1", kRowX, kT, "Ada");
+  *request.add_changes() = NameChange("e-2", kRowY, kT, "Bob");
+  v1::ApplyResponse conflict;
+  conflict.set_conflict(true);
+  *conflict.mutable_fresh()->add_rows() = RowWithName(kRowX, 3, "e-9", kT + 1, "Newer");
+  *conflict.mutable_fresh()->add_rows() = RowWithName(kRowY, 1, "e-2", kT, "Bob");
+  conflict.mutable_fresh()->add_known_event_ids("e-2");
+  std::vector<v1::ApplyRequest> plans;
+  v1::ApplyResponse current;  // the stale change asks for the row back
+  v1::StoredRow* row = current.add_current_rows();
+  row->set_row_id(kRowX);
+  row->set_exists(true);
+  (*row->mutable_values())["name"].set_text("Newer");
+  EXPECT_CALL(writer_, ReadState(_, _, _)).Times(0);
+  EXPECT_CALL(writer_, Apply(_, _, _))
+      .WillOnce(DoAll([&](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); },
+                      SetArgPointee<2>(conflict), Return(grpc::Status::OK)))
+      .WillOnce(DoAll([&](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); },
+                      SetArgPointee<2>(current), Return(grpc::Status::OK)));
+  absl::StatusOr<v1::ResolveResponse> response = resolver_.Resolve(request, nullptr);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(plans.size(), 2u);
+  EXPECT_THAT(plans[0].new_event_ids(), ElementsAre("e-1", "e-2"));
+  EXPECT_THAT(plans[1].new_event_ids(), ElementsAre("e-1"));
+  EXPECT_THAT(plans[1].rows(), ::testing::IsEmpty());  // nothing won
+  EXPECT_THAT(plans[1].current_row_ids(), ElementsAre(kRowX));
+  EXPECT_EQ(response->results(0).status(), "stale");
+  EXPECT_EQ(response->results(1).status(), "duplicate");
+}
+
+TEST(ReadPolicyTest, ReadsFirstOnceUnreadPlansMostlyFailAndStillTriesNowAndThen) {
+  ReadPolicy policy(ReadPolicy::Mode::kAuto);
+  EXPECT_FALSE(policy.ReadFirst("users"));  // nothing known: try
+  for (int i = 0; i < 16; ++i) policy.Record("users", false);
+  int unread = 0;
+  for (int i = 0; i < 64; ++i) unread += policy.ReadFirst("users") ? 0 : 1;
+  EXPECT_EQ(unread, 4);                      // every 16th batch
+  EXPECT_FALSE(policy.ReadFirst("orders"));  // per table
+  for (int i = 0; i < 32; ++i) policy.Record("users", true);
+  EXPECT_FALSE(policy.ReadFirst("users"));
+  EXPECT_TRUE(ReadPolicy(ReadPolicy::Mode::kAlways).ReadFirst("users"));
+  EXPECT_FALSE(ReadPolicy(ReadPolicy::Mode::kNever).ReadFirst("users"));
+  EXPECT_FALSE(ReadPolicy::ParseMode("sometimes").ok());
 }
 
 }  // namespace
