@@ -47,6 +47,11 @@ absl::StatusOr<v1::ApplyResponse> ApplyGrouper::Apply(const v1::ApplyRequest& re
     if (me.done) break;
     // Lead: apply the oldest waiting plans (ours among them, or first theirs).
     std::vector<Waiter*> group = TakeGroup();
+    if (group.empty()) {
+      // Nothing waits, so another leader took our plan: it wakes us.
+      me.wake.Wait(&mu_);
+      continue;
+    }
     mu_.Unlock();
     Run(group);
     mu_.Lock();
