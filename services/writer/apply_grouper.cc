@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "services/writer/version_store.h"
 
 namespace sheetsync {
 namespace {
@@ -146,14 +147,7 @@ v1::ApplyResponse AnswerFor(const v1::ApplyRequest& plan,
   if (plan.current_row_ids().empty()) return answer;
   absl::flat_hash_map<std::string, const v1::StoredRow*> rows;
   for (const v1::StoredRow& row : combined.current_rows()) rows[row.row_id()] = &row;
-  for (const std::string& id : plan.current_row_ids()) {
-    auto it = rows.find(id);
-    if (it != rows.end()) {
-      *answer.add_current_rows() = *it->second;
-    } else {
-      answer.add_current_rows()->set_row_id(id);
-    }
-  }
+  AddCurrentRows(plan, rows, answer);
   return answer;
 }
 

@@ -449,15 +449,10 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
     throw StaleState{};
   }
   conn->commit();
+  absl::flat_hash_map<std::string, const v1::StoredRow*> rows;
+  for (const auto& [id, row] : current) rows[id] = &row;
   v1::ApplyResponse response;
-  for (const std::string& id : request.current_row_ids()) {
-    auto it = current.find(id);
-    if (it != current.end()) {
-      *response.add_current_rows() = std::move(it->second);
-    } else {
-      response.add_current_rows()->set_row_id(id);
-    }
-  }
+  AddCurrentRows(request, rows, response);
   return response;
 }
 

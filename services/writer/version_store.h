@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "sheetsync/v1/sync.pb.h"
 
@@ -52,6 +53,23 @@ class VersionStore {
   virtual absl::StatusOr<v1::ReadRowsResponse> ReadRows(
       const v1::ReadRowsRequest& request) = 0;
 };
+
+// Fills `answer` with the rows `plan` asked to read back (current_row_ids),
+// in that order, from `rows` (row id -> stored row); one missing there does
+// not exist.
+inline void AddCurrentRows(
+    const v1::ApplyRequest& plan,
+    const absl::flat_hash_map<std::string, const v1::StoredRow*>& rows,
+    v1::ApplyResponse& answer) {
+  for (const std::string& id : plan.current_row_ids()) {
+    auto it = rows.find(id);
+    if (it != rows.end()) {
+      *answer.add_current_rows() = *it->second;
+    } else {
+      answer.add_current_rows()->set_row_id(id);
+    }
+  }
+}
 
 }  // namespace sheetsync
 
