@@ -45,6 +45,8 @@ struct Load {
   // 200 answers whose results do not belong to the request's changes (an
   // answer meant for another request would acknowledge what was not written).
   std::atomic<int> misanswered{0};
+  // Valid changes answered `rejected` (never right here: each is valid).
+  std::atomic<int> rejected{0};
   std::atomic<bool> stop{false};
 };
 
@@ -110,6 +112,13 @@ void Client(const Api& api, int id, Load& load) {
         ++load.misanswered;
         std::cerr << "answer for " << batch[i].event_id << " carries event "
                   << Str(r->result(static_cast<int>(i)), {"event_id"}) << "\n";
+      }
+      if (static_cast<int>(i) < answered &&
+          Str(r->result(static_cast<int>(i)), {"status"}) == "rejected") {
+        ++load.rejected;
+        std::cerr << batch[i].event_id << " was rejected: "
+                  << Str(r->result(static_cast<int>(i)), {"code"}) << " "
+                  << Str(r->result(static_cast<int>(i)), {"error"}) << "\n";
       }
       // The status each change was acknowledged with, and the clients'
       // retry count then (a rough clock), for Explain().
@@ -280,6 +289,7 @@ TEST_F(FaultsTest, KillRestartPauseAndDatabaseRestartLoseNothing) {
   Report("kill, restart, pause", load, faults, rounds);
   EXPECT_EQ(load.non_retryable, 0);
   EXPECT_EQ(load.misanswered, 0);
+  EXPECT_EQ(load.rejected, 0);
   ExpectOracle(load);
 }
 
@@ -313,6 +323,7 @@ TEST_F(FaultsTest, SigtermUnderLoadDrainsAndLosesNothing) {
   Report("SIGTERM drain", load, faults, rounds);
   EXPECT_EQ(load.non_retryable, 0);
   EXPECT_EQ(load.misanswered, 0);
+  EXPECT_EQ(load.rejected, 0);
   ExpectOracle(load);
 }
 
