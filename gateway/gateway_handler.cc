@@ -132,6 +132,11 @@ std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
   return std::nullopt;
 }
 
+void GatewayHandler::OnServerAnswer(const HttpRequest& head, int status) {
+  http_requests_.Add({{"route", RouteLabel(head.path)}, {"code", std::to_string(status)}})
+      .Increment();
+}
+
 bool GatewayHandler::BypassesInflightCap(const HttpRequest& head) const {
   return IsPublic(head.path);
 }

@@ -58,6 +58,7 @@ class GatewayHandler final : public HttpHandler {
   void Handle(HttpRequest request, Responder respond) override;
   // Health probes, /metrics and the page answer also when saturated.
   bool BypassesInflightCap(const HttpRequest& head) const override;
+  void OnServerAnswer(const HttpRequest& head, int status) override;
 
  private:
   void Dispatch(HttpRequest request, Responder respond);

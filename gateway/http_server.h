@@ -88,6 +88,15 @@ class HttpHandler {
     (void)head;
     return false;
   }
+
+  // Called when the server answers a request itself, without Handle(): 400
+  // (not HTTP), 413, 431 or 503 (over max_inflight). `head` holds what was
+  // read of the request (the path is empty when the head itself was bad).
+  // For counting; runs on the server's thread and must not block.
+  virtual void OnServerAnswer(const HttpRequest& head, int status) {
+    (void)head;
+    (void)status;
+  }
 };
 
 struct HttpServerOptions {

@@ -31,6 +31,7 @@
 namespace sheetsync::gateway {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
@@ -212,6 +213,15 @@ class TestHandler : public HttpHandler {
   bool BypassesInflightCap(const HttpRequest& head) const override {
     return head.path == "/healthz";
   }
+
+  void OnServerAnswer(const HttpRequest& head, int status) override {
+    absl::MutexLock lock(&mu_);
+    server_answers_.push_back(absl::StrCat(status, " ", head.path));
+  }
+  std::vector<std::string> server_answers() {
+    absl::MutexLock lock(&mu_);
+    return server_answers_;
+  }
   // Waits until `n` requests are held, then hands them over.
   std::vector<HeldRequest> TakeHeld(size_t n) {
     absl::MutexLock lock(&mu_);
@@ -236,6 +246,7 @@ class TestHandler : public HttpHandler {
   absl::Mutex mu_;
   absl::CondVar held_changed_;
   std::vector<HeldRequest> held_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> server_answers_ ABSL_GUARDED_BY(mu_);
   HttpRequest last_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -374,6 +385,7 @@ TEST_F(HttpServerTest, ContentLengthOverTheLimitGets413BeforeTheBody) {
   EXPECT_TRUE(client.ReadsEof());
   EXPECT_EQ(handler_.headers_calls.load(), 2);  // Auth could still run first.
   EXPECT_EQ(handler_.handle_calls.load(), 1);
+  EXPECT_THAT(handler_.server_answers(), ElementsAre("413 /v1/edits"));  // for metrics
 }
 
 TEST_F(HttpServerTest, ChunkedBodyGrowingOverTheLimitGets413) {
@@ -412,6 +424,7 @@ TEST_F(HttpServerTest, HugeHeadersGet431) {
   EXPECT_THAT(response->body, HasSubstr(R"("code":"header_too_large")"));
   EXPECT_TRUE(client.ReadsEof());
   EXPECT_EQ(handler_.headers_calls.load(), 0);
+  EXPECT_THAT(handler_.server_answers(), ElementsAre("431 "));
 }
 
 TEST_F(HttpServerTest, MalformedRequestGets400) {
@@ -601,6 +614,7 @@ TEST_F(HttpServerTest, RequestsOverTheInflightCapGet503WithoutTheirBody) {
   EXPECT_EQ(busy->Header("retry-after"), "1");
   EXPECT_EQ(busy->Header("connection"), "close");  // The body stays unread.
   EXPECT_EQ(handler_.handle_calls, 2);
+  EXPECT_THAT(handler_.server_answers(), ElementsAre("503 /v1/edits"));
   // Probes the handler exempts still answer.
   Client probe(port());
   ASSERT_TRUE(probe.Send(Get("/healthz")));
