@@ -5,7 +5,9 @@
 #   ensure_packages                       installs the missing Debian packages (no apt on a warm machine)
 #   build_project BUILD_DIR BUILD_TYPE [CMAKE_ARG...]
 #                                         cmake -G Ninja + ninja, ccache in ~/.cache/ccache (shared by clones)
-#   mariadb_start DATA_DIR PORT           starts (initialising if needed) MariaDB as a plain process
+#   mariadb_start DATA_DIR PORT           starts (initialising if needed) MariaDB as a plain process;
+#                                         $SHEETSYNC_MARIADB_ARGS adds mariadbd options (diagnostics,
+#                                         e.g. "--general-log --general-log-file=general.log")
 #   mariadb_stop DATA_DIR                 shuts it down and waits until the process is gone
 #   mariadb_socket DATA_DIR               prints the server's unix socket path
 #   mariadb_port SOCKET                   prints the TCP port of the server behind SOCKET
@@ -178,7 +180,7 @@ mariadb_start() {
     --pid-file="$dir/mysqld.pid" --port="$port" --bind-address=127.0.0.1 \
     --log-error="$dir/error.log" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    </dev/null >>"$dir/mariadbd.out" 2>&1 &
+    ${SHEETSYNC_MARIADB_ARGS:-} </dev/null >>"$dir/mariadbd.out" 2>&1 &
   pid=$!
   for ((i = 0; i < 600; i++)); do
     mariadb_admin "$sock" ping >/dev/null 2>&1 && return 0

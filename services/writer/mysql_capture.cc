@@ -49,15 +49,14 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
     }
     // Claim the switch to the new signature; the first claim of a table
     // logs the rows it already holds.
-    conn->setAutoCommit(false);
+    Begin(conn);
     const int claimed = Execute(conn, absl::StrCat(
         "UPDATE _sheetsync_tables SET capture_sig = ", Literal(conn, signature),
         " WHERE tbl = ", tbl, " AND capture_sig = ", Literal(conn, installed)));
     if (claimed == 1 && installed.empty()) {
       Execute(conn, CaptureSnapshotSql(schema, registered_at_us, quote));
     }
-    conn->commit();
-    conn->setAutoCommit(true);
+    Commit(conn);
 
     std::vector<std::string> stale;
     rs = Query(conn, absl::StrCat(
@@ -97,7 +96,7 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
   v1::ClaimCaptureResponse response;
   const int64_t now = clock_.NowMicros();
   try {
-    conn->setAutoCommit(false);
+    Begin(conn);
     auto rs = Query(conn, absl::StrCat(
         "SELECT id, op, row_id, captured_at_us, cols, vals FROM _sheetsync_capture "
         "WHERE tbl = ", Literal(conn, request.table()),
@@ -132,8 +131,7 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
                                 absl::StrJoin(unusable, ","), ")"));
       response.set_skipped(static_cast<int>(unusable.size()));
     }
-    conn->commit();
-    conn->setAutoCommit(true);
+    Commit(conn);
   } catch (const sql::SQLException& e) {
     RollbackQuietly(conn);
     return MysqlErrorStatus(e, conn, "claiming captured edits");
@@ -162,7 +160,7 @@ absl::Status MysqlVersionStore::Prune(const std::string& table,
   const std::string tbl = Literal(conn, table);
   try {
     Sequence(conn, table);
-    conn->setAutoCommit(false);
+    Begin(conn);
     // The change log: remember how far it was cut so old cursors get 410.
     auto rs = Query(conn, absl::StrCat(
         "SELECT MAX(seq) FROM _sheetsync_changelog WHERE tbl = ", tbl,
@@ -191,8 +189,7 @@ absl::Status MysqlVersionStore::Prune(const std::string& table,
           "pruned_horizon_us, ", rs->getInt64(1), ") WHERE tbl = ", tbl));
       Execute(conn, absl::StrCat("DELETE r", dead));
     }
-    conn->commit();
-    conn->setAutoCommit(true);
+    Commit(conn);
   } catch (const sql::SQLException& e) {
     RollbackQuietly(conn);
     return MysqlErrorStatus(e, conn, "pruning old sync metadata");

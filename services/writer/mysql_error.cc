@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cppconn/connection.h"
+#include "services/writer/sql_text.h"
 
 namespace sheetsync {
 
@@ -20,8 +21,7 @@ absl::Status MysqlErrorStatus(const sql::SQLException& e, PooledConnection& conn
 
 void RollbackQuietly(PooledConnection& conn) {
   try {
-    conn->rollback();
-    conn->setAutoCommit(true);
+    Execute(conn, "ROLLBACK");
   } catch (const sql::SQLException&) {
     conn.Discard();
   }

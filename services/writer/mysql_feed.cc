@@ -64,7 +64,7 @@ void MysqlVersionStore::Sequence(PooledConnection& conn,
                                  const std::string& table) {
   const std::string tbl = Literal(conn, table);
   for (;;) {
-    conn->setAutoCommit(false);
+    Begin(conn);
     int64_t next = QueryInt(conn, absl::StrCat(
         "SELECT next_seq FROM _sheetsync_tables WHERE tbl = ", tbl, " FOR UPDATE"));
     // A plain read under READ COMMITTED: only committed entries, no waiting.
@@ -84,8 +84,7 @@ void MysqlVersionStore::Sequence(PooledConnection& conn,
       Execute(conn, absl::StrCat("UPDATE _sheetsync_tables SET next_seq = ", next,
                                  " WHERE tbl = ", tbl));
     }
-    conn->commit();
-    conn->setAutoCommit(true);
+    Commit(conn);
     if (ids.size() < static_cast<size_t>(kSequenceBatch)) return;
   }
 }

@@ -448,7 +448,7 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
     RollbackQuietly(conn);
     throw StaleState{};
   }
-  conn->commit();
+  Commit(conn);
   absl::flat_hash_map<std::string, const v1::StoredRow*> rows;
   for (const auto& [id, row] : current) rows[id] = &row;
   v1::ApplyResponse response;

@@ -77,6 +77,10 @@ void SqlBatch::Run(PooledConnection& conn) {
   }
 }
 
+void Begin(PooledConnection& conn) { Execute(conn, "START TRANSACTION"); }
+
+void Commit(PooledConnection& conn) { Execute(conn, "COMMIT"); }
+
 int64_t QueryInt(PooledConnection& conn, const std::string& sql) {
   auto rs = Query(conn, sql);
   return rs->next() && !rs->isNull(1) ? rs->getInt64(1) : 0;

@@ -40,6 +40,18 @@ std::unique_ptr<sql::ResultSet> Query(PooledConnection& conn,
 // Runs a statement; returns the affected row count. Throws like Query().
 int Execute(PooledConnection& conn, const std::string& sql);
 
+// Starts a transaction: START TRANSACTION. Throws like Query().
+void Begin(PooledConnection& conn);
+
+// Commits the transaction with a COMMIT statement. Throws like Query() when
+// the server did not answer that it committed.
+//
+// Not Connector/C++'s Connection::commit(): with MariaDB shutting down, it
+// was seen to return normally for a COMMIT the server never ran (the
+// transaction was rolled back with the connection), so an acknowledged edit
+// was lost; a statement's errors are reported (tests/integration/commit_test).
+void Commit(PooledConnection& conn);
+
 // Returns the first column of the first row as an integer (0 when none or
 // NULL). Throws like Query().
 int64_t QueryInt(PooledConnection& conn, const std::string& sql);

@@ -157,6 +157,13 @@ class FaultsTest : public ::testing::Test {
 
   void TearDown() override {
     stack_.reset();
+    // Diagnostics: with SHEETSYNC_MARIADB_ARGS="--general-log
+    // --general-log-file=general.log", keep every statement MariaDB ran.
+    const char* keep = std::getenv("SHEETSYNC_FAULTS_KEEP_DB_LOG");
+    if (keep != nullptr && HasFailure()) {
+      Shell(absl::StrCat("cp ", dir_, "/mariadb/data/general.log ", keep, "/general-",
+                         getpid(), ".log"));
+    }
     Shell(absl::StrCat(kFixture, " stop ", dir_));
     std::remove((dir_ + ".log").c_str());
   }
@@ -219,12 +226,15 @@ class FaultsTest : public ::testing::Test {
               << (captured.ok() ? captured->value_or("NULL") : captured.status().ToString())
               << "\n";
     for (const std::string& row : rows) {
-      std::cerr << "== row " << row << " differs; acknowledged changes (event ts deleted name):\n";
+      std::cerr << "== row " << row << " differs; acknowledged changes (event ts deleted cells):\n";
       for (const OracleChange& change : acknowledged) {
         if (change.row_id != row) continue;
-        auto name = change.cells.find("name");
+        std::string cells = change.cells.empty() ? "-" : "";
+        for (const auto& [column, value] : change.cells) {
+          absl::StrAppend(&cells, cells.empty() ? "" : ",", column, "=", value.value_or("NULL"));
+        }
         std::cerr << "  " << change.event_id << " " << change.ts_us << " " << change.deleted
-                  << " " << (name == change.cells.end() ? "-" : name->second.value_or("NULL"))
+                  << " " << cells
                   << " " << (statuses.count(change.event_id) ? statuses.at(change.event_id) : "?")
                   << "\n";
       }
