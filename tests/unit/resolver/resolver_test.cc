@@ -74,6 +74,15 @@ class ResolverTest : public ::testing::Test {
         metrics_(registry_),
         resolver_(writer_, schemas_, metrics_, ReadFirst(mode)) {}
 
+  // Expects two Apply calls, answered `first` and `second`; keeps each plan.
+  void ExpectApplies(const v1::ApplyResponse& first, const v1::ApplyResponse& second,
+                     std::vector<v1::ApplyRequest>& plans) {
+    auto keep = [&plans](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); };
+    EXPECT_CALL(writer_, Apply(_, _, _))
+        .WillOnce(DoAll(keep, SetArgPointee<2>(first), Return(grpc::Status::OK)))
+        .WillOnce(DoAll(keep, SetArgPointee<2>(second), Return(grpc::Status::OK)));
+  }
+
   v1::MockWriterStub writer_;
   FakeClock clock_;
   SchemaCache schemas_;
@@ -101,11 +110,7 @@ TEST_F(ResolverTest, AnEventKnownBeforeAConflictStaysKnown) {
   conflict.set_conflict(true);
   *conflict.mutable_fresh()->add_rows() = RowWithName(kRowY, 1, "e-0", kT - 1, "Old");
   std::vector<v1::ApplyRequest> plans;
-  EXPECT_CALL(writer_, Apply(_, _, _))
-      .WillOnce(DoAll([&](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); },
-                      SetArgPointee<2>(conflict), Return(grpc::Status::OK)))
-      .WillOnce(DoAll([&](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); },
-                      Return(grpc::Status::OK)));
+  ExpectApplies(conflict, v1::ApplyResponse(), plans);
 
   absl::StatusOr<v1::ResolveResponse> response = resolver_.Resolve(request, nullptr);
   ASSERT_TRUE(response.ok()) << response.status();
@@ -135,11 +140,7 @@ TEST_F(ResolverTest, APlannedRowMissingFromTheFreshStateIsAbsent) {
   v1::ApplyResponse conflict;
   conflict.set_conflict(true);
   std::vector<v1::ApplyRequest> plans;
-  EXPECT_CALL(writer_, Apply(_, _, _))
-      .WillOnce(DoAll([&](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); },
-                      SetArgPointee<2>(conflict), Return(grpc::Status::OK)))
-      .WillOnce(DoAll([&](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); },
-                      Return(grpc::Status::OK)));
+  ExpectApplies(conflict, v1::ApplyResponse(), plans);
 
   absl::StatusOr<v1::ResolveResponse> response = resolver_.Resolve(request, nullptr);
   ASSERT_TRUE(response.ok()) << response.status();
@@ -190,11 +191,7 @@ TEST_F(UnreadResolverTest, AWrongGuessIsPlannedAgainFromTheFreshState) {
   row->set_exists(true);
   (*row->mutable_values())["name"].set_text("Newer");
   EXPECT_CALL(writer_, ReadState(_, _, _)).Times(0);
-  EXPECT_CALL(writer_, Apply(_, _, _))
-      .WillOnce(DoAll([&](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); },
-                      SetArgPointee<2>(conflict), Return(grpc::Status::OK)))
-      .WillOnce(DoAll([&](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); },
-                      SetArgPointee<2>(current), Return(grpc::Status::OK)));
+  ExpectApplies(conflict, current, plans);
   absl::StatusOr<v1::ResolveResponse> response = resolver_.Resolve(request, nullptr);
   ASSERT_TRUE(response.ok()) << response.status();
   ASSERT_EQ(plans.size(), 2u);
