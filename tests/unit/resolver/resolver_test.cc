@@ -74,6 +74,11 @@ class ResolverTest : public ::testing::Test {
         metrics_(registry_),
         resolver_(writer_, schemas_, metrics_, ReadFirst(mode)) {}
 
+  void ExpectRead(const v1::ReadStateResponse& stored) {
+    EXPECT_CALL(writer_, ReadState(_, _, _))
+        .WillOnce(DoAll(SetArgPointee<2>(stored), Return(grpc::Status::OK)));
+  }
+
   // Expects two Apply calls, answered `first` and `second`; keeps each plan.
   void ExpectApplies(const v1::ApplyResponse& first, const v1::ApplyResponse& second,
                      std::vector<v1::ApplyRequest>& plans) {
@@ -103,8 +108,7 @@ TEST_F(ResolverTest, AnEventKnownBeforeAConflictStaysKnown) {
   v1::ReadStateResponse stored;
   *stored.add_rows() = RowWithName(kRowX, 1, "e-1", kT, "Ada");
   stored.add_known_event_ids("e-1");
-  EXPECT_CALL(writer_, ReadState(_, _, _))
-      .WillOnce(DoAll(SetArgPointee<2>(stored), Return(grpc::Status::OK)));
+  ExpectRead(stored);
 
   v1::ApplyResponse conflict;  // row Y was written meanwhile (older name)
   conflict.set_conflict(true);
@@ -135,8 +139,7 @@ TEST_F(ResolverTest, APlannedRowMissingFromTheFreshStateIsAbsent) {
 
   v1::ReadStateResponse stored;
   *stored.add_rows() = RowWithName(kRowX, 4, "e-old", kT - 5, "Old");
-  EXPECT_CALL(writer_, ReadState(_, _, _))
-      .WillOnce(DoAll(SetArgPointee<2>(stored), Return(grpc::Status::OK)));
+  ExpectRead(stored);
   v1::ApplyResponse conflict;
   conflict.set_conflict(true);
   std::vector<v1::ApplyRequest> plans;
