@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -89,6 +90,10 @@ TEST(CommitTest, CommitsThatReturnSurviveMariadbRestarts) {
       }
     });
   }
+  absl::Cleanup join = [&] {  // also when an assertion below returns early
+    done = true;
+    for (std::thread& t : threads) t.join();
+  };
   for (int restart = 0; restart < 6; ++restart) {
     absl::SleepFor(absl::Milliseconds(1500));
     ASSERT_EQ(Shell(absl::StrCat("bash -c 'source ", kLib, " && mariadb_stop ", dir,
@@ -97,8 +102,7 @@ TEST(CommitTest, CommitsThatReturnSurviveMariadbRestarts) {
               0);
   }
   absl::SleepFor(absl::Milliseconds(500));
-  done = true;
-  for (std::thread& t : threads) t.join();
+  std::move(join).Invoke();
 
   auto session = MysqlSession::Connect(*config, config->database);
   ASSERT_TRUE(session.ok()) << session.status();
