@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -48,6 +49,7 @@ struct Load {
   // Valid changes answered `rejected` (never right here: each is valid).
   std::atomic<int> rejected{0};
   std::atomic<bool> stop{false};
+  std::atomic<bool> abandon{false};  // the test failed: stop retrying too
 };
 
 // Returns $SHEETSYNC_SOAK_ROUNDS (at least 1; 1 when unset).
@@ -97,7 +99,7 @@ void Client(const Api& api, int id, Load& load) {
         ++load.non_retryable;  // a 4xx/5xx other than 503
       ++load.retried;
       absl::SleepFor(absl::Milliseconds(std::min(500, 20 * (attempt + 1))));
-      if (attempt > 600) return;  // give up (the test then fails on the oracle)
+      if (attempt > 600 || load.abandon) return;  // give up (the test then fails)
     }
     ++load.acked;
     absl::MutexLock lock(&load.mu);
@@ -271,6 +273,11 @@ TEST_F(FaultsTest, KillRestartPauseAndDatabaseRestartLoseNothing) {
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] { Client(api, c, load); });
   }
+  absl::Cleanup join = [&] {  // also when an assertion below returns early
+    load.abandon = HasFatalFailure();
+    load.stop = true;
+    for (std::thread& t : clients) t.join();
+  };
   int faults = 0;
   const int rounds = SoakRounds();
   for (int round = 0; round < rounds; ++round) {
@@ -279,7 +286,8 @@ TEST_F(FaultsTest, KillRestartPauseAndDatabaseRestartLoseNothing) {
       absl::SleepFor(absl::Milliseconds(700));
       const size_t i = stack_->index(tier, 0);
       ASSERT_TRUE(stack_->process(i).child.Kill(SIGKILL).ok());
-      ASSERT_TRUE(stack_->Restart(i).ok()) << TierName(tier);
+      const absl::Status restarted = stack_->Restart(i);
+      ASSERT_TRUE(restarted.ok()) << TierName(tier) << ": " << restarted;
       ++faults;
     }
     absl::SleepFor(absl::Milliseconds(700));
@@ -294,8 +302,7 @@ TEST_F(FaultsTest, KillRestartPauseAndDatabaseRestartLoseNothing) {
     ++faults;
     absl::SleepFor(absl::Seconds(1));
   }
-  load.stop = true;
-  for (std::thread& t : clients) t.join();
+  std::move(join).Invoke();
   Report("kill, restart, pause", load, faults, rounds);
   EXPECT_EQ(load.non_retryable, 0);
   EXPECT_EQ(load.misanswered, 0);
@@ -310,6 +317,11 @@ TEST_F(FaultsTest, SigtermUnderLoadDrainsAndLosesNothing) {
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] { Client(api, c, load); });
   }
+  absl::Cleanup join = [&] {  // also when an assertion below returns early
+    load.abandon = HasFatalFailure();
+    load.stop = true;
+    for (std::thread& t : clients) t.join();
+  };
   int faults = 0;
   const int rounds = SoakRounds();
   for (int round = 0; round < rounds; ++round) {
@@ -323,13 +335,13 @@ TEST_F(FaultsTest, SigtermUnderLoadDrainsAndLosesNothing) {
       ASSERT_TRUE(exit.ok()) << TierName(tier) << ": " << exit.status();
       EXPECT_TRUE(exit->Exited() && exit->ExitCode() == 0)
           << TierName(tier) << " did not drain cleanly: " << exit->ToString();
-      ASSERT_TRUE(stack_->Restart(i).ok()) << TierName(tier);
+      const absl::Status restarted = stack_->Restart(i);
+      ASSERT_TRUE(restarted.ok()) << TierName(tier) << ": " << restarted;
       ++faults;
     }
   }
   absl::SleepFor(absl::Milliseconds(700));
-  load.stop = true;
-  for (std::thread& t : clients) t.join();
+  std::move(join).Invoke();
   Report("SIGTERM drain", load, faults, rounds);
   EXPECT_EQ(load.non_retryable, 0);
   EXPECT_EQ(load.misanswered, 0);
