@@ -211,6 +211,8 @@ class Session : public SessionBase,
   void Dispatch();
   void Finish(HttpResponse response);
   void Write(HttpResponse response, bool force_close);
+  // Writes an answer the server gives on its own, telling the handler first.
+  void Refuse(HttpResponse response, bool force_close);
   void BuildResponse(HttpResponse response, bool keep_alive);
   void OnWrite(beast::error_code ec, bool keep_alive);
   void Linger();
@@ -368,8 +370,7 @@ void Session<Stream>::OnHeader(beast::error_code ec) {
         "The gateway has too many requests in flight; nothing of this "
         "request was read, retry it after Retry-After seconds.");
     busy.headers.emplace_back("Retry-After", "1");
-    core_->handler.OnServerAnswer(request_, busy.status);
-    return Write(std::move(busy), /*force_close=*/!parser_->is_done());
+    return Refuse(std::move(busy), /*force_close=*/!parser_->is_done());
   }
   parser_->body_limit(options_.max_body_bytes);
   if (parser_->is_done()) return Dispatch();
@@ -398,27 +399,30 @@ void Session<Stream>::ReadBody() {
 }
 
 template <class Stream>
+void Session<Stream>::Refuse(HttpResponse response, bool force_close) {
+  core_->handler.OnServerAnswer(request_, response.status);
+  Write(std::move(response), force_close);
+}
+
+template <class Stream>
 void Session<Stream>::FailRead(beast::error_code ec) {
   if (ec == http::error::body_limit) {
-    core_->handler.OnServerAnswer(request_, 413);
-    Write(ErrorResponse(413, "payload_too_large",
-                        absl::StrCat("The request body is larger than ",
-                                     options_.max_body_bytes,
-                                     " bytes; send less per request.")),
-          /*force_close=*/true);
+    Refuse(ErrorResponse(413, "payload_too_large",
+                         absl::StrCat("The request body is larger than ",
+                                      options_.max_body_bytes,
+                                      " bytes; send less per request.")),
+           /*force_close=*/true);
   } else if (ec == http::error::header_limit) {
-    core_->handler.OnServerAnswer(request_, 431);
-    Write(ErrorResponse(431, "header_too_large",
-                        absl::StrCat("The request line and headers are larger "
-                                     "than ",
-                                     options_.max_header_bytes, " bytes.")),
-          /*force_close=*/true);
+    Refuse(ErrorResponse(431, "header_too_large",
+                         absl::StrCat("The request line and headers are larger "
+                                      "than ",
+                                      options_.max_header_bytes, " bytes.")),
+           /*force_close=*/true);
   } else if (IsMalformedHttp(ec)) {
-    core_->handler.OnServerAnswer(request_, 400);
-    Write(ErrorResponse(400, "bad_request",
-                        absl::StrCat("The request is not valid HTTP/1.1 (",
-                                     ec.message(), ").")),
-          /*force_close=*/true);
+    Refuse(ErrorResponse(400, "bad_request",
+                         absl::StrCat("The request is not valid HTTP/1.1 (",
+                                      ec.message(), ").")),
+           /*force_close=*/true);
   } else {
     Close();  // Timeout, reset or end of stream: nobody to answer.
   }
