@@ -147,7 +147,13 @@ v1::ApplyResponse AnswerFor(const v1::ApplyRequest& plan,
   if (plan.current_row_ids().empty()) return answer;
   absl::flat_hash_map<std::string, const v1::StoredRow*> rows;
   for (const v1::StoredRow& row : combined.current_rows()) rows[row.row_id()] = &row;
-  AddCurrentRows(plan, rows, answer);
+  AddCurrentRows(
+      plan,
+      [&rows](const std::string& id) -> const v1::StoredRow* {
+        auto it = rows.find(id);
+        return it == rows.end() ? nullptr : it->second;
+      },
+      answer);
   return answer;
 }
 

@@ -449,10 +449,14 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
     throw StaleState{};
   }
   Commit(conn);
-  absl::flat_hash_map<std::string, const v1::StoredRow*> rows;
-  for (const auto& [id, row] : current) rows[id] = &row;
   v1::ApplyResponse response;
-  AddCurrentRows(request, rows, response);
+  AddCurrentRows(
+      request,
+      [&current](const std::string& id) -> const v1::StoredRow* {
+        auto it = current.find(id);
+        return it == current.end() ? nullptr : &it->second;
+      },
+      response);
   return response;
 }
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "sheetsync/v1/sync.pb.h"
 
@@ -55,16 +55,15 @@ class VersionStore {
 };
 
 // Fills `answer` with the rows `plan` asked to read back (current_row_ids),
-// in that order, from `rows` (row id -> stored row); one missing there does
-// not exist.
+// in that order; `find` returns the stored row of an id, or nullptr when it
+// does not exist.
 inline void AddCurrentRows(
     const v1::ApplyRequest& plan,
-    const absl::flat_hash_map<std::string, const v1::StoredRow*>& rows,
+    absl::FunctionRef<const v1::StoredRow*(const std::string& row_id)> find,
     v1::ApplyResponse& answer) {
   for (const std::string& id : plan.current_row_ids()) {
-    auto it = rows.find(id);
-    if (it != rows.end()) {
-      *answer.add_current_rows() = *it->second;
+    if (const v1::StoredRow* row = find(id)) {
+      *answer.add_current_rows() = *row;
     } else {
       answer.add_current_rows()->set_row_id(id);
     }
