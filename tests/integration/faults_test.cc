@@ -108,26 +108,27 @@ void Client(const Api& api, int id, Load& load) {
                              ? 0
                              : results->at("results").list_value().values_size();
     if (answered != static_cast<int>(batch.size())) ++load.misanswered;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (static_cast<int>(i) < answered &&
-          Str(r->result(static_cast<int>(i)), {"event_id"}) != batch[i].event_id) {
-        ++load.misanswered;
-        std::cerr << "answer for " << batch[i].event_id << " carries event "
-                  << Str(r->result(static_cast<int>(i)), {"event_id"}) << "\n";
-      }
-      if (static_cast<int>(i) < answered &&
-          Str(r->result(static_cast<int>(i)), {"status"}) == "rejected") {
-        ++load.rejected;
-        std::cerr << batch[i].event_id << " was rejected: "
-                  << Str(r->result(static_cast<int>(i)), {"code"}) << " "
-                  << Str(r->result(static_cast<int>(i)), {"error"}) << "\n";
-      }
+    for (int i = 0; i < static_cast<int>(batch.size()); ++i) {
       // The status each change was acknowledged with, and the clients'
       // retry count then (a rough clock), for Explain().
-      load.statuses[batch[i].event_id] = absl::StrCat(
-          static_cast<int>(i) < answered ? Str(r->result(static_cast<int>(i)), {"status"})
-                                         : "(no result)",
-          " after-retries-", load.retried.load());
+      const std::string retries = absl::StrCat(" after-retries-", load.retried.load());
+      if (i >= answered) {
+        load.statuses[batch[i].event_id] = "(no result)" + retries;
+        continue;
+      }
+      const google::protobuf::Value& result = r->result(i);
+      const std::string status = Str(result, {"status"});
+      if (Str(result, {"event_id"}) != batch[i].event_id) {
+        ++load.misanswered;
+        std::cerr << "answer for " << batch[i].event_id << " carries event "
+                  << Str(result, {"event_id"}) << "\n";
+      }
+      if (status == "rejected") {
+        ++load.rejected;
+        std::cerr << batch[i].event_id << " was rejected: " << Str(result, {"code"}) << " "
+                  << Str(result, {"error"}) << "\n";
+      }
+      load.statuses[batch[i].event_id] = status + retries;
     }
     load.acknowledged.insert(load.acknowledged.end(), batch.begin(),
                              batch.end());
