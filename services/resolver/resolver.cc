@@ -76,18 +76,18 @@ absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
     const v1::ResolveRequest& request, const grpc::ServerContextBase* parent) {
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(request.table()));
-  v1::ReadStateRequest read;
-  read.set_table(request.table());
-  absl::flat_hash_set<std::string> seen_rows;
-  for (const v1::Change& change : request.changes()) {
-    if (seen_rows.insert(change.row_id()).second) read.add_row_ids(change.row_id());
-    read.add_event_ids(change.event_id());
-  }
   // Unread, the first plan assumes nothing is stored and nothing pruned; the
   // commit's checks (revs, known events, the horizon) refuse it otherwise.
   v1::ReadStateResponse state;
   const bool unread = !read_policy_.ReadFirst(request.table());
   if (!unread) {
+    v1::ReadStateRequest read;
+    read.set_table(request.table());
+    absl::flat_hash_set<std::string> seen_rows;
+    for (const v1::Change& change : request.changes()) {
+      if (seen_rows.insert(change.row_id()).second) read.add_row_ids(change.row_id());
+      read.add_event_ids(change.event_id());
+    }
     grpc::ClientContext context;
     SetDeadline(context, options_.writer_timeout, parent);
     RETURN_IF_ERROR(FromGrpcStatus(writer_.ReadState(&context, read, &state)));
