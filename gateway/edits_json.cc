@@ -4,6 +4,7 @@
 #include "gateway/json_syntax.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "simdjson.h"
 
 namespace sheetsync::gateway {
 namespace {
@@ -22,6 +23,63 @@ size_t Utf8Chars(absl::string_view text) {
   return chars;
 }
 
+// Why a body that is valid JSON (CheckJsonSyntax passed) is still refused.
+absl::Status NotIJson(absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "the body must be a JSON object: {\"table\": ..., \"changes\": "
+      "[...]}, without duplicate names or numbers beyond 1.8e308 (",
+      why, ")"));
+}
+
+// Copies a parsed JSON value into `out`, refusing duplicate names (I-JSON,
+// RFC 7493). Recursion is bounded: CheckJsonSyntax capped the depth.
+absl::Status ToValue(simdjson::dom::element element, Value& out) {
+  switch (element.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      auto& fields = *out.mutable_struct_value()->mutable_fields();
+      const simdjson::dom::object object = element.get_object().value_unsafe();
+      for (simdjson::dom::key_value_pair field : object) {
+        std::string name(field.key.data(), field.key.size());
+        auto [slot, inserted] = fields.try_emplace(name);
+        if (!inserted) return NotIJson(absl::StrCat("duplicate name \"", name, "\""));
+        if (absl::Status status = ToValue(field.value, slot->second); !status.ok()) {
+          return status;
+        }
+      }
+      return absl::OkStatus();
+    }
+    case simdjson::dom::element_type::ARRAY: {
+      auto& values = *out.mutable_list_value()->mutable_values();
+      const simdjson::dom::array array = element.get_array().value_unsafe();
+      for (simdjson::dom::element item : array) {
+        if (absl::Status status = ToValue(item, *values.Add()); !status.ok()) return status;
+      }
+      return absl::OkStatus();
+    }
+    case simdjson::dom::element_type::STRING: {
+      const std::string_view text = element.get_string().value_unsafe();
+      out.set_string_value(text.data(), text.size());
+      return absl::OkStatus();
+    }
+    case simdjson::dom::element_type::INT64:
+      out.set_number_value(static_cast<double>(element.get_int64().value_unsafe()));
+      return absl::OkStatus();
+    case simdjson::dom::element_type::UINT64:
+      out.set_number_value(static_cast<double>(element.get_uint64().value_unsafe()));
+      return absl::OkStatus();
+    case simdjson::dom::element_type::DOUBLE:
+      out.set_number_value(element.get_double().value_unsafe());
+      return absl::OkStatus();
+    case simdjson::dom::element_type::BOOL:
+      out.set_bool_value(element.get_bool().value_unsafe());
+      return absl::OkStatus();
+    case simdjson::dom::element_type::NULL_VALUE:
+      out.set_null_value(google::protobuf::NULL_VALUE);
+      return absl::OkStatus();
+  }
+  return NotIJson("unknown JSON type");
+}
+
 }  // namespace
 
 absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body) {
@@ -29,18 +87,25 @@ absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body) {
       !syntax.ok()) {
     return syntax;
   }
-  Struct root;
-  google::protobuf::util::JsonParseOptions options;
-  const auto parsed = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(body.data(), body.size()), &root, options);
-  if (!parsed.ok()) {
-    // Valid JSON that is not I-JSON (RFC 7493): a duplicate name, a number
-    // beyond a double, or not an object at all.
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the body must be a JSON object: {\"table\": ..., \"changes\": "
-        "[...]}, without duplicate names or numbers beyond 1.8e308 (",
-        std::string(parsed.message()), ")"));
+  // simdjson parses text CheckJsonSyntax has passed, into a parser that
+  // keeps its buffers across calls. It refuses integers beyond 64 bits, which
+  // are valid JSON (a double holds them, as protobuf's parser does): those
+  // rare bodies, and numbers beyond a double, go through protobuf's parser.
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element parsed;
+  Value root_value;
+  if (simdjson::error_code error = parser.parse(body.data(), body.size()).get(parsed);
+      error == simdjson::NUMBER_ERROR) {
+    const auto status = google::protobuf::util::JsonStringToMessage(
+        google::protobuf::StringPiece(body.data(), body.size()), &root_value);
+    if (!status.ok()) return NotIJson(std::string(status.message()));
+  } else if (error != simdjson::SUCCESS) {
+    return NotIJson(simdjson::error_message(error));
+  } else if (absl::Status status = ToValue(parsed, root_value); !status.ok()) {
+    return status;
   }
+  if (root_value.kind_case() != Value::kStructValue) return NotIJson("not an object");
+  Struct& root = *root_value.mutable_struct_value();
   auto& fields = *root.mutable_fields();
   auto table = fields.find("table");
   if (table == fields.end() || table->second.kind_case() != Value::kStringValue) {

@@ -25,7 +25,7 @@ SHEETSYNC_PACKAGES=(
   cmake ninja-build g++ pkgconf ccache
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
   libmysqlcppconn-dev libboost-dev prometheus-cpp-dev libssl-dev openssl
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsimdjson-dev
   mariadb-server mariadb-client curl jq python3 prometheus chromium clang libclang-rt-14-dev
 )
 
