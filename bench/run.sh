@@ -106,8 +106,40 @@ cpu_snapshot() {
   echo "${out[*]}"
 }
 
+# Mean milliseconds spent inside each hop, from the services' own histograms:
+# the gateway's request time, then each gRPC server's handling time (each
+# includes the hops after it).
+hop_sums() {  # prints "sum count" per hop, space-separated
+  local m
+  m=$(curl -sf "http://127.0.0.1:$g/metrics")
+  sum_count "$m" 'sheetsync_http_request_duration_seconds' 'route="/v1/edits"'
+  m=$(curl -sf "http://127.0.0.1:$im/metrics")
+  sum_count "$m" 'sheetsync_grpc_server_handling_seconds' 'Submit'
+  m=$(curl -sf "http://127.0.0.1:$rm_/metrics")
+  sum_count "$m" 'sheetsync_grpc_server_handling_seconds' 'Resolve'
+  m=$(curl -sf "http://127.0.0.1:$wm/metrics")
+  sum_count "$m" 'sheetsync_grpc_server_handling_seconds' 'Apply"'
+  echo
+}
+sum_count() {  # metrics-text histogram label-filter
+  awk -v h="$2" -v f="$3" '
+    index($1, h "_sum") == 1 && index($1, f) { s += $2 }
+    index($1, h "_count") == 1 && index($1, f) { c += $2 }
+    END { printf "%.6f %d ", s, c }' <<<"$1"
+}
+hop_means() {  # before... after... -> mean ms per hop
+  awk -v b="$1" -v a="$2" 'BEGIN {
+    n = split(b, x, " "); split(a, y, " ")
+    for (k = 1; k < n; k += 2) {
+      c = y[k + 1] - x[k + 1]
+      printf "|%.2f", (c > 0 ? 1000 * (y[k] - x[k]) / c : 0)
+    }
+  }'
+}
+
 rows=()
 cpu_rows=()
+hop_rows=()
 acked=0
 for config in $CONFIGS; do
   batch=${config%:*} conc=${config#*:}
@@ -118,8 +150,10 @@ for config in $CONFIGS; do
   raw_changes=$(field "$raw_out" changes | cut -d. -f1)
   log_info "batch $batch, concurrency $conc: sheetsync"
   before=($(cpu_snapshot))
+  hops_before=$(hop_sums)
   stack_out=$(stack "$batch" "$conc")
   after=($(cpu_snapshot))
+  hop_rows+=("$batch|$conc$(hop_means "$hops_before" "$(hop_sums)")")
   changes=$(field "$stack_out" changes | cut -d. -f1)
   cpu_line="$batch|$conc|$(per_1000 $((raw_after - raw_before)) "$raw_changes")"
   for j in "${!procs[@]}"; do  # CPU milliseconds per 1000 changes
@@ -165,5 +199,11 @@ printf '\nCPU ms per 1000 changes (raw: MariaDB while the raw limit ran; the res
 for entry in "${cpu_rows[@]}"; do
   IFS='|' read -r -a f <<<"$entry"
   printf '%-6s %-5s | %8s | %8s %8s %8s %8s %8s\n' "${f[@]}"
+done
+printf '\nMean ms inside each hop (each includes the hops after it):\n%-6s %-5s | %8s %8s %8s %8s\n' \
+  batch conc gateway ingest resolver writer
+for entry in "${hop_rows[@]}"; do
+  IFS='|' read -r -a f <<<"$entry"
+  printf '%-6s %-5s | %8s %8s %8s %8s\n' "${f[@]}"
 done
 printf 'verified: %s acknowledged changes stored, %s sampled rows match\n' "$stored" "$samples"
