@@ -6,10 +6,13 @@
 namespace sheetsync {
 namespace {
 
-v1::SqlValue DefaultMarker() {
-  v1::SqlValue value;
-  value.set_is_default(true);
-  return value;
+const v1::SqlValue* DefaultMarker() {
+  static const v1::SqlValue* const marker = [] {
+    auto* value = new v1::SqlValue;
+    value->set_is_default(true);
+    return value;
+  }();
+  return marker;
 }
 
 bool HasTombstone(const v1::RowState& row) { return row.has_tombstone(); }
@@ -48,8 +51,10 @@ BatchMerger::BatchMerger(const v1::ReadStateResponse& stored)
     : pruned_horizon_us_(stored.pruned_horizon_us()) {
   for (const v1::RowState& row : stored.rows()) {
     WorkingRow& working = rows_[row.row_id()];
-    working.original = row;
-    working.current = row;
+    working.original = google::protobuf::Arena::CreateMessage<v1::RowState>(&arena_);
+    working.current = google::protobuf::Arena::CreateMessage<v1::RowState>(&arena_);
+    *working.original = row;
+    *working.current = row;
   }
   known_events_.insert(stored.known_event_ids().begin(),
                        stored.known_event_ids().end());
@@ -58,8 +63,10 @@ BatchMerger::BatchMerger(const v1::ReadStateResponse& stored)
 BatchMerger::WorkingRow& BatchMerger::Working(const std::string& row_id) {
   auto [it, inserted] = rows_.try_emplace(row_id);
   if (inserted) {
-    it->second.original.set_row_id(row_id);
-    it->second.current.set_row_id(row_id);
+    it->second.original = google::protobuf::Arena::CreateMessage<v1::RowState>(&arena_);
+    it->second.current = google::protobuf::Arena::CreateMessage<v1::RowState>(&arena_);
+    it->second.original->set_row_id(row_id);
+    it->second.current->set_row_id(row_id);
   }
   if (!it->second.ordered) {
     it->second.ordered = true;
@@ -69,7 +76,7 @@ BatchMerger::WorkingRow& BatchMerger::Working(const std::string& row_id) {
 }
 
 const v1::RowState& BatchMerger::Row(const std::string& row_id) {
-  return Working(row_id).current;
+  return *Working(row_id).current;
 }
 
 bool BatchMerger::IsDuplicate(const std::string& event_id) const {
@@ -88,7 +95,7 @@ ChangeOutcome BatchMerger::Merge(const v1::Change& change) {
 
   WorkingRow& row = Working(change.row_id());
   const bool nothing_stored =
-      row.current.cells().empty() && !HasTombstone(row.current);
+      row.current->cells().empty() && !HasTombstone(*row.current);
   // A horizon of 0 is "nothing pruned yet" (the column's default), not a
   // pruned tombstone at 1970-01-01: changes stamped then or earlier are
   // valid and must not answer stale on a fresh table.
@@ -127,7 +134,7 @@ void BatchMerger::MergeCells(const v1::Change& change, WorkingRow& row,
   std::sort(columns.begin(), columns.end(),
             [](const std::string* a, const std::string* b) { return *a < *b; });
 
-  auto& cells = *row.current.mutable_cells();
+  auto& cells = *row.current->mutable_cells();
   const bool existed = !cells.empty();
   const int64_t ts = change.updated_at_us();
   const std::string& eid = change.event_id();
@@ -135,8 +142,8 @@ void BatchMerger::MergeCells(const v1::Change& change, WorkingRow& row,
   for (const std::string* column : columns) {
     const v1::SqlValue& value = change.cells().at(*column);
     auto stored = cells.find(*column);
-    const bool beats_tombstone = !HasTombstone(row.current) ||
-                                 ts > row.current.tombstone().updated_at_us();
+    const bool beats_tombstone = !HasTombstone(*row.current) ||
+                                 ts > row.current->tombstone().updated_at_us();
     const bool beats_cell =
         stored == cells.end() || IsNewer(ts, eid, stored->second.updated_at_us(),
                                          stored->second.event_id());
@@ -149,7 +156,7 @@ void BatchMerger::MergeCells(const v1::Change& change, WorkingRow& row,
       met_source = stored->second.source();
       met_value = &stored->second.value();
     } else if (!beats_tombstone) {
-      met_source = row.current.tombstone().source();
+      met_source = row.current->tombstone().source();
     }
     if (met_source != v1::SOURCE_UNSPECIFIED && met_source != change.source()) {
       auto base = change.base().find(*column);
@@ -165,14 +172,13 @@ void BatchMerger::MergeCells(const v1::Change& change, WorkingRow& row,
       if (change.source() == v1::MYSQL) lost_mysql_cell = true;
       continue;
     }
-    v1::CellVersion version;
+    v1::CellVersion& version = cells[*column];
     *version.mutable_value() = value;
     version.set_updated_at_us(ts);
     version.set_event_id(eid);
     version.set_source(change.source());
     version.set_origin(change.origin());
-    cells[*column] = std::move(version);
-    row.table_values[*column] = value;
+    row.table_values[*column] = &version.value();
     outcome.applied.push_back(*column);
   }
 
@@ -193,11 +199,11 @@ void BatchMerger::MergeCells(const v1::Change& change, WorkingRow& row,
 void BatchMerger::MergeDelete(const v1::Change& change, WorkingRow& row,
                               ChangeOutcome& outcome) {
   const int64_t ts = change.updated_at_us();
-  auto& cells = *row.current.mutable_cells();
+  auto& cells = *row.current->mutable_cells();
   const bool had_cells = !cells.empty();
-  const bool had_tombstone = HasTombstone(row.current);
+  const bool had_tombstone = HasTombstone(*row.current);
   const bool covered_by_delete =
-      had_tombstone && row.current.tombstone().updated_at_us() >= ts;
+      had_tombstone && row.current->tombstone().updated_at_us() >= ts;
 
   // Erase every cell version at or before the delete (ties go to the delete).
   std::vector<std::string> erased;
@@ -211,9 +217,9 @@ void BatchMerger::MergeDelete(const v1::Change& change, WorkingRow& row,
   // The tombstone always advances to the newest delete, even when the delete
   // erased nothing: a write older than it that arrives later must still lose.
   if (!had_tombstone ||
-      IsNewer(ts, change.event_id(), row.current.tombstone().updated_at_us(),
-              row.current.tombstone().event_id())) {
-    v1::Tombstone* tombstone = row.current.mutable_tombstone();
+      IsNewer(ts, change.event_id(), row.current->tombstone().updated_at_us(),
+              row.current->tombstone().event_id())) {
+    v1::Tombstone* tombstone = row.current->mutable_tombstone();
     tombstone->set_updated_at_us(ts);
     tombstone->set_event_id(change.event_id());
     tombstone->set_source(change.source());
@@ -251,38 +257,38 @@ void BatchMerger::BuildPlan(v1::ApplyRequest& request) const {
     if (!row.touched) continue;
     v1::RowWrite& write = *request.add_rows();
     write.set_row_id(row_id);
-    write.set_expected_rev(row.original.rev());
-    if (HasTombstone(row.current)) {
-      *write.mutable_tombstone() = row.current.tombstone();
+    write.set_expected_rev(row.original->rev());
+    if (HasTombstone(*row.current)) {
+      *write.mutable_tombstone() = row.current->tombstone();
     }
-    for (const auto& [column, version] : row.current.cells()) {
-      auto before = row.original.cells().find(column);
-      if (before == row.original.cells().end() ||
+    for (const auto& [column, version] : row.current->cells()) {
+      auto before = row.original->cells().find(column);
+      if (before == row.original->cells().end() ||
           !SameVersion(before->second, version)) {
         (*write.mutable_cell_upserts())[column] = version;
       }
     }
-    for (const auto& [column, version] : row.original.cells()) {
-      if (!row.current.cells().contains(column)) {
+    for (const auto& [column, version] : row.original->cells()) {
+      if (!row.current->cells().contains(column)) {
         write.add_cell_erasures(column);
       }
     }
     std::sort(write.mutable_cell_erasures()->begin(),
               write.mutable_cell_erasures()->end());
     write.set_log_change(true);
-    if (row.current.cells().empty()) {
+    if (row.current->cells().empty()) {
       write.set_delete_row(true);
       continue;
     }
     auto& values = *write.mutable_table_values();
-    if (row.replace_row || row.original.cells().empty()) {
+    if (row.replace_row || row.original->cells().empty()) {
       write.set_replace_row(true);
-      for (const auto& [column, version] : row.current.cells()) {
+      for (const auto& [column, version] : row.current->cells()) {
         values[column] = version.value();
       }
     } else {
       for (const auto& [column, value] : row.table_values) {
-        values[column] = value;
+        values[column] = *value;
       }
     }
   }

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "services/common/grpc_util.h"
 #include "services/common/merge.h"
 #include "services/common/status_macros.h"
@@ -76,12 +77,15 @@ absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
     const v1::ResolveRequest& request, const grpc::ServerContextBase* parent) {
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(request.table()));
+  // The messages of one request (the state read, each attempt's plan and
+  // answer) live on one arena, freed at once when the request is answered.
+  google::protobuf::Arena arena;
   // Unread, the first plan assumes nothing is stored and nothing pruned; the
   // commit's checks (revs, known events, the horizon) refuse it otherwise.
-  v1::ReadStateResponse state;
+  auto& state = *google::protobuf::Arena::CreateMessage<v1::ReadStateResponse>(&arena);
   const bool unread = !read_policy_.ReadFirst(request.table());
   if (!unread) {
-    v1::ReadStateRequest read;
+    auto& read = *google::protobuf::Arena::CreateMessage<v1::ReadStateRequest>(&arena);
     read.set_table(request.table());
     absl::flat_hash_set<std::string> seen_rows;
     for (const v1::Change& change : request.changes()) {
@@ -95,7 +99,7 @@ absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
 
   for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
     Attempt plan(state);
-    v1::ApplyRequest apply;
+    auto& apply = *google::protobuf::Arena::CreateMessage<v1::ApplyRequest>(&arena);
     apply.set_table(request.table());
     if (!request.changes().empty()) {
       apply.set_source(request.changes(0).source());
@@ -115,7 +119,7 @@ absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
     plan.merger.BuildPlan(apply);
     *apply.mutable_consumed_capture_ids() = request.consumed_capture_ids();
 
-    v1::ApplyResponse applied;
+    auto& applied = *google::protobuf::Arena::CreateMessage<v1::ApplyResponse>(&arena);
     if (!apply.rows().empty() || !apply.new_event_ids().empty() ||
         !apply.current_row_ids().empty() ||
         !apply.consumed_capture_ids().empty()) {
