@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "services/writer/version_store.h"
 
 namespace sheetsync {
@@ -14,12 +15,14 @@ bool SameStream(const v1::ApplyRequest& a, const v1::ApplyRequest& b) {
 }
 
 // Adds the rows `plan` writes or reads back to `rows`; false (and nothing
-// added) when one of them is there already.
-bool ClaimRows(const v1::ApplyRequest& plan, absl::flat_hash_set<std::string>& rows) {
-  absl::flat_hash_set<std::string> mine;
+// added) when one of them is there already. The ids are views into the
+// plans, which outlive the group being taken.
+using RowIds = absl::flat_hash_set<absl::string_view>;
+bool ClaimRows(const v1::ApplyRequest& plan, RowIds& rows) {
+  RowIds mine;
   for (const v1::RowWrite& row : plan.rows()) mine.insert(row.row_id());
   for (const std::string& id : plan.current_row_ids()) mine.insert(id);
-  for (const std::string& id : mine) {
+  for (absl::string_view id : mine) {
     if (rows.contains(id)) return false;
   }
   rows.insert(mine.begin(), mine.end());
@@ -83,7 +86,7 @@ int ApplyGrouper::waiting() const {
 
 std::vector<ApplyGrouper::Waiter*> ApplyGrouper::TakeGroup() {
   std::vector<Waiter*> group;
-  absl::flat_hash_set<std::string> rows;
+  RowIds rows;
   int row_count = 0;
   for (auto it = queue_.begin(); it != queue_.end();) {
     const v1::ApplyRequest& plan = *(*it)->request;
