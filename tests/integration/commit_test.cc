@@ -9,8 +9,6 @@
 // a COMMIT the server never ran, and faults_test then found acknowledged
 // edits missing.
 #include <atomic>
-#include <cstdlib>
-#include <fstream>
 #include <set>
 #include <thread>
 #include <vector>
@@ -28,22 +26,10 @@
 namespace sheetsync::test {
 namespace {
 
-constexpr char kFixture[] = SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh";
-constexpr char kLib[] = SHEETSYNC_SOURCE_DIR "/scripts/lib.sh";
-
-int Shell(const std::string& command) {
-  return std::system((command + " >/dev/null 2>&1").c_str());
-}
-
 TEST(CommitTest, CommitsThatReturnSurviveMariadbRestarts) {
-  const std::string dir = absl::StrCat(::testing::TempDir(), "commit-mariadb-", getpid());
-  ASSERT_EQ(Shell(absl::StrCat(kFixture, " start ", dir)), 0);
-  struct Stop {
-    std::string dir;
-    ~Stop() { Shell(absl::StrCat(kFixture, " stop ", dir)); }
-  } stop_db{dir};
-  absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfigFile(dir + "/mariadb.env");
-  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<std::unique_ptr<OwnMariadb>> db = OwnMariadb::Start("commit");
+  ASSERT_TRUE(db.ok()) << db.status();
+  const MysqlTestConfig* config = &(*db)->config();
   {
     auto session = MysqlSession::Connect(*config, config->database);
     ASSERT_TRUE(session.ok()) << session.status();
@@ -96,10 +82,7 @@ TEST(CommitTest, CommitsThatReturnSurviveMariadbRestarts) {
   };
   for (int restart = 0; restart < 6; ++restart) {
     absl::SleepFor(absl::Milliseconds(1500));
-    ASSERT_EQ(Shell(absl::StrCat("bash -c 'source ", kLib, " && mariadb_stop ", dir,
-                                 "/mariadb && mariadb_start ", dir, "/mariadb ",
-                                 config->port, "'")),
-              0);
+    ASSERT_TRUE((*db)->Restart().ok());
   }
   absl::SleepFor(absl::Milliseconds(500));
   std::move(join).Invoke();

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
 #include "services/common/status_macros.h"
 
 namespace sheetsync::test {
@@ -308,6 +309,36 @@ ScratchDatabase& ScratchDatabase::operator=(ScratchDatabase&& other) noexcept {
 
 ScratchDatabase::~ScratchDatabase() {
   if (!name_.empty()) DropDatabase(config_, name_).IgnoreError();
+}
+
+absl::StatusOr<std::unique_ptr<OwnMariadb>> OwnMariadb::Start(absl::string_view name,
+                                                             absl::string_view server_args) {
+  std::unique_ptr<OwnMariadb> db(
+      new OwnMariadb(absl::StrCat(::testing::TempDir(), name, "-mariadb-", getpid()),
+                     std::string(server_args)));
+  RETURN_IF_ERROR(db->Run(absl::StrCat(SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh start ",
+                                       db->dir_)));
+  ASSIGN_OR_RETURN(db->config_, LoadMysqlTestConfigFile(db->dir_ + "/mariadb.env"));
+  return db;
+}
+
+OwnMariadb::~OwnMariadb() {
+  (void)Run(absl::StrCat(SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh stop ", dir_));
+}
+
+absl::Status OwnMariadb::Restart() {
+  return Run(absl::StrCat("bash -c 'source " SHEETSYNC_SOURCE_DIR "/scripts/lib.sh && mariadb_stop ",
+                          dir_, "/mariadb && mariadb_start ", dir_, "/mariadb ", config_.port,
+                          "'"));
+}
+
+absl::Status OwnMariadb::Run(const std::string& command) const {
+  const std::string line =
+      absl::StrCat("SHEETSYNC_MARIADB_ARGS='", server_args_, "' ", command, " >&2");
+  if (std::system(line.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("failed: ", line));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sheetsync::test

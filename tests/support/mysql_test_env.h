@@ -129,6 +129,35 @@ class ScratchDatabase {
   std::string name_;  // empty when moved from
 };
 
+// A MariaDB of a test's own (tests/fixtures/mariadb.sh in a fresh temporary
+// directory), for a test that restarts it or needs server options the shared
+// one must not have. Stopped and deleted when destroyed.
+class OwnMariadb {
+ public:
+  // `server_args` are extra mariadbd options (SHEETSYNC_MARIADB_ARGS).
+  static absl::StatusOr<std::unique_ptr<OwnMariadb>> Start(absl::string_view name,
+                                                           absl::string_view server_args = "");
+  ~OwnMariadb();
+  OwnMariadb(const OwnMariadb&) = delete;
+  OwnMariadb& operator=(const OwnMariadb&) = delete;
+
+  const MysqlTestConfig& config() const { return config_; }
+
+  // Shuts the server down and starts it again on the same port and data.
+  absl::Status Restart();
+
+ private:
+  OwnMariadb(std::string dir, std::string server_args)
+      : dir_(std::move(dir)), server_args_(std::move(server_args)) {}
+  // Runs `command` with the server options in the environment; its output
+  // goes to the test's log.
+  absl::Status Run(const std::string& command) const;
+
+  std::string dir_;
+  std::string server_args_;
+  MysqlTestConfig config_;
+};
+
 }  // namespace sheetsync::test
 
 #endif  // SHEETSYNC_TESTS_SUPPORT_MYSQL_TEST_ENV_H_
