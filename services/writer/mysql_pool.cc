@@ -39,9 +39,20 @@ PooledConnection::~PooledConnection() {
   if (conn_ != nullptr) pool_->Release(std::move(conn_), discard_);
 }
 
-std::string PooledConnection::Escape(const std::string& text) {
-  auto* mysql = static_cast<sql::mysql::MySQL_Connection*>(conn_.get());
-  return std::string(mysql->escapeString(text));
+void PooledConnection::AppendEscaped(std::string& out, absl::string_view text) const {
+  out.reserve(out.size() + text.size() + 8);
+  for (const char c : text) {
+    switch (c) {
+      case '\0': out += "\\0"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\032': out += "\\Z"; break;
+      case '\\': out += "\\\\"; break;
+      case '\'': out += "\\'"; break;
+      case '"': out += "\\\""; break;
+      default: out.push_back(c);
+    }
+  }
 }
 
 MysqlPool::MysqlPool(MysqlConfig config) : config_(std::move(config)) {
@@ -78,7 +89,11 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> MysqlPool::Open() {
     stmt->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
     stmt->execute(absl::StrCat("SET SESSION innodb_lock_wait_timeout = ",
                                config_.lock_wait_timeout_seconds));
-    stmt->execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')");
+    // Strict, and with backslash escapes whatever the server's default: the
+    // literals' escaping (AppendEscaped) depends on it.
+    stmt->execute(
+        "SET SESSION sql_mode = CONCAT(REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', ''), "
+        "',STRICT_ALL_TABLES')");
     stmt->execute("SET time_zone = '+00:00'");
     stmt->execute("SET @sheetsync_writer = 1");
     return conn;

@@ -130,46 +130,52 @@ RowsUpsert RowsUpsertOf(PooledConnection& conn, const v1::ApplyRequest& request,
   return upsert;
 }
 
-// Adds the plan's cell versions, erasures and change log to `batch`.
-void AddCellWrites(PooledConnection& conn,
-                                      const v1::ApplyRequest& request,
-                                      const std::string& tbl, int64_t now,
-                                      SqlBatch& batch) {
-  std::vector<std::string> cell_values, erasures, log;
+// Adds the plan's cell versions, erasures and change log to `batch`. Each
+// statement is appended into one string (the writer's hottest text).
+void AddCellWrites(PooledConnection& conn, const v1::ApplyRequest& request,
+                   const std::string& tbl, int64_t now, SqlBatch& batch) {
+  std::string cells, erasures, log;
   for (const v1::RowWrite& row : request.rows()) {
     const std::string id = Literal(conn, row.row_id());
     for (const auto& [col, v] : row.cell_upserts()) {
-      cell_values.push_back(absl::StrCat(
-          "(", tbl, ",", id, ",", Literal(conn, col), ",",
-          ValueLiteral(conn, v.value()), ",", v.updated_at_us(), ",",
-          Literal(conn, v.event_id()), ",", static_cast<int>(v.source()), ",",
-          Literal(conn, v.origin()), ")"));
+      absl::StrAppend(&cells, cells.empty() ? "" : ",", "(", tbl, ",", id, ",");
+      AppendLiteral(conn, cells, col);
+      cells.push_back(',');
+      AppendValueLiteral(conn, cells, v.value());
+      absl::StrAppend(&cells, ",", v.updated_at_us(), ",");
+      AppendLiteral(conn, cells, v.event_id());
+      absl::StrAppend(&cells, ",", static_cast<int>(v.source()), ",");
+      AppendLiteral(conn, cells, v.origin());
+      cells.push_back(')');
     }
     for (const std::string& col : row.cell_erasures()) {
-      erasures.push_back(absl::StrCat("(", id, ",", Literal(conn, col), ")"));
+      absl::StrAppend(&erasures, erasures.empty() ? "" : ",", "(", id, ",");
+      AppendLiteral(conn, erasures, col);
+      erasures.push_back(')');
     }
     if (row.log_change()) {
-      log.push_back(absl::StrCat("(", tbl, ",", id, ",",
-                                 static_cast<int>(request.source()), ",",
-                                 Literal(conn, request.origin()), ",", now, ")"));
+      absl::StrAppend(&log, log.empty() ? "" : ",", "(", tbl, ",", id, ",",
+                      static_cast<int>(request.source()), ",");
+      AppendLiteral(conn, log, request.origin());
+      absl::StrAppend(&log, ",", now, ")");
     }
   }
-  if (!cell_values.empty()) {
+  if (!cells.empty()) {
     batch.Add(absl::StrCat(
         "INSERT INTO _sheetsync_cells (tbl, row_id, col, val, ts_us, event_id, "
-        "source, origin) VALUES ", absl::StrJoin(cell_values, ","),
+        "source, origin) VALUES ", cells,
         " ON DUPLICATE KEY UPDATE val = VALUES(val), ts_us = VALUES(ts_us), "
         "event_id = VALUES(event_id), source = VALUES(source), "
         "origin = VALUES(origin)"));
   }
   if (!erasures.empty()) {
     batch.Add(absl::StrCat("DELETE FROM _sheetsync_cells WHERE tbl = ", tbl,
-                           " AND (row_id, col) IN (", absl::StrJoin(erasures, ","), ")"));
+                           " AND (row_id, col) IN (", erasures, ")"));
   }
   if (!log.empty()) {
     batch.Add(absl::StrCat(
         "INSERT INTO _sheetsync_changelog (tbl, row_id, source, origin, "
-        "logged_at_us) VALUES ", absl::StrJoin(log, ",")));
+        "logged_at_us) VALUES ", log));
   }
 }
 
@@ -189,14 +195,16 @@ void AddUserTableWrites(PooledConnection& conn,
     }
     ColumnList columns = ColumnsToWrite(row, schema);
     if (columns.empty()) continue;
-    std::string tuple = absl::StrCat("(", Literal(conn, row.row_id()));
+    std::string tuple = "(";
+    AppendLiteral(conn, tuple, row.row_id());
     for (const std::string& name : columns) {
+      tuple.push_back(',');
       auto value = row.table_values().find(name);
-      absl::StrAppend(&tuple, ",",
-                      value != row.table_values().end()
-                          ? ValueLiteral(conn, value->second)
-                          : ValueLiteral(conn, UnwrittenValue(
-                                *FindColumn(schema, name))));
+      if (value != row.table_values().end()) {
+        AppendValueLiteral(conn, tuple, value->second);
+      } else {
+        AppendValueLiteral(conn, tuple, UnwrittenValue(*FindColumn(schema, name)));
+      }
     }
     tuple += ")";
     upserts[std::move(columns)].push_back(std::move(tuple));

@@ -11,14 +11,32 @@ std::string QuoteIdentifier(absl::string_view name) {
   return absl::StrCat("`", absl::StrReplaceAll(name, {{"`", "``"}}), "`");
 }
 
-std::string Literal(PooledConnection& conn, const std::string& text) {
-  return absl::StrCat("'", conn.Escape(text), "'");
+void AppendLiteral(PooledConnection& conn, std::string& out, absl::string_view text) {
+  out.push_back('\'');
+  conn.AppendEscaped(out, text);
+  out.push_back('\'');
+}
+
+std::string Literal(PooledConnection& conn, absl::string_view text) {
+  std::string out;
+  AppendLiteral(conn, out, text);
+  return out;
+}
+
+void AppendValueLiteral(PooledConnection& conn, std::string& out, const v1::SqlValue& value) {
+  if (value.is_default()) {
+    out += "DEFAULT";
+  } else if (value.is_null()) {
+    out += "NULL";
+  } else {
+    AppendLiteral(conn, out, value.text());
+  }
 }
 
 std::string ValueLiteral(PooledConnection& conn, const v1::SqlValue& value) {
-  if (value.is_default()) return "DEFAULT";
-  if (value.is_null()) return "NULL";
-  return Literal(conn, value.text());
+  std::string out;
+  AppendValueLiteral(conn, out, value);
+  return out;
 }
 
 std::string InList(PooledConnection& conn,

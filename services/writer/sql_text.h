@@ -23,10 +23,14 @@ namespace sheetsync {
 std::string QuoteIdentifier(absl::string_view name);
 
 // Returns 'escaped text' for a string literal.
-std::string Literal(PooledConnection& conn, const std::string& text);
+std::string Literal(PooledConnection& conn, absl::string_view text);
+// Appends it to `out`.
+void AppendLiteral(PooledConnection& conn, std::string& out, absl::string_view text);
 
 // Returns the literal for a value: NULL, DEFAULT or 'text'.
 std::string ValueLiteral(PooledConnection& conn, const v1::SqlValue& value);
+// Appends it to `out`.
+void AppendValueLiteral(PooledConnection& conn, std::string& out, const v1::SqlValue& value);
 
 // Returns "('a','b',...)" for an IN list of string literals.
 std::string InList(PooledConnection& conn,
