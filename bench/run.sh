@@ -13,6 +13,10 @@
 #   BENCH_ROWS=100000 bench/run.sh   preload the table first (scale runs)
 #   BENCH_TSV=FILE bench/run.sh      also append one tab-separated line per
 #                                    point to FILE (bench/scale.sh plots them)
+#   BENCH_ROUNDS=3 bench/run.sh      measure each point 3 times, raw and stack in
+#                                    turn, and also print the median ratio: this
+#                                    machine's speed drifts, and a ratio of
+#                                    neighbouring runs holds better than one run
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
@@ -21,6 +25,7 @@ BUILD_DIR=${SHEETSYNC_BUILD_DIR:-$SHEETSYNC_ROOT/build}
 SECONDS_PER_POINT=${BENCH_SECONDS:-10}
 PRELOAD_ROWS=${BENCH_ROWS:-0}
 CONFIGS=${BENCH_CONFIGS:-"50:16 50:4 50:1 1:16 1:4 1:1"}
+ROUNDS=${BENCH_ROUNDS:-1}
 
 ensure_packages
 [[ ${SHEETSYNC_SKIP_BUILD:-0} == 1 ]] || build_project "$BUILD_DIR" Release
@@ -52,9 +57,9 @@ if ((PRELOAD_ROWS > 0)); then
     --total="$PRELOAD_ROWS" --run_id=preload >/dev/null
 fi
 
-raw() {  # batch concurrency
+raw() {  # batch concurrency round [seconds]
   "$BUILD_DIR/bench/sheetsync-rawlimit" "${mysql_flags[@]}" --batch="$1" --concurrency="$2" \
-    --duration="${SECONDS_PER_POINT}s" --run_id="raw-$1-$2"
+    --duration="${4:-$SECONDS_PER_POINT}s" --run_id="raw-$1-$2-$3"
 }
 
 # The stack, on free ports.
@@ -83,10 +88,10 @@ for _ in $(seq 100); do
 done
 curl -sf "http://127.0.0.1:$g/readyz" >/dev/null || die "the stack did not become ready (logs in $work)"
 
-stack() {  # batch concurrency
+stack() {  # batch concurrency round [seconds]
   "$BUILD_DIR/bench/sheetsync-loadgen" --port="$g" --token=bench-token --batch="$1" \
-    --concurrency="$2" --duration="${SECONDS_PER_POINT}s" --run_id="stack-$1-$2" \
-    --sample_file="$work/sample-$1-$2.txt"
+    --concurrency="$2" --duration="${4:-$SECONDS_PER_POINT}s" --run_id="stack-$1-$2-$3" \
+    --sample_file="$work/sample-$1-$2-$3.txt"
 }
 
 field() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" <<<"$1"; }
@@ -140,28 +145,34 @@ hop_means() {  # before... after... -> mean ms per hop
 rows=()
 cpu_rows=()
 hop_rows=()
-acked=0
+# Both sides warm up first (connections, channels, caches, MariaDB's buffer
+# pool): the first point measured cold was up to a quarter slower.
+log_info "warming up"
+raw 50 16 warmup 2 >/dev/null
+acked=$(field "$(stack 50 16 warmup 3)" changes | cut -d. -f1)
 for config in $CONFIGS; do
   batch=${config%:*} conc=${config#*:}
-  log_info "batch $batch, concurrency $conc: raw limit"
-  raw_before=$(cpu_ticks "$pid_mariadb")
-  raw_out=$(raw "$batch" "$conc")
-  raw_after=$(cpu_ticks "$pid_mariadb")
-  raw_changes=$(field "$raw_out" changes | cut -d. -f1)
-  log_info "batch $batch, concurrency $conc: sheetsync"
-  before=($(cpu_snapshot))
-  hops_before=$(hop_sums)
-  stack_out=$(stack "$batch" "$conc")
-  after=($(cpu_snapshot))
-  hop_rows+=("$batch|$conc$(hop_means "$hops_before" "$(hop_sums)")")
-  changes=$(field "$stack_out" changes | cut -d. -f1)
-  cpu_line="$batch|$conc|$(per_1000 $((raw_after - raw_before)) "$raw_changes")"
-  for j in "${!procs[@]}"; do  # CPU milliseconds per 1000 changes
-    cpu_line+="|$(per_1000 $((after[j] - before[j])) "$changes")"
+  for round in $(seq "$ROUNDS"); do
+    log_info "batch $batch, concurrency $conc, round $round: raw limit"
+    raw_before=$(cpu_ticks "$pid_mariadb")
+    raw_out=$(raw "$batch" "$conc" "$round")
+    raw_after=$(cpu_ticks "$pid_mariadb")
+    raw_changes=$(field "$raw_out" changes | cut -d. -f1)
+    log_info "batch $batch, concurrency $conc, round $round: sheetsync"
+    before=($(cpu_snapshot))
+    hops_before=$(hop_sums)
+    stack_out=$(stack "$batch" "$conc" "$round")
+    after=($(cpu_snapshot))
+    hop_rows+=("$batch|$conc$(hop_means "$hops_before" "$(hop_sums)")")
+    changes=$(field "$stack_out" changes | cut -d. -f1)
+    cpu_line="$batch|$conc|$(per_1000 $((raw_after - raw_before)) "$raw_changes")"
+    for j in "${!procs[@]}"; do  # CPU milliseconds per 1000 changes
+      cpu_line+="|$(per_1000 $((after[j] - before[j])) "$changes")"
+    done
+    cpu_rows+=("$cpu_line")
+    acked=$((acked + $(field "$stack_out" changes | cut -d. -f1)))
+    rows+=("$batch|$conc|$raw_out|$stack_out")
   done
-  cpu_rows+=("$cpu_line")
-  acked=$((acked + $(field "$stack_out" changes | cut -d. -f1)))
-  rows+=("$batch|$conc|$raw_out|$stack_out")
 done
 
 # Verify: every acknowledged change is a row, and samples hold their values.
@@ -192,6 +203,30 @@ for entry in "${rows[@]}"; do
       "$rt" "$rp50" "$rp99" "$st" "$sp50" "$sp99" >>"$BENCH_TSV"
   fi
 done
+# Prints "median min max" of the numbers given.
+median_min_max() {
+  printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1}
+    END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR]}'
+}
+if ((ROUNDS > 1)); then  # the median of each point's per-round ratios
+  printf '\nover %s rounds (raw and stack in turn): median (min-max)\n%-6s %-5s | %17s | %17s\n' \
+    "$ROUNDS" batch conc ratio "p99 ratio"
+  for config in $CONFIGS; do
+    batch=${config%:*} conc=${config#*:}
+    ratios=() p99s=()
+    for entry in "${rows[@]}"; do
+      IFS='|' read -r b c raw_out stack_out <<<"$entry"
+      [[ $b == "$batch" && $c == "$conc" ]] || continue
+      ratios+=("$(awk "BEGIN {print 100 * $(field "$stack_out" changes_per_s) / $(field "$raw_out" changes_per_s)}")")
+      p99s+=("$(awk "BEGIN {print $(field "$stack_out" p99_ms) / $(field "$raw_out" p99_ms)}")")
+    done
+    read -r m lo hi <<<"$(median_min_max "${ratios[@]}")"
+    ratio=$(printf '%.0f%% (%.0f-%.0f%%)' "$m" "$lo" "$hi")
+    read -r m lo hi <<<"$(median_min_max "${p99s[@]}")"
+    printf '%-6s %-5s | %17s | %17s\n' "$batch" "$conc" "$ratio" \
+      "$(printf '%.1fx (%.1f-%.1fx)' "$m" "$lo" "$hi")"
+  done
+fi
 printf '\npeak RSS (MiB): gateway %s, ingest %s, resolver %s, writer %s\n' \
   "$(rss "$pid_gateway")" "$(rss "$pid_ingest")" "$(rss "$pid_resolver")" "$(rss "$pid_writer")"
 printf '\nCPU ms per 1000 changes (raw: MariaDB while the raw limit ran; the rest through the stack):\n%-6s %-5s | %8s | %8s %8s %8s %8s %8s\n' \
