@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "cppconn/exception.h"
 #include "cppconn/statement.h"
-#include "mysql_connection.h"
 #include "mysql_driver.h"
 
 namespace sheetsync {

@@ -104,29 +104,38 @@ RowsUpsert RowsUpsertOf(PooledConnection& conn, const v1::ApplyRequest& request,
   std::sort(rows.begin(), rows.end(), [](const v1::RowWrite* a, const v1::RowWrite* b) {
     return a->row_id() < b->row_id();
   });
-  std::vector<std::string> values;
+  std::string values;
   for (const v1::RowWrite* row : rows) {
     upsert.expected_count += row->expected_rev() == 0 ? 1 : 2;
-    std::string tombstone = "NULL,NULL,NULL,NULL";
+    absl::StrAppend(&values, values.empty() ? "" : ",", "(", tbl, ",");
+    AppendLiteral(conn, values, row->row_id());
+    absl::StrAppend(&values, ",", row->expected_rev() + 1, ",");
     if (row->has_tombstone()) {
       const v1::Tombstone& t = row->tombstone();
-      tombstone = absl::StrCat(t.updated_at_us(), ",", Literal(conn, t.event_id()), ",",
-                               static_cast<int>(t.source()), ",", Literal(conn, t.origin()));
+      absl::StrAppend(&values, t.updated_at_us(), ",");
+      AppendLiteral(conn, values, t.event_id());
+      absl::StrAppend(&values, ",", static_cast<int>(t.source()), ",");
+      AppendLiteral(conn, values, t.origin());
+    } else {
+      values += "NULL,NULL,NULL,NULL";
     }
-    values.push_back(absl::StrCat("(", tbl, ",", Literal(conn, row->row_id()), ",",
-                                  row->expected_rev() + 1, ",", tombstone, ",", now, ")"));
+    absl::StrAppend(&values, ",", now, ")");
   }
-  // Every assignment is conditional on the old rev, so rev goes last.
-  std::vector<std::string> updates;
-  for (const char* column : {"updated_us", "tomb_us", "tomb_event", "tomb_source",
-                             "tomb_origin", "rev"}) {
-    updates.push_back(absl::StrCat(column, " = IF(rev = VALUES(rev) - 1, VALUES(", column,
-                                   "), ", column, ")"));
-  }
+  // Every assignment is conditional on the old rev, so rev goes last. The
+  // clause is the same for every plan: built once.
+  static const std::string* const kUpdates = [] {
+    std::vector<std::string> updates;
+    for (const char* column : {"updated_us", "tomb_us", "tomb_event", "tomb_source",
+                               "tomb_origin", "rev"}) {
+      updates.push_back(absl::StrCat(column, " = IF(rev = VALUES(rev) - 1, VALUES(", column,
+                                     "), ", column, ")"));
+    }
+    return new std::string(absl::StrJoin(updates, ", "));
+  }();
   upsert.sql = absl::StrCat(
       "INSERT INTO _sheetsync_rows (tbl, row_id, rev, tomb_us, tomb_event, "
       "tomb_source, tomb_origin, updated_us) VALUES ",
-      absl::StrJoin(values, ","), " ON DUPLICATE KEY UPDATE ", absl::StrJoin(updates, ", "));
+      values, " ON DUPLICATE KEY UPDATE ", *kUpdates);
   return upsert;
 }
 
@@ -424,13 +433,14 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
   }
   int events_at = -1;
   if (!request.new_event_ids().empty()) {
-    std::vector<std::string> values;
+    std::string values;
     for (const std::string& id : request.new_event_ids()) {
-      values.push_back(absl::StrCat("(", tbl, ",", Literal(conn, id), ",", now, ")"));
+      absl::StrAppend(&values, values.empty() ? "" : ",", "(", tbl, ",");
+      AppendLiteral(conn, values, id);
+      absl::StrAppend(&values, ",", now, ")");
     }
     events_at = batch.Add(absl::StrCat(
-        "INSERT INTO _sheetsync_events (tbl, event_id, stored_at_us) VALUES ",
-        absl::StrJoin(values, ",")));
+        "INSERT INTO _sheetsync_events (tbl, event_id, stored_at_us) VALUES ", values));
   }
   if (!request.consumed_capture_ids().empty()) {
     batch.Add(absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",

@@ -44,7 +44,7 @@ std::string InList(PooledConnection& conn,
   std::string out = "(";
   for (size_t i = 0; i < texts.size(); ++i) {
     if (i > 0) out += ",";
-    out += Literal(conn, texts[i]);
+    AppendLiteral(conn, out, texts[i]);
   }
   out += ")";
   return out;
