@@ -408,7 +408,7 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
   const int64_t now = clock_.NowMicros();
   SqlBatch batch;
   batch.Add("START TRANSACTION");
-  bool moved = false;
+  bool stale = false;  // a rev moved, the horizon passed, or an event is known
   if (!request.rows().empty()) {
     // First, and in key order so that concurrent batches cannot deadlock
     // each other: move each row from the rev the plan was made against to
@@ -427,8 +427,8 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
                       tbl, " AND pruned_horizon_us > 0 AND pruned_horizon_us >= ",
                       request.absent_rows_min_us(), ")");
     }
-    batch.AddQuery(std::move(check), [&moved](sql::ResultSet& rs) {
-      moved = !rs.next() || rs.getInt(1) != 0;
+    batch.AddQuery(std::move(check), [&stale](sql::ResultSet& rs) {
+      stale = !rs.next() || rs.getInt(1) != 0;
     });
   }
   int events_at = -1;
@@ -458,11 +458,9 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
     batch.Run(conn);
   } catch (const sql::SQLException& e) {
     if (batch.failed_index() != events_at || e.getErrorCode() != kDuplicateKey) throw;
-    // A concurrent batch committed one of these events first.
-    RollbackQuietly(conn);
-    throw StaleState{};
+    stale = true;  // A concurrent batch committed one of these events first.
   }
-  if (moved) {
+  if (stale) {
     RollbackQuietly(conn);
     throw StaleState{};
   }
