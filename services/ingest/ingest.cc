@@ -1,9 +1,11 @@
 #include "services/ingest/ingest.h"
 
+#include <memory>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/arena.h"
 #include "services/common/grpc_util.h"
 #include "services/common/reject.h"
 #include "services/common/status_macros.h"
@@ -19,8 +21,49 @@ Ingest::Ingest(v1::Resolver::StubInterface& resolver, SchemaCache& schemas,
       metrics_(metrics),
       options_(options) {}
 
-absl::StatusOr<v1::SubmitResponse> Ingest::Submit(
-    const v1::SubmitRequest& request, const grpc::ServerContextBase* parent) {
+// One Submit between its validation and the resolver's answer.
+struct Ingest::Call {
+  explicit Call(google::protobuf::Arena* request_arena)
+      : arena(request_arena != nullptr ? request_arena : &own_arena),
+        resolve(google::protobuf::Arena::CreateMessage<v1::ResolveRequest>(arena)),
+        resolved(google::protobuf::Arena::CreateMessage<v1::ResolveResponse>(arena)) {}
+
+  google::protobuf::Arena own_arena;  // used when the request has none
+  google::protobuf::Arena* const arena;
+  v1::ResolveRequest* const resolve;
+  v1::ResolveResponse* const resolved;
+  std::vector<int> forwarded;  // index in the request of each resolve change
+  absl::flat_hash_map<std::string, double> rejected_by_reason;
+  grpc::ClientContext context;
+};
+
+void Ingest::Submit(const v1::SubmitRequest& request,
+                    const grpc::ServerContextBase* parent,
+                    v1::SubmitResponse* response, Done done) {
+  // `done` may free the request's arena: each path deletes the call first.
+  auto call = std::make_unique<Call>(request.GetArena());
+  absl::Status status = Validate(request, *response, *call);
+  if (status.ok() && call->forwarded.empty()) status = Finish(request, *response, *call);
+  if (!status.ok() || call->forwarded.empty()) {
+    call.reset();
+    return done(status);
+  }
+  SetDeadline(call->context, options_.resolver_timeout, parent);
+  Call* pending = call.release();
+  resolver_.async()->Resolve(
+      &pending->context, pending->resolve, pending->resolved,
+      [this, pending, &request, response, done = std::move(done)](grpc::Status answer) {
+        absl::Status status = answer.ok() ? Finish(request, *response, *pending)
+                                          : FromGrpcStatus(answer);
+        delete pending;
+        done(status);
+      });
+}
+
+absl::Status Ingest::Validate(const v1::SubmitRequest& request,
+                              v1::SubmitResponse& response, Call& call) {
+  // A blocking call to the writer once per table and TTL; it polls its own
+  // completion queue, so it does not hold up the callbacks it runs among.
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(request.table()));
   if (request.changes_size() > options_.max_changes) {
@@ -41,52 +84,50 @@ absl::StatusOr<v1::SubmitResponse> Ingest::Submit(
   ValidationLimits limits;
   limits.now_us = clock_.NowMicros();
   limits.max_future_skew_us = absl::ToInt64Microseconds(options_.max_future_skew);
-  v1::SubmitResponse response;
-  v1::ResolveRequest resolve;
+  v1::ResolveRequest& resolve = *call.resolve;
   resolve.set_table(request.table());
-  std::vector<int> forwarded;  // index in `request` of each resolve change
-  absl::flat_hash_map<std::string, double> rejected_by_reason;
   for (int i = 0; i < request.changes_size(); ++i) {
     const auto& raw = request.changes(i);
     v1::ChangeResult& result = *response.add_results();
-    absl::StatusOr<v1::Change> change = ValidateChange(raw, *schema, limits);
-    if (!change.ok()) {
+    v1::Change& change = *resolve.add_changes();
+    absl::Status valid = ValidateChangeInto(raw, *schema, limits, change);
+    if (!valid.ok()) {
+      resolve.mutable_changes()->RemoveLast();
       result.set_event_id(RawString(raw, "event_id"));
       result.set_row_id(RawString(raw, "row_id"));
       result.set_status("rejected");
-      result.set_code(RejectCode(change.status()));
-      result.set_error(std::string(change.status().message()));
-      rejected_by_reason[result.code()] += 1;
+      result.set_code(RejectCode(valid));
+      result.set_error(std::string(valid.message()));
+      call.rejected_by_reason[result.code()] += 1;
       continue;
     }
-    change->set_source(v1::SHEET);
-    change->set_origin(request.spreadsheet_id());
-    *resolve.add_changes() = *std::move(change);
-    forwarded.push_back(i);
+    change.set_source(v1::SHEET);
+    change.set_origin(request.spreadsheet_id());
+    call.forwarded.push_back(i);
   }
+  return absl::OkStatus();
+}
 
-  if (!forwarded.empty()) {
-    grpc::ClientContext context;
-    SetDeadline(context, options_.resolver_timeout, parent);
-    v1::ResolveResponse resolved;
-    RETURN_IF_ERROR(
-        FromGrpcStatus(resolver_.Resolve(&context, resolve, &resolved)));
-    if (resolved.results_size() != static_cast<int>(forwarded.size())) {
+absl::Status Ingest::Finish(const v1::SubmitRequest& request,
+                            v1::SubmitResponse& response, Call& call) {
+  v1::ResolveResponse& resolved = *call.resolved;
+  if (!call.forwarded.empty()) {
+    if (resolved.results_size() != static_cast<int>(call.forwarded.size())) {
       return absl::InternalError("the resolver answered a different batch");
     }
-    for (size_t j = 0; j < forwarded.size(); ++j) {
-      *response.mutable_results(forwarded[j]) =
-          std::move(*resolved.mutable_results(static_cast<int>(j)));
+    for (size_t j = 0; j < call.forwarded.size(); ++j) {
+      response.mutable_results(call.forwarded[j])
+          ->Swap(resolved.mutable_results(static_cast<int>(j)));
     }
   }
   // Count only what was committed (a retried request counts again, as
   // duplicates).
   metrics_.AddReceived(request.table(), v1::SHEET,
-                       static_cast<double>(forwarded.size()));
-  for (const auto& [reason, n] : rejected_by_reason) {
+                       static_cast<double>(call.forwarded.size()));
+  for (const auto& [reason, n] : call.rejected_by_reason) {
     metrics_.AddRejected(request.table(), reason, n);
   }
-  return response;
+  return absl::OkStatus();
 }
 
 }  // namespace sheetsync

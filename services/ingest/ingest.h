@@ -5,6 +5,8 @@
 #ifndef SHEETSYNC_SERVICES_INGEST_INGEST_H_
 #define SHEETSYNC_SERVICES_INGEST_INGEST_H_
 
+#include <functional>
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -27,14 +29,31 @@ class Ingest {
   Ingest(v1::Resolver::StubInterface& resolver, SchemaCache& schemas,
          const Clock& clock, SyncMetrics& metrics, IngestOptions options);
 
-  // Returns one result per change, in order. NOT_FOUND: the table is not
-  // registered; OUT_OF_RANGE: more than max_changes; UNAVAILABLE (or another
-  // status of the resolver): nothing was acknowledged. `parent` (may be
-  // null) bounds the resolver call's deadline.
-  absl::StatusOr<v1::SubmitResponse> Submit(const v1::SubmitRequest& request,
-                                            const grpc::ServerContextBase* parent);
+  using Done = std::function<void(absl::Status)>;
+
+  // Fills `*response` with one result per change, in order, and calls `done`
+  // with OK — or with NOT_FOUND: the table is not registered; OUT_OF_RANGE:
+  // more than max_changes; UNAVAILABLE (or another status of the resolver):
+  // nothing was acknowledged. Does not wait for the resolver: `done` may run
+  // on a gRPC thread, and `request` and `response` must stay valid until it
+  // has. The messages it makes live on the request's arena, if it has one.
+  // `parent` (may be null) bounds the resolver call's deadline.
+  void Submit(const v1::SubmitRequest& request,
+              const grpc::ServerContextBase* parent,
+              v1::SubmitResponse* response, Done done);
 
  private:
+  struct Call;
+
+  // Validates every change: answers the rejected ones in `response` and
+  // puts the others in `call.resolve`.
+  absl::Status Validate(const v1::SubmitRequest& request,
+                        v1::SubmitResponse& response, Call& call);
+  // Answers the forwarded changes with the resolver's results and counts
+  // the request.
+  absl::Status Finish(const v1::SubmitRequest& request,
+                      v1::SubmitResponse& response, Call& call);
+
   v1::Resolver::StubInterface& resolver_;
   SchemaCache& schemas_;
   const Clock& clock_;

@@ -109,6 +109,12 @@ absl::StatusOr<v1::Change> ValidateChange(const Struct& raw,
                                           const v1::TableSchema& schema,
                                           const ValidationLimits& limits) {
   v1::Change change;
+  RETURN_IF_ERROR(ValidateChangeInto(raw, schema, limits, change));
+  return change;
+}
+
+absl::Status ValidateChangeInto(const Struct& raw, const v1::TableSchema& schema,
+                                const ValidationLimits& limits, v1::Change& change) {
   const Value* event_id = Field(raw, "event_id");
   if (event_id == nullptr || event_id->kind_case() != Value::kStringValue) {
     return Reject("invalid_event_id",
@@ -154,10 +160,9 @@ absl::StatusOr<v1::Change> ValidateChange(const Struct& raw,
                     "a delete (\"deleted\": true) carries no \"cells\"");
     }
     change.set_deleted(true);
-    return change;
+    return absl::OkStatus();
   }
-  RETURN_IF_ERROR(ValidateCells(raw, schema, change));
-  return change;
+  return ValidateCells(raw, schema, change);
 }
 
 }  // namespace sheetsync

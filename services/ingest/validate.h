@@ -27,6 +27,12 @@ absl::StatusOr<v1::Change> ValidateChange(const google::protobuf::Struct& raw,
                                           const v1::TableSchema& schema,
                                           const ValidationLimits& limits);
 
+// As ValidateChange, into `change` (empty; it may live on an arena). On an
+// error `change` holds part of the change.
+absl::Status ValidateChangeInto(const google::protobuf::Struct& raw,
+                                const v1::TableSchema& schema,
+                                const ValidationLimits& limits, v1::Change& change);
+
 // Returns the change's "event_id" and "row_id" as sent, when they are
 // strings (for the result of a rejected change).
 std::string RawString(const google::protobuf::Struct& raw, const char* field);
