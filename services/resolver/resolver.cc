@@ -1,13 +1,19 @@
 #include "services/resolver/resolver.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/arena.h"
+#include "grpcpp/alarm.h"
 #include "services/common/grpc_util.h"
 #include "services/common/merge.h"
 #include "services/common/status_macros.h"
@@ -57,13 +63,174 @@ void Refresh(v1::ReadStateResponse& state, const v1::ApplyRequest& plan,
   state.set_pruned_horizon_us(fresh.pruned_horizon_us());
 }
 
-void SleepBeforeRetry(int attempt) {
+// How long to wait before planning again after a conflict: a random
+// jitter, longer after each attempt, so that racing resolvers spread out.
+absl::Duration RetryDelay(int attempt) {
   thread_local std::mt19937 rng(std::random_device{}());
   std::uniform_int_distribution<int> jitter_us(0, 500 * (attempt + 1));
-  absl::SleepFor(absl::Microseconds(jitter_us(rng)));
+  return absl::Microseconds(jitter_us(rng));
 }
 
 }  // namespace
+
+// One Resolve: reads the stored state (unless the read policy guesses it
+// away), plans, and has the writer commit, planning again after a conflict.
+// Each writer call's answer continues it on a gRPC thread; no thread waits.
+// Deletes itself when done.
+class Resolver::Call {
+ public:
+  Call(Resolver& resolver, const v1::ResolveRequest& request,
+       const grpc::ServerContextBase* parent, v1::ResolveResponse* response,
+       Done done)
+      : resolver_(resolver),
+        request_(request),
+        parent_(parent),
+        response_(response),
+        done_(std::move(done)),
+        arena_(request.GetArena() != nullptr ? request.GetArena() : &own_arena_),
+        state_(google::protobuf::Arena::CreateMessage<v1::ReadStateResponse>(arena_)) {}
+
+  void Start();
+
+ private:
+  // Starts the next attempt: merges every change against `state_` and sends
+  // the plan to the writer.
+  void Plan();
+  void OnApplied(const grpc::Status& status);
+  void Answer();
+  // Deletes the call and hands `status` on.
+  void End(absl::Status status);
+  grpc::ClientContext& NewContext();
+
+  Resolver& resolver_;
+  const v1::ResolveRequest& request_;
+  const grpc::ServerContextBase* const parent_;
+  v1::ResolveResponse* const response_;
+  Done done_;
+  // The messages of the call (the state read, each attempt's plan and
+  // answer) live on the request's arena, or this one.
+  google::protobuf::Arena own_arena_;
+  google::protobuf::Arena* const arena_;
+  v1::ReadStateResponse* const state_;
+  std::shared_ptr<const v1::TableSchema> schema_;
+  bool unread_ = false;  // the first plan was made without reading
+  int attempt_ = 0;
+  std::optional<Attempt> plan_;
+  v1::ApplyRequest* apply_ = nullptr;
+  v1::ApplyResponse* applied_ = nullptr;
+  std::unique_ptr<grpc::ClientContext> context_;
+  std::vector<std::unique_ptr<grpc::Alarm>> retry_alarms_;
+};
+
+grpc::ClientContext& Resolver::Call::NewContext() {
+  context_ = std::make_unique<grpc::ClientContext>();
+  SetDeadline(*context_, resolver_.options_.writer_timeout, parent_);
+  return *context_;
+}
+
+void Resolver::Call::Start() {
+  absl::StatusOr<std::shared_ptr<const v1::TableSchema>> schema =
+      resolver_.schemas_.Get(request_.table());
+  if (!schema.ok()) return End(schema.status());
+  schema_ = *std::move(schema);
+  // Unread, the first plan assumes nothing is stored and nothing pruned; the
+  // commit's checks (revs, known events, the horizon) refuse it otherwise.
+  unread_ = !resolver_.read_policy_.ReadFirst(request_.table());
+  if (unread_) return Plan();
+  auto& read = *google::protobuf::Arena::CreateMessage<v1::ReadStateRequest>(arena_);
+  read.set_table(request_.table());
+  absl::flat_hash_set<absl::string_view> seen_rows;
+  for (const v1::Change& change : request_.changes()) {
+    if (seen_rows.insert(change.row_id()).second) read.add_row_ids(change.row_id());
+    read.add_event_ids(change.event_id());
+  }
+  resolver_.writer_.async()->ReadState(&NewContext(), &read, state_,
+                                       [this](grpc::Status status) {
+                                         if (!status.ok()) return End(FromGrpcStatus(status));
+                                         Plan();
+                                       });
+}
+
+void Resolver::Call::Plan() {
+  plan_.emplace(*state_);
+  apply_ = google::protobuf::Arena::CreateMessage<v1::ApplyRequest>(arena_);
+  applied_ = google::protobuf::Arena::CreateMessage<v1::ApplyResponse>(arena_);
+  v1::ApplyRequest& apply = *apply_;
+  apply.set_table(request_.table());
+  if (!request_.changes().empty()) {
+    apply.set_source(request_.changes(0).source());
+    apply.set_origin(request_.changes(0).origin());
+  }
+  for (const v1::Change& change : request_.changes()) {
+    plan_->outcomes.push_back(plan_->merger.Merge(change));
+  }
+  absl::flat_hash_set<absl::string_view> current_rows;
+  for (int i = 0; i < request_.changes_size(); ++i) {
+    const v1::Change& change = request_.changes(i);
+    if (NeedsCurrent(change, plan_->outcomes[i], plan_->merger) &&
+        current_rows.insert(change.row_id()).second) {
+      apply.add_current_row_ids(change.row_id());
+    }
+  }
+  plan_->merger.BuildPlan(apply);
+  *apply.mutable_consumed_capture_ids() = request_.consumed_capture_ids();
+  if (apply.rows().empty() && apply.new_event_ids().empty() &&
+      apply.current_row_ids().empty() && apply.consumed_capture_ids().empty()) {
+    return OnApplied(grpc::Status::OK);  // nothing to commit
+  }
+  resolver_.writer_.async()->Apply(&NewContext(), apply_, applied_,
+                                   [this](grpc::Status status) { OnApplied(status); });
+}
+
+void Resolver::Call::OnApplied(const grpc::Status& status) {
+  if (!status.ok()) return End(FromGrpcStatus(status));
+  if (unread_ && attempt_ == 0) {
+    resolver_.read_policy_.Record(request_.table(), !applied_->conflict());
+  }
+  if (!applied_->conflict()) return Answer();
+  Refresh(*state_, *apply_, *applied_->mutable_fresh());
+  if (++attempt_ >= resolver_.options_.max_attempts) {
+    return End(absl::AbortedError(
+        absl::StrCat("the rows kept changing under ", resolver_.options_.max_attempts,
+                     " attempts to commit; retry the request")));
+  }
+  auto& alarm = *retry_alarms_.emplace_back(std::make_unique<grpc::Alarm>());
+  alarm.Set(absl::ToChronoTime(absl::Now() + RetryDelay(attempt_ - 1)),
+            [this](bool) { Plan(); });
+}
+
+void Resolver::Call::Answer() {
+  absl::flat_hash_map<absl::string_view, const v1::StoredRow*> stored;
+  for (const v1::StoredRow& row : applied_->current_rows()) {
+    stored[row.row_id()] = &row;
+  }
+  double effective = 0, stale_drops = 0, conflicts = 0, duplicates = 0;
+  for (int i = 0; i < request_.changes_size(); ++i) {
+    const v1::Change& change = request_.changes(i);
+    const ChangeOutcome& outcome = plan_->outcomes[i];
+    auto row = stored.find(change.row_id());
+    *response_->add_results() = BuildResult(
+        change, outcome, plan_->merger.Row(change.row_id()),
+        row == stored.end() ? nullptr : row->second, *schema_);
+    effective += outcome.effective() ? 1 : 0;
+    stale_drops += outcome.stale_drops;
+    conflicts += outcome.conflicts;
+    duplicates += outcome.status == MergeStatus::kDuplicate ? 1 : 0;
+  }
+  SyncMetrics& metrics = resolver_.metrics_;
+  metrics.AddApplied(request_.table(), effective);
+  metrics.AddStaleDropped(request_.table(), stale_drops);
+  metrics.AddConflicts(request_.table(), conflicts);
+  metrics.AddDuplicates(request_.table(), duplicates);
+  End(absl::OkStatus());
+}
+
+void Resolver::Call::End(absl::Status status) {
+  // `done` may free the request's arena, which holds this call's messages.
+  Done done = std::move(done_);
+  delete this;
+  done(std::move(status));
+}
 
 Resolver::Resolver(v1::Writer::StubInterface& writer, SchemaCache& schemas,
                    SyncMetrics& metrics, ResolverOptions options)
@@ -73,94 +240,24 @@ Resolver::Resolver(v1::Writer::StubInterface& writer, SchemaCache& schemas,
       options_(options),
       read_policy_(options.read_first) {}
 
+void Resolver::Resolve(const v1::ResolveRequest& request,
+                       const grpc::ServerContextBase* parent,
+                       v1::ResolveResponse* response, Done done) {
+  (new Call(*this, request, parent, response, std::move(done)))->Start();
+}
+
 absl::StatusOr<v1::ResolveResponse> Resolver::Resolve(
     const v1::ResolveRequest& request, const grpc::ServerContextBase* parent) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
-                   schemas_.Get(request.table()));
-  // The messages of one request (the state read, each attempt's plan and
-  // answer) live on one arena, freed at once when the request is answered.
-  google::protobuf::Arena arena;
-  // Unread, the first plan assumes nothing is stored and nothing pruned; the
-  // commit's checks (revs, known events, the horizon) refuse it otherwise.
-  auto& state = *google::protobuf::Arena::CreateMessage<v1::ReadStateResponse>(&arena);
-  const bool unread = !read_policy_.ReadFirst(request.table());
-  if (!unread) {
-    auto& read = *google::protobuf::Arena::CreateMessage<v1::ReadStateRequest>(&arena);
-    read.set_table(request.table());
-    absl::flat_hash_set<std::string> seen_rows;
-    for (const v1::Change& change : request.changes()) {
-      if (seen_rows.insert(change.row_id()).second) read.add_row_ids(change.row_id());
-      read.add_event_ids(change.event_id());
-    }
-    grpc::ClientContext context;
-    SetDeadline(context, options_.writer_timeout, parent);
-    RETURN_IF_ERROR(FromGrpcStatus(writer_.ReadState(&context, read, &state)));
-  }
-
-  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    Attempt plan(state);
-    auto& apply = *google::protobuf::Arena::CreateMessage<v1::ApplyRequest>(&arena);
-    apply.set_table(request.table());
-    if (!request.changes().empty()) {
-      apply.set_source(request.changes(0).source());
-      apply.set_origin(request.changes(0).origin());
-    }
-    absl::flat_hash_set<std::string> current_rows;
-    for (const v1::Change& change : request.changes()) {
-      plan.outcomes.push_back(plan.merger.Merge(change));
-    }
-    for (int i = 0; i < request.changes_size(); ++i) {
-      const v1::Change& change = request.changes(i);
-      if (NeedsCurrent(change, plan.outcomes[i], plan.merger) &&
-          current_rows.insert(change.row_id()).second) {
-        apply.add_current_row_ids(change.row_id());
-      }
-    }
-    plan.merger.BuildPlan(apply);
-    *apply.mutable_consumed_capture_ids() = request.consumed_capture_ids();
-
-    auto& applied = *google::protobuf::Arena::CreateMessage<v1::ApplyResponse>(&arena);
-    if (!apply.rows().empty() || !apply.new_event_ids().empty() ||
-        !apply.current_row_ids().empty() ||
-        !apply.consumed_capture_ids().empty()) {
-      grpc::ClientContext context;
-      SetDeadline(context, options_.writer_timeout, parent);
-      RETURN_IF_ERROR(FromGrpcStatus(writer_.Apply(&context, apply, &applied)));
-    }
-    if (unread && attempt == 0) read_policy_.Record(request.table(), !applied.conflict());
-    if (applied.conflict()) {
-      Refresh(state, apply, *applied.mutable_fresh());
-      SleepBeforeRetry(attempt);
-      continue;
-    }
-
-    absl::flat_hash_map<std::string, const v1::StoredRow*> stored;
-    for (const v1::StoredRow& row : applied.current_rows()) {
-      stored[row.row_id()] = &row;
-    }
-    v1::ResolveResponse response;
-    double effective = 0, stale_drops = 0, conflicts = 0, duplicates = 0;
-    for (int i = 0; i < request.changes_size(); ++i) {
-      const v1::Change& change = request.changes(i);
-      const ChangeOutcome& outcome = plan.outcomes[i];
-      auto row = stored.find(change.row_id());
-      *response.add_results() = BuildResult(
-          change, outcome, plan.merger.Row(change.row_id()),
-          row == stored.end() ? nullptr : row->second, *schema);
-      effective += outcome.effective() ? 1 : 0;
-      stale_drops += outcome.stale_drops;
-      conflicts += outcome.conflicts;
-      duplicates += outcome.status == MergeStatus::kDuplicate ? 1 : 0;
-    }
-    metrics_.AddApplied(request.table(), effective);
-    metrics_.AddStaleDropped(request.table(), stale_drops);
-    metrics_.AddConflicts(request.table(), conflicts);
-    metrics_.AddDuplicates(request.table(), duplicates);
-    return response;
-  }
-  return absl::AbortedError(absl::StrCat(
-      "the rows kept changing under ", options_.max_attempts,
-      " attempts to commit; retry the request"));
+  v1::ResolveResponse response;
+  absl::Status status;
+  absl::Notification resolved;
+  Resolve(request, parent, &response, [&](absl::Status s) {
+    status = std::move(s);
+    resolved.Notify();
+  });
+  resolved.WaitForNotification();
+  RETURN_IF_ERROR(status);
+  return response;
 }
 
 }  // namespace sheetsync

@@ -8,6 +8,8 @@
 #ifndef SHEETSYNC_SERVICES_RESOLVER_RESOLVER_H_
 #define SHEETSYNC_SERVICES_RESOLVER_RESOLVER_H_
 
+#include <functional>
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -27,18 +29,32 @@ struct ResolverOptions {
 
 class Resolver {
  public:
-  // `writer`, `schemas` and `metrics` must outlive the resolver.
+  // `writer` (whose async() it calls), `schemas` and `metrics` must outlive
+  // the resolver.
   Resolver(v1::Writer::StubInterface& writer, SchemaCache& schemas,
            SyncMetrics& metrics, ResolverOptions options);
 
-  // Resolves and commits the batch; one result per change, in order.
-  // UNAVAILABLE or DEADLINE_EXCEEDED when the writer or MySQL is down,
-  // ABORTED when contention outlasted max_attempts (nothing committed).
-  // `parent` (may be null) bounds the writer calls' deadlines.
+  using Done = std::function<void(absl::Status)>;
+
+  // Resolves and commits the batch: fills `*response` with one result per
+  // change, in order, and calls `done` with OK — or with UNAVAILABLE or
+  // DEADLINE_EXCEEDED when the writer or MySQL is down, ABORTED when
+  // contention outlasted max_attempts (nothing committed). Does not wait for
+  // the writer: `done` may run on a gRPC thread, and `request` and
+  // `response` must stay valid until it has. The messages it makes live on
+  // the request's arena, if it has one. `parent` (may be null) bounds the
+  // writer calls' deadlines.
+  void Resolve(const v1::ResolveRequest& request,
+               const grpc::ServerContextBase* parent,
+               v1::ResolveResponse* response, Done done);
+
+  // The same, waiting for the answer.
   absl::StatusOr<v1::ResolveResponse> Resolve(
       const v1::ResolveRequest& request, const grpc::ServerContextBase* parent);
 
  private:
+  class Call;
+
   v1::Writer::StubInterface& writer_;
   SchemaCache& schemas_;
   SyncMetrics& metrics_;

@@ -1,13 +1,19 @@
 #include "services/resolver/resolver_service.h"
 
-#include "services/common/grpc_util.h"
-
 namespace sheetsync {
 
-grpc::Status ResolverService::Resolve(grpc::ServerContext* context,
-                                      const v1::ResolveRequest* request,
-                                      v1::ResolveResponse* response) {
-  return AnswerWith(resolver_.Resolve(*request, context), response);
+ResolverService::ResolverService(Resolver& resolver) : resolver_(resolver) {
+  SetMessageAllocatorFor_Resolve(&allocator_);
+}
+
+grpc::ServerUnaryReactor* ResolverService::Resolve(
+    grpc::CallbackServerContext* context, const v1::ResolveRequest* request,
+    v1::ResolveResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  resolver_.Resolve(*request, context, response, [reactor](absl::Status status) {
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
 }
 
 }  // namespace sheetsync

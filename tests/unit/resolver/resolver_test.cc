@@ -1,5 +1,6 @@
-// The resolver's planning loop against a scripted writer: what it asks the
-// writer to commit, first and after a conflict.
+// The resolver's planning loop against a scripted writer, served over an
+// in-process gRPC channel: what it asks the writer to commit, first and after
+// a conflict.
 #include "services/resolver/resolver.h"
 
 #include <vector>
@@ -8,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "services/common/clock.h"
-#include "sheetsync/v1/sync_mock.grpc.pb.h"
+#include "sheetsync/v1/sync.grpc.pb.h"
 
 namespace sheetsync {
 namespace {
@@ -17,7 +18,7 @@ using ::testing::_;
 using ::testing::DoAll;
 using ::testing::ElementsAre;
 using ::testing::Return;
-using ::testing::SaveArg;
+using ::testing::SaveArgPointee;
 using ::testing::SetArgPointee;
 
 constexpr char kRowX[] = "00000000-0000-4000-8000-00000000000a";
@@ -66,13 +67,34 @@ ResolverOptions ReadFirst(ReadPolicy::Mode mode) {
   return options;
 }
 
+// The writer's two calls the resolver makes, as gMock methods.
+class ScriptedWriter : public v1::Writer::Service {
+ public:
+  MOCK_METHOD(grpc::Status, ReadState,
+              (grpc::ServerContext*, const v1::ReadStateRequest*, v1::ReadStateResponse*),
+              (override));
+  MOCK_METHOD(grpc::Status, Apply,
+              (grpc::ServerContext*, const v1::ApplyRequest*, v1::ApplyResponse*),
+              (override));
+};
+
+// Serves `service` for in-process channels only.
+std::unique_ptr<grpc::Server> Serve(grpc::Service& service) {
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  return builder.BuildAndStart();
+}
+
 class ResolverTest : public ::testing::Test {
  protected:
   explicit ResolverTest(ReadPolicy::Mode mode = ReadPolicy::Mode::kAlways)
-      : clock_(kT),
+      : server_(Serve(writer_)),
+        stub_(v1::Writer::NewStub(server_->InProcessChannel(grpc::ChannelArguments()))),
+        clock_(kT),
         schemas_([](const std::string&) { return Users(); }, clock_, absl::Minutes(1)),
         metrics_(registry_),
-        resolver_(writer_, schemas_, metrics_, ReadFirst(mode)) {}
+        resolver_(*stub_, schemas_, metrics_, ReadFirst(mode)) {}
+  ~ResolverTest() override { server_->Shutdown(); }
 
   void ExpectRead(const v1::ReadStateResponse& stored) {
     EXPECT_CALL(writer_, ReadState(_, _, _))
@@ -82,13 +104,15 @@ class ResolverTest : public ::testing::Test {
   // Expects two Apply calls, answered `first` and `second`; keeps each plan.
   void ExpectApplies(const v1::ApplyResponse& first, const v1::ApplyResponse& second,
                      std::vector<v1::ApplyRequest>& plans) {
-    auto keep = [&plans](auto, const v1::ApplyRequest& plan, auto) { plans.push_back(plan); };
+    auto keep = [&plans](auto, const v1::ApplyRequest* plan, auto) { plans.push_back(*plan); };
     EXPECT_CALL(writer_, Apply(_, _, _))
         .WillOnce(DoAll(keep, SetArgPointee<2>(first), Return(grpc::Status::OK)))
         .WillOnce(DoAll(keep, SetArgPointee<2>(second), Return(grpc::Status::OK)));
   }
 
-  v1::MockWriterStub writer_;
+  ScriptedWriter writer_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Writer::Stub> stub_;
   FakeClock clock_;
   SchemaCache schemas_;
   prometheus::Registry registry_;
@@ -165,7 +189,7 @@ TEST_F(UnreadResolverTest, NewRowsCommitWithoutARead) {
   EXPECT_CALL(writer_, ReadState(_, _, _)).Times(0);
   v1::ApplyRequest plan;
   EXPECT_CALL(writer_, Apply(_, _, _))
-      .WillOnce(DoAll(SaveArg<1>(&plan), Return(grpc::Status::OK)));
+      .WillOnce(DoAll(SaveArgPointee<1>(&plan), Return(grpc::Status::OK)));
   absl::StatusOr<v1::ResolveResponse> response = resolver_.Resolve(request, nullptr);
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->results(0).status(), "applied");
