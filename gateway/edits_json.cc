@@ -2,8 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "gateway/json_syntax.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/common/status_macros.h"
 #include "simdjson.h"
 
 namespace sheetsync::gateway {
@@ -83,6 +85,12 @@ absl::Status ToValue(simdjson::dom::element element, Value& out) {
 }  // namespace
 
 absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body) {
+  v1::SubmitRequest request;
+  RETURN_IF_ERROR(ParseEditsBodyInto(body, request));
+  return request;
+}
+
+absl::Status ParseEditsBodyInto(absl::string_view body, v1::SubmitRequest& request) {
   if (absl::Status syntax = CheckJsonSyntax(body, kMaxJsonDepth);
       !syntax.ok()) {
     return syntax;
@@ -93,7 +101,12 @@ absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body) {
   // rare bodies, and numbers beyond a double, go through protobuf's parser.
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element parsed;
-  Value root_value;
+  // On the request's arena (if any), so that its changes move in for free.
+  Value heap_root;
+  Value& root_value =
+      request.GetArena() == nullptr
+          ? heap_root
+          : *google::protobuf::Arena::CreateMessage<Value>(request.GetArena());
   if (simdjson::error_code error = parser.parse(body.data(), body.size()).get(parsed);
       error == simdjson::NUMBER_ERROR) {
     const auto status = google::protobuf::util::JsonStringToMessage(
@@ -116,7 +129,6 @@ absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body) {
       changes->second.kind_case() != Value::kListValue) {
     return absl::InvalidArgumentError("\"changes\" must be an array of objects");
   }
-  v1::SubmitRequest request;
   auto spreadsheet = fields.find("spreadsheet_id");
   if (spreadsheet != fields.end()) {
     if (spreadsheet->second.kind_case() != Value::kStringValue ||
@@ -134,9 +146,9 @@ absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body) {
   }
   request.set_table(table->second.string_value());
   for (Value& change : *changes->second.mutable_list_value()->mutable_values()) {
-    *request.add_changes() = std::move(*change.mutable_struct_value());
+    request.add_changes()->Swap(change.mutable_struct_value());
   }
-  return request;
+  return absl::OkStatus();
 }
 
 std::string RenderResults(const v1::SubmitResponse& response) {

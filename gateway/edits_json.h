@@ -22,6 +22,9 @@ namespace sheetsync::gateway {
 // `table` and an array `changes` of objects, or has a `spreadsheet_id` that is
 // not a string of at most 255 characters.
 absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body);
+// The same, into `request` (empty; it may live on an arena). On an error
+// `request` holds part of the body.
+absl::Status ParseEditsBodyInto(absl::string_view body, v1::SubmitRequest& request);
 
 // Returns {"results":[...]} with the contract's field names.
 std::string RenderResults(const v1::SubmitResponse& response);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/edits_json.h"
 #include "gateway/static_page.h"
+#include "google/protobuf/arena.h"
 #include "prometheus/text_serializer.h"
 #include "services/common/grpc_util.h"
 #include "services/common/process.h"
@@ -37,11 +38,13 @@ HttpResponse Json(int status, std::string body) {
   return response;
 }
 
-// The state of one asynchronous ingest call.
+// The state of one asynchronous ingest call. Its messages live on its arena.
 struct EditsCall {
+  google::protobuf::Arena arena;
+  v1::SubmitRequest& request = *google::protobuf::Arena::CreateMessage<v1::SubmitRequest>(&arena);
+  v1::SubmitResponse& response =
+      *google::protobuf::Arena::CreateMessage<v1::SubmitResponse>(&arena);
   grpc::ClientContext context;
-  v1::SubmitRequest request;
-  v1::SubmitResponse response;
   Responder respond;
   std::chrono::steady_clock::time_point received;
   std::string trace_id;
@@ -208,13 +211,10 @@ void GatewayHandler::Dispatch(HttpRequest request, Responder respond) {
 void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
   auto call = std::make_shared<EditsCall>();
   call->received = std::chrono::steady_clock::now();
-  absl::StatusOr<v1::SubmitRequest> parsed = ParseEditsBody(request.body);
-  if (!parsed.ok()) {
-    return Finish("/v1/edits",
-                  ErrorResponse(400, "bad_request", parsed.status().message()),
+  if (absl::Status parsed = ParseEditsBodyInto(request.body, call->request); !parsed.ok()) {
+    return Finish("/v1/edits", ErrorResponse(400, "bad_request", parsed.message()),
                   std::move(respond));
   }
-  call->request = *std::move(parsed);
   call->respond = std::move(respond);
   SetDeadline(call->context, options_.ingest_timeout);
   // One trace id follows the edit through ingest, resolver and writer logs.

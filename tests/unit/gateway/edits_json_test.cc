@@ -3,6 +3,7 @@
 #include <string>
 
 #include "gmock/gmock.h"
+#include "google/protobuf/arena.h"
 #include "gtest/gtest.h"
 
 namespace sheetsync::gateway {
@@ -55,6 +56,22 @@ TEST(ParseEditsBodyTest, KeepsEveryJsonTypeAsProtobufWould) {
   EXPECT_TRUE(Cell(*request, "o").struct_value().fields().contains("k"));
   // Beyond 64 bits simdjson gives up; protobuf's parser makes it a double.
   EXPECT_EQ(Cell(*request, "big").number_value(), 1.2345678901234568e29);
+}
+
+// The gateway parses into a request on an arena; both fallbacks (simdjson
+// and protobuf's parser) must give what the heap version gives.
+TEST(ParseEditsBodyTest, ParsesTheSameIntoARequestOnAnArena) {
+  for (const char* body :
+       {R"({"spreadsheet_id":"s","table":"t","changes":[{"event_id":"e","cells":{"a":1,"b":[true,null]}},{"deleted":true}]})",
+        R"({"table":"t","changes":[{"cells":{"big":123456789012345678901234567890}}]})"}) {
+    google::protobuf::Arena arena;
+    auto& on_arena = *google::protobuf::Arena::CreateMessage<v1::SubmitRequest>(&arena);
+    ASSERT_TRUE(ParseEditsBodyInto(body, on_arena).ok()) << body;
+    absl::StatusOr<v1::SubmitRequest> on_heap = ParseEditsBody(body);
+    ASSERT_TRUE(on_heap.ok()) << body;
+    EXPECT_EQ(on_arena.DebugString(), on_heap->DebugString()) << body;
+    EXPECT_EQ(on_arena.changes(0).GetArena(), &arena);
+  }
 }
 
 TEST(ParseEditsBodyTest, RefusesLenientJsonWithAReason) {
