@@ -174,10 +174,14 @@ mariadb_start() {
     # Seen to fail now and then (twice in a day, not reproduced). A failed
     # install must not leave a half-made datadir behind: the next start would
     # take it as initialised and run a server whose root cannot log in.
+    # One failure's log showed the bootstrap's temporary table file gone
+    # from the shared /tmp: each instance keeps its temporary files in its
+    # own directory.
     local attempt
     for attempt in 1 2; do
-      rm -rf "$dir/data"
-      mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
+      rm -rf "$dir/data" "$dir/tmp"
+      mkdir -p "$dir/tmp"
+      mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --tmpdir="$dir/tmp" \
         --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 && break
       log_info "mariadb-install-db failed (attempt $attempt); its log up to the failure:"
       sed '/Installation of system tables failed/q' "$dir/install.log" | tail -n 40 >&2
@@ -185,7 +189,9 @@ mariadb_start() {
       ((attempt < 2)) || return 1
     done
   fi
+  mkdir -p "$dir/tmp"
   setsid /usr/sbin/mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$sock" \
+    --tmpdir="$dir/tmp" \
     --pid-file="$dir/mysqld.pid" --port="$port" --bind-address=127.0.0.1 \
     --log-error="$dir/error.log" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
