@@ -52,8 +52,9 @@ absl::StatusOr<v1::ApplyResponse> ApplyGrouper::Apply(const v1::ApplyRequest& re
     // Lead: apply the oldest waiting plans (ours among them, or first theirs).
     std::vector<Waiter*> group = TakeGroup();
     if (group.empty()) {
-      // Nothing waits, so another leader took our plan: it wakes us.
-      me.wake.Wait(&mu_);
+      // Nothing waits, so another leader took our plan and wakes us when it
+      // is applied. Nothing needs our slot meanwhile.
+      PassLead(me);
       continue;
     }
     mu_.Unlock();
@@ -70,13 +71,22 @@ absl::StatusOr<v1::ApplyResponse> ApplyGrouper::Apply(const v1::ApplyRequest& re
 
 void ApplyGrouper::PassLead(Waiter& from) {
   from.lead = false;
-  if (queue_.empty()) {
-    --leaders_;
-    return;
+  // To the oldest waiter that does not lead yet. (Handing a slot to one that
+  // already had one passed, and has not woken up to use it, lost a slot each
+  // time: under load they dwindled to one, and one transaction ran at once.)
+  for (Waiter* next : queue_) {
+    if (!next->lead) {
+      next->lead = true;
+      next->wake.Signal();
+      return;
+    }
   }
-  Waiter* next = queue_.front();
-  next->lead = true;
-  next->wake.Signal();
+  --leaders_;
+}
+
+int ApplyGrouper::leading() const {
+  absl::MutexLock lock(&mu_);
+  return leaders_;
 }
 
 int ApplyGrouper::waiting() const {

@@ -39,6 +39,8 @@ class ApplyGrouper {
 
   // Returns how many calls wait for a transaction to take them.
   int waiting() const;
+  // Returns how many of the max_leaders slots are held.
+  int leading() const;
 
  private:
   struct Waiter {
@@ -52,7 +54,8 @@ class ApplyGrouper {
 
   // Removes from the queue and returns the plans the next transaction takes.
   std::vector<Waiter*> TakeGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Gives the leader slot `from` holds to the oldest waiter, or frees it.
+  // Gives the leader slot `from` holds to the oldest waiter not leading, or
+  // frees it.
   void PassLead(Waiter& from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies `group` (outside the lock) and fills in each result.
   void Run(const std::vector<Waiter*>& group);

@@ -188,7 +188,7 @@ TEST_F(ApplyGrouperTest, UnreachableMysqlFailsTheWholeGroupAtOnce) {
 }
 
 TEST_F(ApplyGrouperTest, ManyConcurrentCallersAllGetTheirAnswers) {
-  ApplyGrouper grouper = MakeGrouper(2);
+  ApplyGrouper grouper = MakeGrouper(4);
   std::vector<std::thread> callers;
   std::atomic<int> answered{0};
   for (int t = 0; t < 8; ++t) {
@@ -205,6 +205,7 @@ TEST_F(ApplyGrouperTest, ManyConcurrentCallersAllGetTheirAnswers) {
   }
   for (std::thread& caller : callers) caller.join();
   EXPECT_EQ(answered.load(), 400);
+  EXPECT_EQ(grouper.leading(), 0);  // every leader slot came back
   int applied_rows = 0;
   for (const v1::ApplyRequest& plan : store_.seen()) applied_rows += plan.rows_size();
   EXPECT_EQ(applied_rows, 400);
