@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/arena.h"
 #include "services/writer/version_store.h"
 
 namespace sheetsync {
@@ -119,7 +120,11 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
   if (group.size() > 1) {
     std::vector<const v1::ApplyRequest*> plans;
     for (const Waiter* waiter : group) plans.push_back(waiter->request);
-    absl::StatusOr<v1::ApplyResponse> combined = apply_(CombinePlans(plans));
+    // The copy of every plan is made on an arena and freed at once.
+    google::protobuf::Arena arena;
+    auto& plan = *google::protobuf::Arena::CreateMessage<v1::ApplyRequest>(&arena);
+    CombinePlans(plans, plan);
+    absl::StatusOr<v1::ApplyResponse> combined = apply_(plan);
     if (combined.ok() && !combined->conflict()) {
       for (Waiter* waiter : group) waiter->result = AnswerFor(*waiter->request, *combined);
       if (observer_) observer_(static_cast<int>(group.size()));
@@ -135,8 +140,8 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
   for (Waiter* waiter : group) waiter->result = apply_(*waiter->request);
 }
 
-v1::ApplyRequest CombinePlans(const std::vector<const v1::ApplyRequest*>& plans) {
-  v1::ApplyRequest combined;
+void CombinePlans(const std::vector<const v1::ApplyRequest*>& plans,
+                  v1::ApplyRequest& combined) {
   combined.set_table(plans.front()->table());
   combined.set_source(plans.front()->source());
   combined.set_origin(plans.front()->origin());
@@ -151,7 +156,6 @@ v1::ApplyRequest CombinePlans(const std::vector<const v1::ApplyRequest*>& plans)
       combined.set_absent_rows_min_us(plan->absent_rows_min_us());
     }
   }
-  return combined;
 }
 
 v1::ApplyResponse AnswerFor(const v1::ApplyRequest& plan,

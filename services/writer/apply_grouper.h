@@ -69,9 +69,11 @@ class ApplyGrouper {
   int leaders_ ABSL_GUARDED_BY(mu_) = 0;  // slots held
 };
 
-// Returns one plan doing everything `plans` do (all for one table, source
-// and origin, with no row in common).
-v1::ApplyRequest CombinePlans(const std::vector<const v1::ApplyRequest*>& plans);
+// Fills `combined` (empty; it may live on an arena) with one plan doing
+// everything `plans` do (all for one table, source and origin, with no row
+// in common).
+void CombinePlans(const std::vector<const v1::ApplyRequest*>& plans,
+                  v1::ApplyRequest& combined);
 
 // Returns the answer to `plan` out of the answer to a combined plan that
 // included it: the current rows it asked for.
