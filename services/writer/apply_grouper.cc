@@ -1,10 +1,12 @@
 #include "services/writer/apply_grouper.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
 #include "google/protobuf/arena.h"
 #include "services/writer/version_store.h"
 
@@ -34,55 +36,55 @@ bool ClaimRows(const v1::ApplyRequest& plan, RowIds& rows) {
 
 ApplyGrouper::ApplyGrouper(ApplyFn apply, int max_leaders, int max_rows,
                            GroupObserver observer)
-    : apply_(std::move(apply)),
-      max_leaders_(max_leaders < 1 ? 1 : max_leaders),
-      max_rows_(max_rows),
-      observer_(std::move(observer)) {}
+    : apply_(std::move(apply)), max_rows_(max_rows), observer_(std::move(observer)) {
+  for (int i = 0; i < std::max(max_leaders, 1); ++i) threads_.emplace_back([this] { Lead(); });
+}
+
+ApplyGrouper::~ApplyGrouper() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    work_.SignalAll();
+  }
+  for (std::thread& thread : threads_) thread.join();
+}
+
+void ApplyGrouper::Apply(const v1::ApplyRequest& request, Done done) {
+  auto* waiter = new Waiter{&request, std::move(done)};
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(waiter);
+  work_.Signal();
+}
 
 absl::StatusOr<v1::ApplyResponse> ApplyGrouper::Apply(const v1::ApplyRequest& request) {
-  Waiter me(&request);
+  absl::StatusOr<v1::ApplyResponse> answer;
+  absl::Notification answered;
+  Apply(request, [&](absl::StatusOr<v1::ApplyResponse> result) {
+    answer = std::move(result);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return answer;
+}
+
+void ApplyGrouper::Lead() {
   absl::MutexLock lock(&mu_);
-  queue_.push_back(&me);
-  if (leaders_ < max_leaders_) {
-    ++leaders_;
-    me.lead = true;
-  }
   for (;;) {
-    while (!me.done && !me.lead) me.wake.Wait(&mu_);
-    if (me.done) break;
-    // Lead: apply the oldest waiting plans (ours among them, or first theirs).
+    while (queue_.empty() && !stopping_) work_.Wait(&mu_);
+    if (queue_.empty()) return;  // stopping, and nothing left
     std::vector<Waiter*> group = TakeGroup();
-    if (group.empty()) {
-      // Nothing waits, so another leader took our plan and wakes us when it
-      // is applied. Nothing needs our slot meanwhile.
-      PassLead(me);
-      continue;
-    }
+    ++leaders_;
     mu_.Unlock();
     Run(group);
     mu_.Lock();
+    --leaders_;
+    mu_.Unlock();
     for (Waiter* waiter : group) {
-      waiter->done = true;
-      if (waiter != &me) waiter->wake.Signal();
+      waiter->done(std::move(waiter->result));
+      delete waiter;
     }
+    mu_.Lock();
   }
-  if (me.lead) PassLead(me);
-  return std::move(me.result);
-}
-
-void ApplyGrouper::PassLead(Waiter& from) {
-  from.lead = false;
-  // To the oldest waiter that does not lead yet. (Handing a slot to one that
-  // already had one passed, and has not woken up to use it, lost a slot each
-  // time: under load they dwindled to one, and one transaction ran at once.)
-  for (Waiter* next : queue_) {
-    if (!next->lead) {
-      next->lead = true;
-      next->wake.Signal();
-      return;
-    }
-  }
-  --leaders_;
 }
 
 int ApplyGrouper::leading() const {

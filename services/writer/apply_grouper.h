@@ -1,15 +1,19 @@
 // Group commit: concurrent Apply calls for the same table and origin share
 // one MySQL transaction.
 //
-// At most `max_leaders` transactions run at once. A call that finds them all
-// busy waits in a queue; the next call to lead takes every waiting plan that
+// `max_leaders` threads of the grouper's own apply the plans, so at most
+// that many transactions run at once. Each takes every waiting plan that
 // fits (same table, source and origin; no row in common with the plans
 // already taken; up to `max_rows` rows) and applies them as one combined
 // plan: one round trip of statements and one COMMIT for all. When the
 // combined plan does not commit cleanly — a row moved, an event was known,
 // an error — each plan is applied on its own, so every caller gets exactly
-// the answer it would have had alone. With no queue, a call leads at once
-// and applies only its own plan: grouping adds no latency at low load.
+// the answer it would have had alone. With no queue, a plan is applied as
+// soon as it arrives, on its own: grouping adds no latency at low load.
+//
+// A thread that finishes a transaction takes the next group at once, so no
+// thread has to wake up between two transactions, and callers do not wait
+// on threads of their own (the gRPC callback API finishes them from here).
 //
 // Thread-safe.
 #ifndef SHEETSYNC_SERVICES_WRITER_APPLY_GROUPER_H_
@@ -17,6 +21,8 @@
 
 #include <deque>
 #include <functional>
+#include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -29,44 +35,52 @@ class ApplyGrouper {
   using ApplyFn = std::function<absl::StatusOr<v1::ApplyResponse>(const v1::ApplyRequest&)>;
   // Called with the number of plans each combined transaction committed.
   using GroupObserver = std::function<void(int plans)>;
+  using Done = std::function<void(absl::StatusOr<v1::ApplyResponse>)>;
 
   // `apply` commits one plan (MysqlVersionStore::Apply) and must be
-  // thread-safe.
+  // thread-safe. Starts `max_leaders` threads (at least one); `max_rows` 0
+  // never combines plans.
   ApplyGrouper(ApplyFn apply, int max_leaders, int max_rows,
                GroupObserver observer = nullptr);
+  // Applies what is queued, then stops the threads.
+  ~ApplyGrouper();
+  ApplyGrouper(const ApplyGrouper&) = delete;
+  ApplyGrouper& operator=(const ApplyGrouper&) = delete;
 
+  // Queues `request`; one of the grouper's threads applies it and calls
+  // `done` with its answer. `request` must stay valid until then.
+  void Apply(const v1::ApplyRequest& request, Done done);
+  // The same, waiting for the answer.
   absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& request);
 
   // Returns how many calls wait for a transaction to take them.
   int waiting() const;
-  // Returns how many of the max_leaders slots are held.
+  // Returns how many groups are being applied.
   int leading() const;
 
  private:
   struct Waiter {
-    explicit Waiter(const v1::ApplyRequest* plan) : request(plan) {}
     const v1::ApplyRequest* request;
+    Done done;
     absl::StatusOr<v1::ApplyResponse> result = absl::UnknownError("not applied");
-    bool done = false;  // result is set
-    bool lead = false;  // holds one of the max_leaders_ slots
-    absl::CondVar wake;  // each waiter is woken alone: no thundering herd
   };
 
+  // A thread's loop: takes groups and applies them until stopped.
+  void Lead();
   // Removes from the queue and returns the plans the next transaction takes.
   std::vector<Waiter*> TakeGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Gives the leader slot `from` holds to the oldest waiter not leading, or
-  // frees it.
-  void PassLead(Waiter& from) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies `group` (outside the lock) and fills in each result.
   void Run(const std::vector<Waiter*>& group);
 
   const ApplyFn apply_;
-  const int max_leaders_;
   const int max_rows_;
   const GroupObserver observer_;
   mutable absl::Mutex mu_;
+  absl::CondVar work_;  // signalled when a plan is queued or on stopping
   std::deque<Waiter*> queue_ ABSL_GUARDED_BY(mu_);
-  int leaders_ ABSL_GUARDED_BY(mu_) = 0;  // slots held
+  int leaders_ ABSL_GUARDED_BY(mu_) = 0;  // threads applying a group
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
 };
 
 // Fills `combined` (empty; it may live on an arena) with one plan doing

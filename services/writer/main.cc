@@ -142,14 +142,15 @@ int Main() {
       StartMetricsExposer(absl::GetFlag(FLAGS_metrics_listen), registry);
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
-  std::unique_ptr<ApplyGrouper> grouper;
-  if (absl::GetFlag(FLAGS_group_commit_leaders) > 0) {
-    grouper = std::make_unique<ApplyGrouper>(
-        [&store](const v1::ApplyRequest& plan) { return store.Apply(plan); },
-        absl::GetFlag(FLAGS_group_commit_leaders), absl::GetFlag(FLAGS_group_commit_max_rows),
-        [&writer_metrics](int plans) { writer_metrics.ObserveCommitGroup(plans); });
-  }
-  WriterService service(store, grouper.get());
+  // Without group commit, as many threads as connections apply one plan
+  // each.
+  const bool grouping = absl::GetFlag(FLAGS_group_commit_leaders) > 0;
+  ApplyGrouper grouper(
+      [&store](const v1::ApplyRequest& plan) { return store.Apply(plan); },
+      grouping ? absl::GetFlag(FLAGS_group_commit_leaders) : absl::GetFlag(FLAGS_pool_size),
+      grouping ? absl::GetFlag(FLAGS_group_commit_max_rows) : 0,
+      [&writer_metrics](int plans) { writer_metrics.ObserveCommitGroup(plans); });
+  WriterService service(store, grouper);
   AdminService admin(table_registry);
   auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen),
                                   {&service, &admin}, tls, &observer);

@@ -4,6 +4,11 @@
 
 namespace sheetsync {
 
+WriterService::WriterService(VersionStore& store, ApplyGrouper& grouper)
+    : store_(store), grouper_(grouper) {
+  SetMessageAllocatorFor_Apply(&allocator_);
+}
+
 grpc::Status WriterService::DescribeTable(grpc::ServerContext*,
                                           const v1::DescribeTableRequest* request,
                                           v1::TableSchema* response) {
@@ -16,16 +21,20 @@ grpc::Status WriterService::ReadState(grpc::ServerContext*,
   return AnswerWith(store_.ReadState(*request), response);
 }
 
-grpc::Status WriterService::Apply(grpc::ServerContext* context,
-                                  const v1::ApplyRequest* request,
-                                  v1::ApplyResponse* response) {
+grpc::ServerUnaryReactor* WriterService::Apply(grpc::CallbackServerContext* context,
+                                               const v1::ApplyRequest* request,
+                                               v1::ApplyResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   // Committing after the caller gave up would acknowledge nothing to anyone,
   // but it is still correct: the plan is idempotent through its revs.
   if (context->IsCancelled()) {
-    return grpc::Status(grpc::StatusCode::CANCELLED, "caller went away");
+    reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "caller went away"));
+    return reactor;
   }
-  return AnswerWith(grouper_ != nullptr ? grouper_->Apply(*request) : store_.Apply(*request),
-                    response);
+  grouper_.Apply(*request, [reactor, response](absl::StatusOr<v1::ApplyResponse> result) {
+    reactor->Finish(AnswerWith(std::move(result), response));
+  });
+  return reactor;
 }
 
 grpc::Status WriterService::ListTables(grpc::ServerContext*,

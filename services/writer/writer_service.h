@@ -4,18 +4,21 @@
 #ifndef SHEETSYNC_SERVICES_WRITER_WRITER_SERVICE_H_
 #define SHEETSYNC_SERVICES_WRITER_WRITER_SERVICE_H_
 
+#include "services/common/grpc_util.h"
 #include "services/writer/apply_grouper.h"
 #include "services/writer/version_store.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 
 namespace sheetsync {
 
-class WriterService final : public v1::Writer::Service {
+// Apply is served on gRPC's callback API: the grouper's threads commit and
+// answer, no gRPC thread waits for MySQL, and each call's messages live on
+// one arena. The other methods are synchronous.
+class WriterService final : public v1::Writer::WithCallbackMethod_Apply<v1::Writer::Service> {
  public:
-  // `store` and `grouper` (may be null: each Apply commits alone) must
-  // outlive the service; `grouper` applies through the store.
-  explicit WriterService(VersionStore& store, ApplyGrouper* grouper = nullptr)
-      : store_(store), grouper_(grouper) {}
+  // `store` and `grouper` must outlive the service; `grouper` applies
+  // through the store.
+  WriterService(VersionStore& store, ApplyGrouper& grouper);
 
   grpc::Status DescribeTable(grpc::ServerContext* context,
                              const v1::DescribeTableRequest* request,
@@ -23,9 +26,9 @@ class WriterService final : public v1::Writer::Service {
   grpc::Status ReadState(grpc::ServerContext* context,
                          const v1::ReadStateRequest* request,
                          v1::ReadStateResponse* response) override;
-  grpc::Status Apply(grpc::ServerContext* context,
-                     const v1::ApplyRequest* request,
-                     v1::ApplyResponse* response) override;
+  grpc::ServerUnaryReactor* Apply(grpc::CallbackServerContext* context,
+                                  const v1::ApplyRequest* request,
+                                  v1::ApplyResponse* response) override;
   grpc::Status ListTables(grpc::ServerContext* context,
                           const v1::ListTablesRequest* request,
                           v1::ListTablesResponse* response) override;
@@ -41,7 +44,8 @@ class WriterService final : public v1::Writer::Service {
 
  private:
   VersionStore& store_;
-  ApplyGrouper* grouper_;
+  ApplyGrouper& grouper_;
+  ArenaMessageAllocator<v1::ApplyRequest, v1::ApplyResponse> allocator_;
 };
 
 }  // namespace sheetsync

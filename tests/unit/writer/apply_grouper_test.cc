@@ -205,7 +205,7 @@ TEST_F(ApplyGrouperTest, ManyConcurrentCallersAllGetTheirAnswers) {
   }
   for (std::thread& caller : callers) caller.join();
   EXPECT_EQ(answered.load(), 400);
-  EXPECT_EQ(grouper.leading(), 0);  // every leader slot came back
+  EXPECT_EQ(grouper.leading(), 0);  // no group is left running
   int applied_rows = 0;
   for (const v1::ApplyRequest& plan : store_.seen()) applied_rows += plan.rows_size();
   EXPECT_EQ(applied_rows, 400);
