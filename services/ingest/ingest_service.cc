@@ -9,11 +9,9 @@ IngestService::IngestService(Ingest& ingest) : ingest_(ingest) {
 grpc::ServerUnaryReactor* IngestService::Submit(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::SubmitResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  ingest_.Submit(*request, context, response, [reactor](absl::Status status) {
-    reactor->Finish(ToGrpcStatus(status));
+  return FinishWhenDone(context, [&](auto done) {
+    ingest_.Submit(*request, context, response, std::move(done));
   });
-  return reactor;
 }
 
 }  // namespace sheetsync

@@ -9,11 +9,9 @@ ResolverService::ResolverService(Resolver& resolver) : resolver_(resolver) {
 grpc::ServerUnaryReactor* ResolverService::Resolve(
     grpc::CallbackServerContext* context, const v1::ResolveRequest* request,
     v1::ResolveResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  resolver_.Resolve(*request, context, response, [reactor](absl::Status status) {
-    reactor->Finish(ToGrpcStatus(status));
+  return FinishWhenDone(context, [&](auto done) {
+    resolver_.Resolve(*request, context, response, std::move(done));
   });
-  return reactor;
 }
 
 }  // namespace sheetsync
