@@ -105,7 +105,7 @@ std::vector<ApplyGrouper::Waiter*> ApplyGrouper::TakeGroup() {
     const v1::ApplyRequest& plan = *(*it)->request;
     const bool fits =
         group.empty() ||
-        (SameStream(*group.front()->request, plan) &&
+        (max_rows_ > 0 && SameStream(*group.front()->request, plan) &&
          row_count + plan.rows_size() <= max_rows_);
     if (fits && ClaimRows(plan, rows)) {
       row_count += plan.rows_size();

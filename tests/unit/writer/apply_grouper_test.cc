@@ -157,6 +157,15 @@ TEST_F(ApplyGrouperTest, GroupsStopAtTheRowLimit) {
                                    ElementsAre("c", "d")));
 }
 
+// --group_commit_leaders=0: plans are applied one by one, even those
+// without rows (a retried request whose events are all known).
+TEST_F(ApplyGrouperTest, NoRowLimitMeansNoGrouping) {
+  ApplyGrouper grouper = MakeGrouper(1, /*max_rows=*/0);
+  RunQueued(grouper, {Plan({"a"}), Plan({}), Plan({})});
+  EXPECT_EQ(store_.seen().size(), 4u);
+  EXPECT_TRUE(groups_.empty());
+}
+
 TEST_F(ApplyGrouperTest, ACombinedConflictIsSettledPlanByPlan) {
   // The combined plan conflicts (say "b" moved); alone, only "b" does.
   store_.answer_ = [](const v1::ApplyRequest& plan) -> absl::StatusOr<v1::ApplyResponse> {
