@@ -33,12 +33,6 @@ void AppendValueLiteral(PooledConnection& conn, std::string& out, const v1::SqlV
   }
 }
 
-std::string ValueLiteral(PooledConnection& conn, const v1::SqlValue& value) {
-  std::string out;
-  AppendValueLiteral(conn, out, value);
-  return out;
-}
-
 std::string InList(PooledConnection& conn,
                    const std::vector<std::string>& texts) {
   std::string out = "(";

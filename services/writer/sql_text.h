@@ -27,9 +27,7 @@ std::string Literal(PooledConnection& conn, absl::string_view text);
 // Appends it to `out`.
 void AppendLiteral(PooledConnection& conn, std::string& out, absl::string_view text);
 
-// Returns the literal for a value: NULL, DEFAULT or 'text'.
-std::string ValueLiteral(PooledConnection& conn, const v1::SqlValue& value);
-// Appends it to `out`.
+// Appends the literal for a value to `out`: NULL, DEFAULT or 'text'.
 void AppendValueLiteral(PooledConnection& conn, std::string& out, const v1::SqlValue& value);
 
 // Returns "('a','b',...)" for an IN list of string literals.
