@@ -11,7 +11,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -138,13 +137,14 @@ void Client(const Api& api, int id, Load& load) {
 class FaultsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // A MariaDB of this test's own: it gets restarted.
-    dir_ = absl::StrCat(::testing::TempDir(), "faults-mariadb-", getpid());
-    ASSERT_EQ(Shell(absl::StrCat(kFixture, " start ", dir_)), 0) << ShellLog();
-    absl::StatusOr<MysqlTestConfig> config =
-        LoadMysqlTestConfigFile(dir_ + "/mariadb.env");
-    ASSERT_TRUE(config.ok()) << config.status();
-    config_ = *config;
+    // A MariaDB of this test's own: it gets restarted. Diagnostics may ask
+    // for server options (see TearDown).
+    const char* server_args = std::getenv("SHEETSYNC_MARIADB_ARGS");
+    absl::StatusOr<std::unique_ptr<OwnMariadb>> db =
+        OwnMariadb::Start("faults", server_args == nullptr ? "" : server_args);
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    config_ = db_->config();
     StackOptions options;
     options.mysql = config_;
     options.database = config_.database;
@@ -163,31 +163,16 @@ class FaultsTest : public ::testing::Test {
     // Diagnostics: with SHEETSYNC_MARIADB_ARGS="--general-log
     // --general-log-file=general.log", keep every statement MariaDB ran.
     const char* keep = std::getenv("SHEETSYNC_FAULTS_KEEP_DB_LOG");
-    if (keep != nullptr && HasFailure()) {
-      Shell(absl::StrCat("cp ", dir_, "/mariadb/data/general.log ", keep, "/general-",
-                         getpid(), ".log"));
+    if (keep != nullptr && HasFailure() && db_ != nullptr) {
+      const int copied = std::system(absl::StrCat("cp ", db_->dir(), "/mariadb/data/general.log ",
+                                                  keep, "/general-", getpid(), ".log")
+                                         .c_str());
+      (void)copied;  // best effort
     }
-    Shell(absl::StrCat(kFixture, " stop ", dir_));
-    std::remove((dir_ + ".log").c_str());
+    db_.reset();
   }
 
-  // Runs `command`, its output going to a log that ShellLog() returns.
-  int Shell(const std::string& command) const {
-    return std::system((command + " >" + dir_ + ".log 2>&1").c_str());
-  }
-  std::string ShellLog() const {
-    std::ifstream log(dir_ + ".log");
-    return std::string(std::istreambuf_iterator<char>(log), {});
-  }
-
-  void RestartMariadb() {
-    const std::string lib = SHEETSYNC_SOURCE_DIR "/scripts/lib.sh";
-    ASSERT_EQ(Shell(absl::StrCat("bash -c 'source ", lib, " && mariadb_stop ",
-                                 dir_, "/mariadb && mariadb_start ", dir_,
-                                 "/mariadb ", config_.port, "'")),
-              0)
-        << ShellLog();
-  }
+  void RestartMariadb() { ASSERT_TRUE(db_->Restart().ok()); }
 
   void ExpectOracle(Load& load) {
     auto session = MysqlSession::Connect(config_, config_.database);
@@ -260,9 +245,7 @@ class FaultsTest : public ::testing::Test {
     }
   }
 
-  static constexpr char kFixture[] =
-      SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh";
-  std::string dir_;
+  std::unique_ptr<OwnMariadb> db_;
   MysqlTestConfig config_;
   std::unique_ptr<Stack> stack_;
 };

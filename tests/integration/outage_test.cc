@@ -1,9 +1,7 @@
 // Outages: with the writer or MySQL down, POST /v1/edits answers 503 with
 // Retry-After and acknowledges nothing; once they are back, the same body
 // goes through.
-#include <cstdlib>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -73,20 +71,9 @@ TEST(OutageTest, WriterDownAnswers503AndNothingIsAcknowledged) {
 
 TEST(OutageTest, MysqlDownAnswers503AndReadyzFails) {
   // A MariaDB of this test's own, so stopping it disturbs no other test.
-  const std::string dir = absl::StrCat(::testing::TempDir(), "outage-mariadb-",
-                                       getpid());
-  const std::string script = SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh";
-  ASSERT_EQ(std::system(absl::StrCat(script, " start ", dir, " >/dev/null").c_str()), 0);
-  // Stopped however the test ends (a failed ASSERT returns early); stopping
-  // it twice is harmless.
-  absl::Cleanup stop_mariadb = [&] {
-    const int status =
-        std::system(absl::StrCat(script, " stop ", dir, " >/dev/null 2>&1").c_str());
-    (void)status;  // non-zero when the test already stopped it
-  };
-  absl::StatusOr<MysqlTestConfig> config =
-      LoadMysqlTestConfigFile(dir + "/mariadb.env");
-  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<std::unique_ptr<OwnMariadb>> db = OwnMariadb::Start("outage");
+  ASSERT_TRUE(db.ok()) << db.status();
+  const MysqlTestConfig* config = &(*db)->config();
   StackOptions options;
   options.mysql = *config;
   options.database = config->database;
@@ -96,7 +83,7 @@ TEST(OutageTest, MysqlDownAnswers503AndReadyzFails) {
   const Api api((*stack)->gateway_url(), kToken);
   ASSERT_EQ(api.Edits(Body("mysql-up"))->status, 200);
 
-  ASSERT_EQ(std::system(absl::StrCat(script, " stop ", dir, " >/dev/null").c_str()), 0);
+  ASSERT_TRUE((*db)->Stop().ok());
   auto down = api.Edits(Body("mysql-down"));
   ASSERT_TRUE(down.ok()) << down.status();
   EXPECT_EQ(down->status, 503) << down->http.body;

@@ -322,8 +322,10 @@ absl::StatusOr<std::unique_ptr<OwnMariadb>> OwnMariadb::Start(absl::string_view 
   return db;
 }
 
-OwnMariadb::~OwnMariadb() {
-  (void)Run(absl::StrCat(SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh stop ", dir_));
+OwnMariadb::~OwnMariadb() { (void)Stop(); }
+
+absl::Status OwnMariadb::Stop() {
+  return Run(absl::StrCat(SHEETSYNC_SOURCE_DIR "/tests/fixtures/mariadb.sh stop ", dir_));
 }
 
 absl::Status OwnMariadb::Restart() {

@@ -142,9 +142,14 @@ class OwnMariadb {
   OwnMariadb& operator=(const OwnMariadb&) = delete;
 
   const MysqlTestConfig& config() const { return config_; }
+  // The fixture's directory; the server's files are under dir()/mariadb.
+  const std::string& dir() const { return dir_; }
 
   // Shuts the server down and starts it again on the same port and data.
   absl::Status Restart();
+  // Shuts the server down and deletes its files (the destructor then has
+  // nothing left to do).
+  absl::Status Stop();
 
  private:
   OwnMariadb(std::string dir, std::string server_args)
