@@ -223,7 +223,7 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
   ingest_.async()->Submit(
       &call->context, &call->request, &call->response,
       [this, call](grpc::Status status) {
-        LogInfo("edits", {{"trace_id", call->trace_id},
+        LogAccess("edits", {{"trace_id", call->trace_id},
                           {"changes", std::to_string(call->request.changes_size())},
                           {"code", std::to_string(status.error_code())}});
         if (!status.ok()) {

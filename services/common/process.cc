@@ -4,9 +4,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
@@ -42,10 +46,87 @@ void AppendJsonString(std::string& out, absl::string_view text) {
   out.push_back('"');
 }
 
-void Log(absl::string_view level, absl::string_view message, LogFields fields) {
+// Appends "2026-11-26T08:30:01.123456Z" for now. The part up to the second
+// is formatted once a second per thread: formatting is most of a line's cost.
+void AppendNow(std::string& out) {
+  thread_local int64_t cached_second = -1;
+  thread_local std::string cached_prefix;
+  const int64_t micros = absl::ToUnixMicros(absl::Now());
+  const int64_t second = micros / 1000000;
+  if (second != cached_second) {
+    cached_prefix = absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second),
+                                     absl::UTCTimeZone());
+    cached_second = second;
+  }
+  char fraction[10];
+  snprintf(fraction, sizeof(fraction), ".%06dZ", static_cast<int>(micros % 1000000));
+  absl::StrAppend(&out, "\"", cached_prefix, fraction, "\"");
+}
+
+void WriteAll(absl::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = write(STDERR_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // stderr is gone: nothing better to do
+    text.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// The access lines not yet written, and the thread that writes them.
+class AccessLog {
+ public:
+  static AccessLog& Get() {
+    static AccessLog* const log = new AccessLog;  // never destroyed: see atexit
+    return *log;
+  }
+
+  void Gather(const std::string& line) {
+    absl::MutexLock lock(&mu_);
+    pending_ += line;
+    if (!flusher_started_) {
+      flusher_started_ = true;
+      std::atexit([] { Get().Flush(); });
+      std::thread([this] {
+        for (;;) {
+          absl::SleepFor(absl::Milliseconds(kAccessLogDelayMs));
+          Flush();
+        }
+      }).detach();
+    }
+    if (pending_.size() >= kFullBytes) WriteLocked();
+  }
+
+  // Writes what is gathered, then `line`, in order.
+  void WriteAfterPending(const std::string& line) {
+    absl::MutexLock lock(&mu_);
+    pending_ += line;
+    WriteLocked();
+  }
+
+  void Flush() {
+    absl::MutexLock lock(&mu_);
+    WriteLocked();
+  }
+
+ private:
+  static constexpr size_t kFullBytes = 32 << 10;
+
+  // Written under the lock, so that lines keep their order.
+  void WriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (pending_.empty()) return;
+    WriteAll(pending_);
+    pending_.clear();
+  }
+
+  absl::Mutex mu_;
+  std::string pending_ ABSL_GUARDED_BY(mu_);
+  bool flusher_started_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+void Log(absl::string_view level, absl::string_view message, LogFields fields,
+         bool access = false) {
   std::string line = "{\"time\":";
-  AppendJsonString(line, absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
-                                          absl::UTCTimeZone()));
+  AppendNow(line);
   absl::StrAppend(&line, ",\"level\":\"", level, "\",\"service\":");
   AppendJsonString(line, g_service);
   line += ",\"message\":";
@@ -57,8 +138,12 @@ void Log(absl::string_view level, absl::string_view message, LogFields fields) {
     AppendJsonString(line, value);
   }
   line += "}\n";
-  // One write(2) per line keeps lines whole across threads.
-  (void)!write(STDERR_FILENO, line.data(), line.size());
+  // Whole lines go to one write(2), so they stay whole across threads.
+  if (access) {
+    AccessLog::Get().Gather(line);
+  } else {
+    AccessLog::Get().WriteAfterPending(line);
+  }
 }
 
 void ApplyEnvironment() {
@@ -117,6 +202,10 @@ void DieOnBadConfig(absl::string_view message) {
 void LogInfo(absl::string_view message, LogFields fields) {
   Log("info", message, fields);
 }
+void LogAccess(absl::string_view message, LogFields fields) {
+  Log("info", message, fields, /*access=*/true);
+}
+void FlushLogs() { AccessLog::Get().Flush(); }
 void LogWarning(absl::string_view message, LogFields fields) {
   Log("warning", message, fields);
 }

@@ -33,6 +33,15 @@ void LogInfo(absl::string_view message, LogFields fields = {});
 void LogWarning(absl::string_view message, LogFields fields = {});
 void LogError(absl::string_view message, LogFields fields = {});
 
+// Like LogInfo, for the lines written per request (one per served call):
+// they are gathered and written together, at most kAccessLogDelay later, so
+// that a busy process does not pay a write(2) per request. A warning, an
+// error or FlushLogs() writes what is gathered first, so the order of lines
+// holds; FlushLogs() also runs at exit().
+void LogAccess(absl::string_view message, LogFields fields = {});
+inline constexpr int kAccessLogDelayMs = 100;
+void FlushLogs();
+
 }  // namespace sheetsync
 
 #endif  // SHEETSYNC_SERVICES_COMMON_PROCESS_H_

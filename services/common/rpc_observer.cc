@@ -52,7 +52,7 @@ class ServerObserver final : public grpc::experimental::Interceptor {
       const grpc::Status status = methods->GetSendStatus();
       const double seconds = Since(start_);
       observer_.RecordServer(method_, status.error_code(), seconds);
-      LogInfo("rpc", {{"method", method_},
+      LogAccess("rpc", {{"method", method_},
                       {"code", CodeName(status.error_code())},
                       {"ms", absl::StrFormat("%.3f", seconds * 1000)},
                       {"trace_id", trace_id_}});

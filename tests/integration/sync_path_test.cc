@@ -252,21 +252,42 @@ std::string ReadLog(Stack& stack, Tier tier) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Returns the log of `tier` once it holds `what` more than `before` times,
+// or as it is after 5 s: access lines are written up to kAccessLogDelayMs
+// after the call.
+std::string LogWith(Stack& stack, Tier tier, const std::string& what, size_t before = 0) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  std::string log = ReadLog(stack, tier);
+  while (Count(log, what) <= before && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+    log = ReadLog(stack, tier);
+  }
+  return log;
+}
+
 TEST_F(SyncPathTest, OneTraceIdFollowsAnEditThroughEveryHop) {
+  const std::string key = "\"message\":\"edits\",\"trace_id\":\"";
+  const size_t edits_before = Count(ReadLog(*stack_, Tier::kGateway), key);
   const std::string row = NewRowId();
   auto r = api().Edits(
       EditsBody("users", {{"trace-1", row, Rfc3339(kT0), false, {{"name", "traced"}}}}));
   ASSERT_EQ(r->status, 200);
   // The gateway logs the edit request with its trace id ...
-  const std::string gateway = ReadLog(*stack_, Tier::kGateway);
-  const size_t at = gateway.rfind("\"message\":\"edits\",\"trace_id\":\"");
+  const std::string gateway = LogWith(*stack_, Tier::kGateway, key, edits_before);
+  const size_t at = gateway.rfind(key);
   ASSERT_NE(at, std::string::npos) << gateway;
-  const size_t start = gateway.find("trace_id\":\"", at) + 11;
-  const std::string trace = gateway.substr(start, 16);
+  const std::string trace = gateway.substr(at + key.size(), 16);
   ASSERT_EQ(trace.size(), 16u);
   // ... and every hop logs its served call with the same one.
+  const std::string traced = "\"trace_id\":\"" + trace + "\"";
   for (Tier tier : {Tier::kIngest, Tier::kResolver, Tier::kWriter}) {
-    EXPECT_NE(ReadLog(*stack_, tier).find("\"trace_id\":\"" + trace + "\""), std::string::npos)
+    EXPECT_NE(LogWith(*stack_, tier, traced).find(traced), std::string::npos)
         << TierName(tier) << " did not log trace " << trace;
   }
 }
