@@ -127,22 +127,22 @@ std::string NewTraceId() {
 }
 
 RpcObserver::RpcObserver(prometheus::Registry& registry)
-    : server_handled_(prometheus::BuildCounter()
-                          .Name("sheetsync_grpc_server_handled_total")
-                          .Help("gRPC calls served, by method and status code.")
-                          .Register(registry)),
-      server_seconds_(prometheus::BuildHistogram()
-                          .Name("sheetsync_grpc_server_handling_seconds")
-                          .Help("Time to serve a gRPC call, by method.")
-                          .Register(registry)),
-      client_handled_(prometheus::BuildCounter()
-                          .Name("sheetsync_grpc_client_handled_total")
-                          .Help("gRPC calls made, by method and status code.")
-                          .Register(registry)),
-      client_seconds_(prometheus::BuildHistogram()
-                          .Name("sheetsync_grpc_client_handling_seconds")
-                          .Help("Time of an outgoing gRPC call, by method.")
-                          .Register(registry)) {}
+    : server_(prometheus::BuildCounter()
+                  .Name("sheetsync_grpc_server_handled_total")
+                  .Help("gRPC calls served, by method and status code.")
+                  .Register(registry),
+              prometheus::BuildHistogram()
+                  .Name("sheetsync_grpc_server_handling_seconds")
+                  .Help("Time to serve a gRPC call, by method.")
+                  .Register(registry)),
+      client_(prometheus::BuildCounter()
+                  .Name("sheetsync_grpc_client_handled_total")
+                  .Help("gRPC calls made, by method and status code.")
+                  .Register(registry),
+              prometheus::BuildHistogram()
+                  .Name("sheetsync_grpc_client_handling_seconds")
+                  .Help("Time of an outgoing gRPC call, by method.")
+                  .Register(registry)) {}
 
 std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
 RpcObserver::ServerInterceptors() {
@@ -158,14 +158,32 @@ RpcObserver::ClientInterceptors() {
   return list;
 }
 
+void RpcObserver::Side::Record(const std::string& method, int code, double seconds) {
+  if (code < 0 || code > 16) code = 2;  // UNKNOWN, as CodeName() says
+  prometheus::Histogram* histogram;
+  prometheus::Counter* counter;
+  {
+    absl::MutexLock lock(&mu_);
+    Children& children = methods_[method];
+    if (children.seconds == nullptr) {
+      children.seconds = &seconds_.Add({{"method", method}}, Buckets());
+    }
+    if (children.handled[code] == nullptr) {
+      children.handled[code] = &handled_.Add({{"method", method}, {"code", CodeName(code)}});
+    }
+    histogram = children.seconds;
+    counter = children.handled[code];
+  }
+  counter->Increment();
+  histogram->Observe(seconds);
+}
+
 void RpcObserver::RecordServer(const std::string& method, int code, double seconds) {
-  server_handled_.Add({{"method", method}, {"code", CodeName(code)}}).Increment();
-  server_seconds_.Add({{"method", method}}, Buckets()).Observe(seconds);
+  server_.Record(method, code, seconds);
 }
 
 void RpcObserver::RecordClient(const std::string& method, int code, double seconds) {
-  client_handled_.Add({{"method", method}, {"code", CodeName(code)}}).Increment();
-  client_seconds_.Add({{"method", method}}, Buckets()).Observe(seconds);
+  client_.Record(method, code, seconds);
 }
 
 }  // namespace sheetsync

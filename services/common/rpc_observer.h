@@ -8,9 +8,14 @@
 #ifndef SHEETSYNC_SERVICES_COMMON_RPC_OBSERVER_H_
 #define SHEETSYNC_SERVICES_COMMON_RPC_OBSERVER_H_
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 
 #include "grpcpp/support/client_interceptor.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -47,10 +52,29 @@ class RpcObserver {
   void RecordClient(const std::string& method, int code, double seconds);
 
  private:
-  prometheus::Family<prometheus::Counter>& server_handled_;
-  prometheus::Family<prometheus::Histogram>& server_seconds_;
-  prometheus::Family<prometheus::Counter>& client_handled_;
-  prometheus::Family<prometheus::Histogram>& client_seconds_;
+  // The metrics of one direction (served or made calls). Each method's
+  // children are looked up in their families once: a family's Add() builds
+  // and hashes the label set under the family's lock, on every call.
+  class Side {
+   public:
+    Side(prometheus::Family<prometheus::Counter>& handled,
+         prometheus::Family<prometheus::Histogram>& seconds)
+        : handled_(handled), seconds_(seconds) {}
+    void Record(const std::string& method, int code, double seconds);
+
+   private:
+    struct Children {
+      prometheus::Histogram* seconds = nullptr;
+      std::array<prometheus::Counter*, 17> handled{};  // by status code
+    };
+    prometheus::Family<prometheus::Counter>& handled_;
+    prometheus::Family<prometheus::Histogram>& seconds_;
+    absl::Mutex mu_;
+    absl::flat_hash_map<std::string, Children> methods_ ABSL_GUARDED_BY(mu_);
+  };
+
+  Side server_;
+  Side client_;
 };
 
 }  // namespace sheetsync
