@@ -2,7 +2,9 @@
 // /v1/edits batches of unique changes (fresh rows, unique event ids) for a
 // fixed time, then print one JSON line: changes/s, p50/p99 latency, errors.
 // With --sample_file it writes "row_id name" of some acknowledged changes so
-// that bench/run.sh can check them in MySQL.
+// that bench/run.sh can check them in MySQL; with --latency_file, each
+// request's start (ms since the first) and latency, to see when slow ones come.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -26,6 +28,8 @@ ABSL_FLAG(int, batch, 50, "changes per request");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to send");
 ABSL_FLAG(std::string, run_id, "r", "prefix making row and event ids unique per run");
 ABSL_FLAG(std::string, sample_file, "", "write acknowledged samples here");
+ABSL_FLAG(std::string, latency_file, "",
+          "write \"start_ms latency_ms\" of each acknowledged request here, in start order");
 
 namespace sheetsync::bench {
 namespace {
@@ -60,6 +64,7 @@ int Main() {
   const absl::Time end = absl::Now() + absl::GetFlag(FLAGS_duration);
   std::vector<Stats> stats(concurrency);
   std::vector<std::vector<std::pair<std::string, std::string>>> samples(concurrency);
+  std::vector<std::vector<std::pair<double, double>>> timeline(concurrency);
   std::vector<std::thread> threads;
   const auto start = std::chrono::steady_clock::now();
   for (int t = 0; t < concurrency; ++t) {
@@ -85,6 +90,8 @@ int Main() {
           continue;
         }
         stats[t].latencies_ms.push_back(ms);
+        timeline[t].emplace_back(
+            std::chrono::duration<double, std::milli>(t0 - start).count(), ms);
         stats[t].changes += batch;
         if (n % (batch * 20) == 0) samples[t].push_back(sent.front());
       }
@@ -98,6 +105,13 @@ int Main() {
     for (const auto& list : samples) {
       for (const auto& [row, name] : list) out << row << " " << name << "\n";
     }
+  }
+  if (!absl::GetFlag(FLAGS_latency_file).empty()) {
+    std::vector<std::pair<double, double>> all;
+    for (const auto& list : timeline) all.insert(all.end(), list.begin(), list.end());
+    std::sort(all.begin(), all.end());
+    std::ofstream out(absl::GetFlag(FLAGS_latency_file));
+    for (const auto& [at, ms] : all) out << absl::StrFormat("%.3f %.3f\n", at, ms);
   }
   int64_t errors = 0;
   std::cout << Report(concurrency, batch, seconds, stats, &errors);
