@@ -126,10 +126,24 @@ class SessionBase {
 
 // State shared by the server and its sessions. Every session holds it, so a
 // Responder that outlives the HttpServer still finds a valid io_context.
+//
+// Each thread runs an io_context of its own, and a connection lives on one
+// of them from accept to close: its reads, handler calls and writes then
+// never hop between threads (on one shared io_context, every completion
+// woke another idle thread, which cost a context switch per step).
 struct Core {
   Core(const HttpServerOptions& o, HttpHandler& h,
        std::unique_ptr<net::ssl::context> tls_context)
-      : options(o), handler(h), tls(std::move(tls_context)), ioc(o.threads) {}
+      : options(o), handler(h), tls(std::move(tls_context)) {
+    for (int i = 0; i < o.threads; ++i) {
+      iocs.push_back(std::make_unique<net::io_context>(1));  // one thread each
+    }
+  }
+
+  // The io_context for the next accepted connection, in turn.
+  net::io_context& NextIoContext() {
+    return *iocs[next_ioc.fetch_add(1, std::memory_order_relaxed) % iocs.size()];
+  }
 
   bool NoSessions() const ABSL_SHARED_LOCKS_REQUIRED(mu) {
     return sessions.empty();
@@ -144,10 +158,12 @@ struct Core {
   std::atomic<bool> draining{false};  // Set once, under `mu`.
   std::atomic<size_t> inflight{0};    // Requests holding a slot.
   absl::Mutex mu;
-  bool stopped ABSL_GUARDED_BY(mu) = false;  // No thread runs `ioc` any more.
+  bool stopped ABSL_GUARDED_BY(mu) = false;  // No thread runs `iocs` any more.
   absl::flat_hash_map<const SessionBase*, std::weak_ptr<SessionBase>> sessions
       ABSL_GUARDED_BY(mu);
-  net::io_context ioc;  // Last: destroyed first, while `mu` still exists.
+  std::atomic<size_t> next_ioc{0};
+  // Last: destroyed first, while `mu` still exists.
+  std::vector<std::unique_ptr<net::io_context>> iocs;
 };
 
 using PlainStream = beast::tcp_stream;
@@ -588,9 +604,10 @@ class HttpServer::Impl {
  public:
   explicit Impl(std::shared_ptr<Core> core)
       : core_(std::move(core)),
-        acceptor_(net::make_strand(core_->ioc)),
-        accept_retry_(acceptor_.get_executor()),
-        work_(net::make_work_guard(core_->ioc)) {}
+        acceptor_(net::make_strand(*core_->iocs.front())),
+        accept_retry_(acceptor_.get_executor()) {
+    for (const auto& ioc : core_->iocs) work_.push_back(net::make_work_guard(*ioc));
+  }
 
   absl::Status Listen();
   void Run();
@@ -605,7 +622,7 @@ class HttpServer::Impl {
   std::shared_ptr<Core> core_;
   tcp::acceptor acceptor_;
   net::steady_timer accept_retry_;
-  net::executor_work_guard<net::io_context::executor_type> work_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   int port_ = 0;
 };
@@ -639,14 +656,14 @@ absl::Status HttpServer::Impl::Listen() {
 
 void HttpServer::Impl::Run() {
   Accept();
-  threads_.reserve(core_->options.threads);
-  for (int i = 0; i < core_->options.threads; ++i) {
-    threads_.emplace_back([core = core_.get()] { core->ioc.run(); });
+  threads_.reserve(core_->iocs.size());
+  for (const auto& ioc : core_->iocs) {
+    threads_.emplace_back([ioc = ioc.get()] { ioc->run(); });
   }
 }
 
 void HttpServer::Impl::Accept() {
-  acceptor_.async_accept(net::make_strand(core_->ioc),
+  acceptor_.async_accept(net::make_strand(core_->NextIoContext()),
                          [this](beast::error_code ec, tcp::socket socket) {
                            OnAccept(ec, std::move(socket));
                          });
@@ -714,7 +731,7 @@ void HttpServer::Impl::Shutdown(absl::Duration grace) {
     s->ForceClose();
   }
   // Every socket is closed now, so the threads run out of work and return.
-  work_.reset();
+  for (auto& guard : work_) guard.reset();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
 }

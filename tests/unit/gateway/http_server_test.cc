@@ -200,6 +200,7 @@ class TestHandler : public HttpHandler {
     {
       absl::MutexLock lock(&mu_);
       last_ = request;
+      thread_of_[request.target] = std::this_thread::get_id();
     }
     HttpResponse response;
     response.content_type = "text/plain";
@@ -245,6 +246,11 @@ class TestHandler : public HttpHandler {
     absl::MutexLock lock(&mu_);
     return last_;
   }
+  // The thread that handled the (echoed) request for `target`.
+  std::thread::id thread_of(const std::string& target) {
+    absl::MutexLock lock(&mu_);
+    return thread_of_[target];
+  }
 
   std::atomic<bool> require_auth{false};
   std::atomic<int> headers_calls{0};
@@ -256,6 +262,7 @@ class TestHandler : public HttpHandler {
   std::vector<HeldRequest> held_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> server_answers_ ABSL_GUARDED_BY(mu_);
   HttpRequest last_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::thread::id> thread_of_ ABSL_GUARDED_BY(mu_);
 };
 
 HttpResponse Ok(absl::string_view body) {
@@ -326,6 +333,31 @@ TEST_F(HttpServerTest, KeepsTheConnectionAliveAcrossRequests) {
   EXPECT_EQ(last->Header("connection"), "close");
   EXPECT_TRUE(client.ReadsEof());
   EXPECT_EQ(handler_.handle_calls.load(), 6);
+}
+
+TEST_F(HttpServerTest, EachConnectionStaysOnOneThreadAndConnectionsTakeTurns) {
+  HttpServerOptions options;
+  options.threads = 2;
+  StartServer(options);
+  Client first(port());
+  ASSERT_TRUE(first.Send(Get("/first/0")));
+  ASSERT_TRUE(first.ReadResponse().has_value());
+  Client second(port());  // accepted after the first: the other thread
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(second.Send(Get(absl::StrCat("/second/", i))));
+    ASSERT_TRUE(second.ReadResponse().has_value());
+    ASSERT_TRUE(first.Send(Get(absl::StrCat("/first/", i + 1))));
+    ASSERT_TRUE(first.ReadResponse().has_value());
+  }
+  const std::thread::id first_thread = handler_.thread_of("/first/0");
+  const std::thread::id second_thread = handler_.thread_of("/second/0");
+  EXPECT_NE(first_thread, std::thread::id());
+  EXPECT_NE(second_thread, std::thread::id());
+  EXPECT_NE(first_thread, second_thread);
+  for (int i = 1; i <= 5; ++i) {
+    EXPECT_EQ(handler_.thread_of(absl::StrCat("/first/", i)), first_thread) << i;
+    EXPECT_EQ(handler_.thread_of(absl::StrCat("/second/", i - 1)), second_thread) << i;
+  }
 }
 
 TEST_F(HttpServerTest, ClosesAfterAnHttp10Request) {
