@@ -3,7 +3,8 @@
 // fixed time, then print one JSON line: changes/s, p50/p99 latency, errors.
 // With --sample_file it writes "row_id name" of some acknowledged changes so
 // that bench/run.sh can check them in MySQL; with --latency_file, each
-// request's start (ms since the first) and latency, to see when slow ones come.
+// request's start (CLOCK_MONOTONIC seconds, as `perf record -k mono` stamps
+// events) and latency, to see when slow ones come (bench/tail_stalls.sh).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -29,7 +30,8 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to send");
 ABSL_FLAG(std::string, run_id, "r", "prefix making row and event ids unique per run");
 ABSL_FLAG(std::string, sample_file, "", "write acknowledged samples here");
 ABSL_FLAG(std::string, latency_file, "",
-          "write \"start_ms latency_ms\" of each acknowledged request here, in start order");
+          "write \"start latency_ms\" of each acknowledged request here, in start order "
+          "(start: CLOCK_MONOTONIC seconds)");
 
 namespace sheetsync::bench {
 namespace {
@@ -91,7 +93,7 @@ int Main() {
         }
         stats[t].latencies_ms.push_back(ms);
         timeline[t].emplace_back(
-            std::chrono::duration<double, std::milli>(t0 - start).count(), ms);
+            std::chrono::duration<double>(t0.time_since_epoch()).count(), ms);
         stats[t].changes += batch;
         if (n % (batch * 20) == 0) samples[t].push_back(sent.front());
       }
@@ -111,7 +113,7 @@ int Main() {
     for (const auto& list : timeline) all.insert(all.end(), list.begin(), list.end());
     std::sort(all.begin(), all.end());
     std::ofstream out(absl::GetFlag(FLAGS_latency_file));
-    for (const auto& [at, ms] : all) out << absl::StrFormat("%.3f %.3f\n", at, ms);
+    for (const auto& [at, ms] : all) out << absl::StrFormat("%.6f %.3f\n", at, ms);
   }
   int64_t errors = 0;
   std::cout << Report(concurrency, batch, seconds, stats, &errors);
