@@ -288,6 +288,10 @@ TEST_F(FaultsTest, KillRestartPauseAndDatabaseRestartLoseNothing) {
   }
   std::move(join).Invoke();
   Report("kill, restart, pause", load, faults, rounds);
+  // Every client retries each request until it is acknowledged, or gives up
+  // after 600 tries: a run that acknowledged nothing proves nothing.
+  EXPECT_GT(load.acked.load(), 0);
+  EXPECT_EQ(load.acked.load(), load.sent.load()) << "requests were given up";
   EXPECT_EQ(load.non_retryable, 0);
   EXPECT_EQ(load.misanswered, 0);
   EXPECT_EQ(load.rejected, 0);
@@ -327,6 +331,10 @@ TEST_F(FaultsTest, SigtermUnderLoadDrainsAndLosesNothing) {
   absl::SleepFor(absl::Milliseconds(700));
   std::move(join).Invoke();
   Report("SIGTERM drain", load, faults, rounds);
+  // Every client retries each request until it is acknowledged, or gives up
+  // after 600 tries: a run that acknowledged nothing proves nothing.
+  EXPECT_GT(load.acked.load(), 0);
+  EXPECT_EQ(load.acked.load(), load.sent.load()) << "requests were given up";
   EXPECT_EQ(load.non_retryable, 0);
   EXPECT_EQ(load.misanswered, 0);
   EXPECT_EQ(load.rejected, 0);
