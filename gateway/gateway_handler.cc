@@ -224,8 +224,8 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
       &call->context, &call->request, &call->response,
       [this, call](grpc::Status status) {
         LogAccess("edits", {{"trace_id", call->trace_id},
-                          {"changes", std::to_string(call->request.changes_size())},
-                          {"code", std::to_string(status.error_code())}});
+                            {"changes", std::to_string(call->request.changes_size())},
+                            {"code", std::to_string(status.error_code())}});
         if (!status.ok()) {
           return Finish("/v1/edits", FromGrpc(status), std::move(call->respond));
         }

@@ -34,7 +34,7 @@ void LogWarning(absl::string_view message, LogFields fields = {});
 void LogError(absl::string_view message, LogFields fields = {});
 
 // Like LogInfo, for the lines written per request (one per served call):
-// they are gathered and written together, at most kAccessLogDelay later, so
+// they are gathered and written together, at most kAccessLogDelayMs later, so
 // that a busy process does not pay a write(2) per request. A warning, an
 // error or FlushLogs() writes what is gathered first, so the order of lines
 // holds; FlushLogs() also runs at exit().

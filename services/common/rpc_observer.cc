@@ -53,9 +53,9 @@ class ServerObserver final : public grpc::experimental::Interceptor {
       const double seconds = Since(start_);
       observer_.RecordServer(method_, status.error_code(), seconds);
       LogAccess("rpc", {{"method", method_},
-                      {"code", CodeName(status.error_code())},
-                      {"ms", absl::StrFormat("%.3f", seconds * 1000)},
-                      {"trace_id", trace_id_}});
+                        {"code", CodeName(status.error_code())},
+                        {"ms", absl::StrFormat("%.3f", seconds * 1000)},
+                        {"trace_id", trace_id_}});
       current_trace_id.clear();
     }
     methods->Proceed();
