@@ -81,7 +81,10 @@ class ApplyGrouperTest : public ::testing::Test {
  protected:
   ApplyGrouper MakeGrouper(int max_leaders, int max_rows = 1000) {
     return ApplyGrouper([this](const v1::ApplyRequest& plan) { return store_.Apply(plan); },
-                        max_leaders, max_rows, [this](int plans) { groups_.push_back(plans); });
+                        max_leaders, max_rows, [this](int plans) {
+                          absl::MutexLock lock(&groups_mu_);
+                          groups_.push_back(plans);
+                        });
   }
 
   // Holds the only leader inside the store with plan `first`, queues
@@ -106,8 +109,15 @@ class ApplyGrouperTest : public ::testing::Test {
     return answers;
   }
 
+  // The sizes of the combined groups the grouper reported so far.
+  std::vector<int> groups() {
+    absl::MutexLock lock(&groups_mu_);
+    return groups_;
+  }
+
   FakeStore store_;
-  std::vector<int> groups_;
+  absl::Mutex groups_mu_;  // the grouper's threads report concurrently
+  std::vector<int> groups_ ABSL_GUARDED_BY(groups_mu_);
 };
 
 TEST_F(ApplyGrouperTest, AloneAPlanIsAppliedAsItIs) {
@@ -117,7 +127,7 @@ TEST_F(ApplyGrouperTest, AloneAPlanIsAppliedAsItIs) {
   ASSERT_EQ(store_.seen().size(), 1u);
   EXPECT_THAT(RowIds(store_.seen()[0]), ElementsAre("a", "b"));
   EXPECT_EQ(answer->current_rows_size(), 2);
-  EXPECT_TRUE(groups_.empty());
+  EXPECT_TRUE(groups().empty());
 }
 
 TEST_F(ApplyGrouperTest, WaitingPlansCommitTogetherAndEachGetsItsOwnRows) {
@@ -128,7 +138,7 @@ TEST_F(ApplyGrouperTest, WaitingPlansCommitTogetherAndEachGetsItsOwnRows) {
   EXPECT_THAT(RowIds(seen[1]), ElementsAre("a", "b", "c", "d"));
   EXPECT_THAT(seen[1].new_event_ids(),
               ElementsAre("event-a", "event-b", "event-c", "event-d"));
-  EXPECT_THAT(groups_, ElementsAre(3));
+  EXPECT_THAT(groups(), ElementsAre(3));
   ASSERT_TRUE(answers[1].ok());
   ASSERT_EQ(answers[1]->current_rows_size(), 2);
   EXPECT_EQ(answers[1]->current_rows(0).values().at("name").text(), "v-b");
@@ -163,7 +173,7 @@ TEST_F(ApplyGrouperTest, NoRowLimitMeansNoGrouping) {
   ApplyGrouper grouper = MakeGrouper(1, /*max_rows=*/0);
   RunQueued(grouper, {Plan({"a"}), Plan({}), Plan({})});
   EXPECT_EQ(store_.seen().size(), 4u);
-  EXPECT_TRUE(groups_.empty());
+  EXPECT_TRUE(groups().empty());
 }
 
 TEST_F(ApplyGrouperTest, ACombinedConflictIsSettledPlanByPlan) {
@@ -182,7 +192,7 @@ TEST_F(ApplyGrouperTest, ACombinedConflictIsSettledPlanByPlan) {
   EXPECT_TRUE(answers[1]->conflict());
   EXPECT_FALSE(answers[2]->conflict());
   EXPECT_EQ(store_.seen().size(), 5u);  // held, combined, then a, b, c alone
-  EXPECT_TRUE(groups_.empty());
+  EXPECT_TRUE(groups().empty());
 }
 
 TEST_F(ApplyGrouperTest, UnreachableMysqlFailsTheWholeGroupAtOnce) {
