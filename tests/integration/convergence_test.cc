@@ -115,9 +115,9 @@ TEST(ConvergenceTest, ConcurrentClientsAndReplicasReachTheOracle) {
     std::vector<std::string> errors(kClients);
     std::vector<char> ok(kClients, 0);
     for (int c = 0; c < kClients; ++c) {
-      threads.emplace_back([&, c] {
-        ok[c] = SendAll(api, shares[c], rng() + c, &errors[c]);
-      });
+      // Drawn here: the clients run at once, and the run must replay from the seed.
+      const unsigned seed = rng() + c;
+      threads.emplace_back([&, c, seed] { ok[c] = SendAll(api, shares[c], seed, &errors[c]); });
     }
     for (std::thread& t : threads) t.join();
     for (int c = 0; c < kClients; ++c) ASSERT_TRUE(ok[c]) << errors[c];

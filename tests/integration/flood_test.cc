@@ -13,6 +13,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -160,6 +161,10 @@ TEST_F(FloodTest, OverloadIsAFast503WithBoundedMemoryAndRecovers) {
       absl::SleepFor(absl::Milliseconds(50));
     }
   });
+  absl::Cleanup stop_sampler = [&] {  // also when an assertion below returns early
+    stop_sampling = true;
+    sampler.join();
+  };
 
   std::vector<std::unique_ptr<HttpConnection>> idle;
   for (int i = 0; i < kIdleConnections; ++i) {
@@ -174,6 +179,10 @@ TEST_F(FloodTest, OverloadIsAFast503WithBoundedMemoryAndRecovers) {
   for (int c = 0; c < kBusyClients; ++c) {
     clients.emplace_back([&, c] { BusyClient(port, c, stop, stats); });
   }
+  absl::Cleanup stop_clients = [&] {
+    stop = true;
+    for (std::thread& t : clients) t.join();
+  };
   absl::SleepFor(kFloodTime / 2);
   // Probes bypass the cap.
   absl::StatusOr<HttpResponse> health = HttpRequest(
@@ -181,11 +190,9 @@ TEST_F(FloodTest, OverloadIsAFast503WithBoundedMemoryAndRecovers) {
   ASSERT_TRUE(health.ok()) << health.status();
   EXPECT_EQ(health->status, 200);
   absl::SleepFor(kFloodTime / 2);
-  stop = true;
-  for (std::thread& t : clients) t.join();
+  std::move(stop_clients).Invoke();
   idle.clear();
-  stop_sampling = true;
-  sampler.join();
+  std::move(stop_sampler).Invoke();
 
   std::cerr << "flood report: requests sent " << stats.sent << ", acknowledged "
             << stats.acknowledged << ", overloaded (503) " << stats.overloaded

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -562,6 +563,7 @@ TEST_F(HttpServerTest, ShutdownFinishesRequestsInFlightAndRefusesNewOnes) {
   ASSERT_TRUE(idle.ReadResponse().has_value());
 
   std::thread shutdown([&] { server_->Shutdown(absl::Seconds(30)); });
+  absl::Cleanup join = [&] { shutdown.join(); };  // also when an assertion returns early
   // The idle connection is closed only once the listener is.
   EXPECT_TRUE(idle.ReadsEof());
   EXPECT_EQ(ConnectError(port()), ECONNREFUSED);
@@ -573,7 +575,7 @@ TEST_F(HttpServerTest, ShutdownFinishesRequestsInFlightAndRefusesNewOnes) {
   EXPECT_EQ(response->Header("connection"), "close");
   EXPECT_TRUE(busy.ReadsEof());
   busy.Close();
-  shutdown.join();
+  std::move(join).Invoke();
   server_->Shutdown(absl::Seconds(1));  // Idempotent.
 }
 
