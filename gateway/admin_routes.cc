@@ -24,14 +24,6 @@ constexpr absl::string_view kTables = "/v1/admin/tables";
 constexpr char kRoute[] = "/v1/admin/tables";
 constexpr absl::Duration kAdminTimeout = absl::Seconds(30);
 
-// One asynchronous call of the Admin service.
-template <typename Request, typename Response>
-struct AdminCall {
-  grpc::ClientContext context;
-  Request request;
-  Response response;
-  Responder respond;
-};
 
 std::string ToJson(const google::protobuf::Message& message) {
   std::string json;
@@ -130,9 +122,10 @@ void GatewayHandler::HandleAdmin(HttpRequest request, Responder respond) {
 }
 
 void GatewayHandler::AdminList(Responder respond) {
-  auto call = std::make_shared<AdminCall<v1::ListRegisteredTablesRequest,
+  auto call = std::make_shared<BackendCall<v1::ListRegisteredTablesRequest,
                                          v1::ListRegisteredTablesResponse>>();
   call->respond = std::move(respond);
+  call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
   options_.admin->async()->ListRegisteredTables(
       &call->context, &call->request, &call->response,
@@ -144,9 +137,10 @@ void GatewayHandler::AdminList(Responder respond) {
 
 void GatewayHandler::AdminGet(const std::string& name, Responder respond) {
   auto call = std::make_shared<
-      AdminCall<v1::GetRegisteredTableRequest, v1::RegisteredTable>>();
+      BackendCall<v1::GetRegisteredTableRequest, v1::RegisteredTable>>();
   call->request.set_name(name);
   call->respond = std::move(respond);
+  call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
   options_.admin->async()->GetRegisteredTable(
       &call->context, &call->request, &call->response,
@@ -159,7 +153,7 @@ void GatewayHandler::AdminGet(const std::string& name, Responder respond) {
 void GatewayHandler::AdminPut(const std::string& name, const std::string& body,
                               Responder respond) {
   auto call = std::make_shared<
-      AdminCall<v1::PutRegisteredTableRequest, v1::RegisteredTable>>();
+      BackendCall<v1::PutRegisteredTableRequest, v1::RegisteredTable>>();
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;  // a typo must not pass silently
   const auto parsed = google::protobuf::util::JsonStringToMessage(
@@ -184,6 +178,7 @@ void GatewayHandler::AdminPut(const std::string& name, const std::string& body,
   }
   table.set_name(name);
   call->respond = std::move(respond);
+  call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
   options_.admin->async()->PutRegisteredTable(
       &call->context, &call->request, &call->response,
@@ -194,10 +189,11 @@ void GatewayHandler::AdminPut(const std::string& name, const std::string& body,
 }
 
 void GatewayHandler::AdminDelete(const std::string& name, Responder respond) {
-  auto call = std::make_shared<AdminCall<v1::DeleteRegisteredTableRequest,
+  auto call = std::make_shared<BackendCall<v1::DeleteRegisteredTableRequest,
                                          v1::DeleteRegisteredTableResponse>>();
   call->request.set_name(name);
   call->respond = std::move(respond);
+  call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
   options_.admin->async()->DeleteRegisteredTable(
       &call->context, &call->request, &call->response,

@@ -13,14 +13,6 @@ constexpr int kDefaultLimit = 500;
 constexpr int kMaxLimit = 5000;
 constexpr absl::Duration kReadTimeout = absl::Seconds(30);
 
-// One asynchronous read from the writer.
-template <typename Request, typename Response>
-struct ReadCall {
-  grpc::ClientContext context;
-  Request request;
-  Response response;
-  Responder respond;
-};
 
 std::string ToJson(const google::protobuf::Message& page) {
   std::string json;
@@ -77,7 +69,7 @@ void GatewayHandler::HandleChanges(const HttpRequest& request,
                   ErrorResponse(400, "invalid_cursor", since.status().message()),
                   std::move(respond));
   }
-  auto call = std::make_shared<ReadCall<v1::ReadFeedRequest, v1::ReadFeedResponse>>();
+  auto call = std::make_shared<BackendCall<v1::ReadFeedRequest, v1::ReadFeedResponse>>();
   call->request.set_table(params["table"]);
   call->request.set_since_seq(*since);
   call->request.set_limit(limit);
@@ -86,6 +78,7 @@ void GatewayHandler::HandleChanges(const HttpRequest& request,
     call->request.set_exclude_origin(params["exclude_origin"]);
   }
   call->respond = std::move(respond);
+  call->hold = backend_calls_.Add();
   SetDeadline(call->context, kReadTimeout);
   writer_.async()->ReadFeed(
       &call->context, &call->request, &call->response,
@@ -108,11 +101,12 @@ void GatewayHandler::HandleRows(const HttpRequest& request, Responder respond) {
   if (!Parse(request, params, limit, error)) {
     return Finish("/v1/rows", std::move(error), std::move(respond));
   }
-  auto call = std::make_shared<ReadCall<v1::ReadRowsRequest, v1::ReadRowsResponse>>();
+  auto call = std::make_shared<BackendCall<v1::ReadRowsRequest, v1::ReadRowsResponse>>();
   call->request.set_table(params["table"]);
   call->request.set_after(params["after"]);
   call->request.set_limit(limit);
   call->respond = std::move(respond);
+  call->hold = backend_calls_.Add();
   SetDeadline(call->context, kReadTimeout);
   writer_.async()->ReadRows(
       &call->context, &call->request, &call->response,

@@ -40,6 +40,7 @@ HttpResponse Json(int status, std::string body) {
 
 // The state of one asynchronous ingest call. Its messages live on its arena.
 struct EditsCall {
+  InflightCounter::Hold hold;  // first, so released last
   google::protobuf::Arena arena;
   v1::SubmitRequest& request = *google::protobuf::Arena::CreateMessage<v1::SubmitRequest>(&arena);
   v1::SubmitResponse& response =
@@ -108,6 +109,13 @@ GatewayHandler::GatewayHandler(v1::Ingest::StubInterface& ingest,
                         .Register(*registry_)),
       options_(std::move(options)),
       limiter_(options_.rate_per_second, options_.rate_burst, clock_) {}
+
+GatewayHandler::~GatewayHandler() {
+  if (backend_calls_.count() > 0) {
+    LogInfo("waiting for backend calls", {{"calls", std::to_string(backend_calls_.count())}});
+  }
+  backend_calls_.WaitForNone();
+}
 
 std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
   if (IsPublic(head.path)) return std::nullopt;
@@ -216,6 +224,7 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
                   std::move(respond));
   }
   call->respond = std::move(respond);
+  call->hold = backend_calls_.Add();
   SetDeadline(call->context, options_.ingest_timeout);
   // One trace id follows the edit through ingest, resolver and writer logs.
   call->trace_id = NewTraceId();

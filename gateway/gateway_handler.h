@@ -16,6 +16,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "services/common/clock.h"
+#include "services/common/inflight.h"
 #include "services/common/metrics.h"
 #include "sheetsync/v1/registry.grpc.pb.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
@@ -44,6 +45,18 @@ HttpResponse FromGrpc(const grpc::Status& status);
 // Returns true when `a` equals `b`, in time that depends only on a's length.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
+// One asynchronous call to a backend service and the HTTP request waiting
+// for its answer. `hold` counts it among the handler's calls in flight; it
+// goes first, so it is released last.
+template <typename Request, typename Response>
+struct BackendCall {
+  InflightCounter::Hold hold;
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+  Responder respond;
+};
+
 class GatewayHandler final : public HttpHandler {
  public:
   // Every reference must outlive the handler. `readiness` may be null (then
@@ -52,6 +65,9 @@ class GatewayHandler final : public HttpHandler {
                  v1::Writer::StubInterface& writer, const Readiness* readiness,
                  std::shared_ptr<prometheus::Registry> registry,
                  GatewayOptions options);
+  // Waits for the backend calls in flight: their callbacks use the handler.
+  // (Each has a deadline, so this ends.)
+  ~GatewayHandler() override;
 
   std::optional<HttpResponse> OnHeaders(const HttpRequest& head) override;
   // Times the request per route, then dispatches it.
@@ -89,6 +105,7 @@ class GatewayHandler final : public HttpHandler {
   const GatewayOptions options_;
   RealClock clock_;
   RateLimiter limiter_;
+  InflightCounter backend_calls_;
 };
 
 }  // namespace sheetsync::gateway
