@@ -21,6 +21,7 @@ namespace {
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 constexpr int kDeadlockRetries = 4;
 constexpr int kDuplicateKey = 1062;
+constexpr int kBadNull = 1048;  // ER_BAD_NULL_ERROR: NULL into a NOT NULL column
 constexpr int kUnknownColumn = 1054;
 
 // Thrown inside ApplyOnce when the plan no longer matches the stored state.
@@ -401,47 +402,61 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::ConflictResponse(
 v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
                                                const v1::ApplyRequest& request,
                                                const v1::TableSchema& schema) {
-  // The whole transaction but its COMMIT goes to MySQL in one round trip.
-  // (Measured: raising an error inside the batch to stop it before a COMMIT
-  // sent along costs MariaDB more CPU than the separate COMMIT round trip.)
+  // The whole transaction, COMMIT included, goes to MySQL in one round trip.
+  // MySQL stops a batch at its first failing statement, so a plan that no
+  // longer matches the stored state must make a statement before COMMIT
+  // fail: the first new event's stored_at_us is NULL then, which the NOT NULL
+  // column refuses (the pool's connections are strict: STRICT_ALL_TABLES).
+  // An IF on values the server already has costs it next to nothing; a
+  // failing subquery, tried in session 3, cost more than the round trip.
   const std::string tbl = Literal(conn, request.table());
   const int64_t now = clock_.NowMicros();
   SqlBatch batch;
   batch.Add("START TRANSACTION");
   bool stale = false;  // a rev moved, the horizon passed, or an event is known
+  std::string stale_if;  // SQL true when the plan no longer matches
   if (!request.rows().empty()) {
     // First, and in key order so that concurrent batches cannot deadlock
     // each other: move each row from the rev the plan was made against to
     // the next. A row whose rev moved meanwhile is left alone, and so the
     // statement's count of changed rows (1 per insert, 2 per update) falls
-    // short of the plan's.
+    // short of the plan's. ROW_COUNT() is that count in the next statement.
     RowsUpsert upsert = RowsUpsertOf(conn, request, tbl, now);
     batch.Add(std::move(upsert.sql));
-    std::string check = absl::StrCat("SELECT ROW_COUNT() <> ", upsert.expected_count);
+    stale_if = absl::StrCat("ROW_COUNT() <> ", upsert.expected_count);
     if (request.has_absent_rows_min_us()) {
       // A plan that brought back a row with nothing stored also needs the
       // pruned-tombstone horizon (0: nothing pruned) to be still older than
       // its changes. Read after the upsert, which a prune's delete of the
       // same row would have had to wait for.
-      absl::StrAppend(&check, " OR EXISTS (SELECT 1 FROM _sheetsync_tables WHERE tbl = ",
+      absl::StrAppend(&stale_if, " OR EXISTS (SELECT 1 FROM _sheetsync_tables WHERE tbl = ",
                       tbl, " AND pruned_horizon_us > 0 AND pruned_horizon_us >= ",
                       request.absent_rows_min_us(), ")");
     }
-    batch.AddQuery(std::move(check), [&stale](sql::ResultSet& rs) {
-      stale = !rs.next() || rs.getInt(1) != 0;
-    });
   }
   int events_at = -1;
   if (!request.new_event_ids().empty()) {
     std::string values;
     for (const std::string& id : request.new_event_ids()) {
+      const bool guard = values.empty() && !stale_if.empty();
       absl::StrAppend(&values, values.empty() ? "" : ",", "(", tbl, ",");
       AppendLiteral(conn, values, id);
-      absl::StrAppend(&values, ",", now, ")");
+      if (guard) {
+        absl::StrAppend(&values, ",IF(", stale_if, ", NULL, ", now, "))");
+      } else {
+        absl::StrAppend(&values, ",", now, ")");
+      }
     }
     events_at = batch.Add(absl::StrCat(
         "INSERT INTO _sheetsync_events (tbl, event_id, stored_at_us) VALUES ", values));
+  } else if (!stale_if.empty()) {
+    // Rows without a new event (the merge touches rows only for new events,
+    // so only hand-made plans): the check is read back, and COMMIT waits.
+    batch.AddQuery(absl::StrCat("SELECT ", stale_if), [&stale](sql::ResultSet& rs) {
+      stale = !rs.next() || rs.getInt(1) != 0;
+    });
   }
+  const bool commit_in_batch = stale_if.empty() || events_at >= 0;
   if (!request.consumed_capture_ids().empty()) {
     batch.Add(absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",
                            absl::StrJoin(request.consumed_capture_ids(), ","), ")"));
@@ -454,17 +469,23 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
   if (!request.current_row_ids().empty()) {
     AddCurrentRowsQuery(conn, request, schema, batch, &current);
   }
+  if (commit_in_batch) batch.Add("COMMIT");
   try {
     batch.Run(conn);
   } catch (const sql::SQLException& e) {
-    if (batch.failed_index() != events_at || e.getErrorCode() != kDuplicateKey) throw;
-    stale = true;  // A concurrent batch committed one of these events first.
+    // At the events: a concurrent batch committed one of them first, or the
+    // guard above found the plan stale. Anything else is an error.
+    if (batch.failed_index() != events_at ||
+        (e.getErrorCode() != kDuplicateKey && e.getErrorCode() != kBadNull)) {
+      throw;
+    }
+    stale = true;
   }
   if (stale) {
     RollbackQuietly(conn);
     throw StaleState{};
   }
-  Commit(conn);
+  if (!commit_in_batch) Commit(conn);
   v1::ApplyResponse response;
   AddCurrentRows(
       request,

@@ -168,6 +168,33 @@ TEST_F(WriterApplyTest, KnownEventWritesNothingAndIsReported) {
   EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ada", "1", "1")));
 }
 
+TEST_F(WriterApplyTest, AStatementFailingAfterTheEventsCommitsNothing) {
+  // COMMIT rides in the batch; MySQL must stop at the failing user-table
+  // write (too long for VARCHAR(255)) and the writer roll back: neither the
+  // row nor the event is kept, so the corrected plan then applies.
+  const std::string row = NewRowId();
+  auto failed = Apply(Plan({NameWrite(row, 0, std::string(300, 'x'), "e-9a", kT0)}, {"e-9a"}));
+  EXPECT_FALSE(failed.ok());
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre(std::nullopt, "0", "0")));
+  auto fixed = Apply(Plan({NameWrite(row, 0, "Ada", "e-9a", kT0)}, {"e-9a"}));
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  EXPECT_FALSE(fixed->conflict());
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ada", "1", "1")));
+}
+
+TEST_F(WriterApplyTest, RowsWithoutNewEventsAreCheckedToo) {
+  // The merge only touches rows for new events, but the writer takes any
+  // plan: without an event to carry the check, it is read back before COMMIT.
+  const std::string row = NewRowId();
+  auto applied = Apply(Plan({NameWrite(row, 0, "Ada", "e-10a", kT0)}, {}));
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_FALSE(applied->conflict());
+  auto stale = Apply(Plan({NameWrite(row, 0, "Mallory", "e-10b", kT0 + 1)}, {}));
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_TRUE(stale->conflict());
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ada", "1", "1")));
+}
+
 TEST_F(WriterApplyTest, ValuesThatLookLikeStatementsAreStoredVerbatim) {
   // The writer's connections allow multi-statements: only escaping keeps a
   // value from ending its statement and starting another.
