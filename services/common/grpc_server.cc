@@ -8,13 +8,16 @@ namespace sheetsync {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& listen, const std::vector<grpc::Service*>& services,
-    const GrpcTls& tls, RpcObserver* observer) {
-  grpc::EnableDefaultHealthCheckService(true);
+    const GrpcTls& tls, RpcObserver* observer, CompletionLoop* loop) {
+  // gRPC's own health service runs on its callback threads, which a loop's
+  // process must not have polling (completion_loop.h).
+  grpc::EnableDefaultHealthCheckService(loop == nullptr);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen, tls.ServerCredentials(), &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  if (loop != nullptr) loop->Attach(builder);
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   // Recycle connections now and then so that clients re-resolve dns:///
@@ -35,12 +38,13 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
   }
-  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port, loop));
 }
 
 GrpcServer::~GrpcServer() { Shutdown(absl::Seconds(1)); }
 
 void GrpcServer::SetServing(bool serving) {
+  if (loop_ != nullptr) return loop_->SetServing(serving);
   server_->GetHealthCheckService()->SetServingStatus(serving);
 }
 
@@ -49,6 +53,7 @@ void GrpcServer::Shutdown(absl::Duration drain) {
   shut_down_ = true;
   SetServing(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  if (loop_ != nullptr) loop_->Shutdown();  // after the server's, as gRPC requires
   server_->Wait();
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/completion_loop.h"
 #include "services/common/grpc_tls.h"
 #include "services/common/rpc_observer.h"
 
@@ -21,10 +22,13 @@ class GrpcServer {
   // which must outlive the server. Health starts SERVING. With `tls` enabled
   // every client must present a certificate of its CA (health checks too).
   // `observer` (may be null) instruments every call and must outlive the
-  // server.
+  // server. With a `loop` (may be null; must outlive the server), the loop
+  // answers the health service and gets a completion queue; the caller then
+  // has it serve the async services and starts it.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen, const std::vector<grpc::Service*>& services,
-      const GrpcTls& tls, RpcObserver* observer = nullptr);
+      const GrpcTls& tls, RpcObserver* observer = nullptr,
+      CompletionLoop* loop = nullptr);
 
   ~GrpcServer();
 
@@ -34,15 +38,17 @@ class GrpcServer {
   void SetServing(bool serving);
 
   // Reports NOT_SERVING, stops taking new calls, lets calls in flight finish
-  // for up to `drain`, then cancels what is left. Idempotent.
+  // for up to `drain`, then cancels what is left (and shuts the loop down).
+  // Idempotent.
   void Shutdown(absl::Duration drain);
 
  private:
-  GrpcServer(std::unique_ptr<grpc::Server> server, int port)
-      : server_(std::move(server)), port_(port) {}
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port, CompletionLoop* loop)
+      : server_(std::move(server)), port_(port), loop_(loop) {}
 
   std::unique_ptr<grpc::Server> server_;
   int port_;
+  CompletionLoop* const loop_;
   bool shut_down_ = false;
 };
 

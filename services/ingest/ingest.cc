@@ -14,11 +14,13 @@
 namespace sheetsync {
 
 Ingest::Ingest(v1::Resolver::StubInterface& resolver, SchemaCache& schemas,
-               const Clock& clock, SyncMetrics& metrics, IngestOptions options)
+               const Clock& clock, SyncMetrics& metrics, CompletionLoop& loop,
+               IngestOptions options)
     : resolver_(resolver),
       schemas_(schemas),
       clock_(clock),
       metrics_(metrics),
+      loop_(loop),
       options_(options) {}
 
 // One Submit between its validation and the resolver's answer.
@@ -50,8 +52,9 @@ void Ingest::Submit(const v1::SubmitRequest& request,
   }
   SetDeadline(call->context, options_.resolver_timeout, parent);
   Call* pending = call.release();
-  resolver_.async()->Resolve(
-      &pending->context, pending->resolve, pending->resolved,
+  loop_.Call(
+      resolver_, &v1::Resolver::StubInterface::PrepareAsyncResolve, &pending->context,
+      *pending->resolve, pending->resolved,
       [this, pending, &request, response, done = std::move(done)](grpc::Status answer) {
         absl::Status status = answer.ok() ? Finish(request, *response, *pending)
                                           : FromGrpcStatus(answer);
@@ -62,8 +65,8 @@ void Ingest::Submit(const v1::SubmitRequest& request,
 
 absl::Status Ingest::Validate(const v1::SubmitRequest& request,
                               v1::SubmitResponse& response, Call& call) {
-  // A blocking call to the writer once per table and TTL; it polls its own
-  // completion queue, so it does not hold up the callbacks it runs among.
+  // A blocking call to the writer once per table and TTL (~1 ms): the loop's
+  // other calls wait for it.
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(request.table()));
   if (request.changes_size() > options_.max_changes) {

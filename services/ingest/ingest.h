@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "services/common/clock.h"
+#include "services/common/completion_loop.h"
 #include "services/common/metrics.h"
 #include "services/common/schema_cache.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
@@ -25,9 +26,11 @@ struct IngestOptions {
 
 class Ingest {
  public:
-  // Every reference must outlive the Ingest.
+  // Every reference must outlive the Ingest. Calls to the resolver complete
+  // on `loop`.
   Ingest(v1::Resolver::StubInterface& resolver, SchemaCache& schemas,
-         const Clock& clock, SyncMetrics& metrics, IngestOptions options);
+         const Clock& clock, SyncMetrics& metrics, CompletionLoop& loop,
+         IngestOptions options);
 
   using Done = std::function<void(absl::Status)>;
 
@@ -35,8 +38,8 @@ class Ingest {
   // with OK — or with NOT_FOUND: the table is not registered; OUT_OF_RANGE:
   // more than max_changes; UNAVAILABLE (or another status of the resolver):
   // nothing was acknowledged. Does not wait for the resolver: `done` may run
-  // on a gRPC thread, and `request` and `response` must stay valid until it
-  // has. The messages it makes live on the request's arena, if it has one.
+  // on the loop's thread, and `request` and `response` must stay valid until
+  // it has. The messages it makes live on the request's arena, if it has one.
   // `parent` (may be null) bounds the resolver call's deadline.
   void Submit(const v1::SubmitRequest& request,
               const grpc::ServerContextBase* parent,
@@ -58,6 +61,7 @@ class Ingest {
   SchemaCache& schemas_;
   const Clock& clock_;
   SyncMetrics& metrics_;
+  CompletionLoop& loop_;
   const IngestOptions options_;
 };
 

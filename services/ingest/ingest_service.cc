@@ -2,16 +2,13 @@
 
 namespace sheetsync {
 
-IngestService::IngestService(Ingest& ingest) : ingest_(ingest) {
-  SetMessageAllocatorFor_Submit(&allocator_);
-}
-
-grpc::ServerUnaryReactor* IngestService::Submit(
-    grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
-    v1::SubmitResponse* response) {
-  return FinishWhenDone(context, [&](auto done) {
-    ingest_.Submit(*request, context, response, std::move(done));
-  });
+void IngestService::ServeOn(CompletionLoop& loop) {
+  loop.Serve(service_, &v1::Ingest::AsyncService::RequestSubmit,
+             CompletionLoop::UnaryHandler<v1::SubmitRequest, v1::SubmitResponse>(
+                 [this](grpc::ServerContext* context, const v1::SubmitRequest& request,
+                        v1::SubmitResponse* response, std::function<void(absl::Status)> done) {
+                   ingest_.Submit(request, context, response, std::move(done));
+                 }));
 }
 
 }  // namespace sheetsync

@@ -1,27 +1,28 @@
-// IngestService: the gRPC adapter of Ingest, on gRPC's callback API: no
-// thread waits while the resolver works, and each call's messages live on
-// one arena. Thread-safe.
+// IngestService: the gRPC adapter of Ingest, served on a CompletionLoop: the
+// loop's one thread takes each Submit, calls the resolver and answers, and
+// each call's messages live on one arena. Thread-safe.
 #ifndef SHEETSYNC_SERVICES_INGEST_INGEST_SERVICE_H_
 #define SHEETSYNC_SERVICES_INGEST_INGEST_SERVICE_H_
 
-#include "services/common/grpc_util.h"
+#include "services/common/completion_loop.h"
 #include "services/ingest/ingest.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 
 namespace sheetsync {
 
-class IngestService final : public v1::Ingest::CallbackService {
+class IngestService {
  public:
   // `ingest` must outlive the service.
-  explicit IngestService(Ingest& ingest);
+  explicit IngestService(Ingest& ingest) : ingest_(ingest) {}
 
-  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
-                                   const v1::SubmitRequest* request,
-                                   v1::SubmitResponse* response) override;
+  // The service to register on the server (GrpcServer::Start).
+  grpc::Service* service() { return &service_; }
+  // Once the server is built: has `loop` answer Submit.
+  void ServeOn(CompletionLoop& loop);
 
  private:
   Ingest& ingest_;
-  ArenaMessageAllocator<v1::SubmitRequest, v1::SubmitResponse> allocator_;
+  v1::Ingest::AsyncService service_;
 };
 
 }  // namespace sheetsync

@@ -47,11 +47,14 @@ int Main() {
   options.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
   options.resolver_timeout = absl::GetFlag(FLAGS_resolver_timeout);
   if (options.max_changes < 1) DieOnBadConfig("--max_changes must be positive");
-  Ingest ingest(*resolver, schemas, clock, metrics, options);
+  CompletionLoop loop;
+  Ingest ingest(*resolver, schemas, clock, metrics, loop, options);
   IngestService service(ingest);
-  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service}, tls,
-                                  &observer);
+  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {service.service()}, tls,
+                                  &observer, &loop);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
+  service.ServeOn(loop);
+  loop.Start();
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 
   const std::string signal = WaitForTermination();

@@ -1,0 +1,208 @@
+// CompletionLoop over real gRPC servers on 127.0.0.1: a relay whose handler
+// calls a second server, all on the loop's one thread; the health service it
+// answers itself; timers; and shutting down with calls in flight.
+#include "services/common/completion_loop.h"
+
+#include <memory>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "services/common/grpc_server.h"
+#include "sheetsync/v1/sync.grpc.pb.h"
+
+namespace sheetsync {
+namespace {
+
+using grpc::health::v1::Health;
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+// A Resolver service on a loop; `answer` handles each call.
+class LoopServer {
+ public:
+  using Handler = CompletionLoop::UnaryHandler<v1::ResolveRequest, v1::ResolveResponse>;
+
+  explicit LoopServer(Handler answer) {
+    auto server = GrpcServer::Start("127.0.0.1:0", {&service_}, GrpcTls(), nullptr, &loop_);
+    EXPECT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    loop_.Serve(service_, &v1::Resolver::AsyncService::RequestResolve, std::move(answer));
+    loop_.Start();
+  }
+
+  std::string address() const { return absl::StrCat("127.0.0.1:", server_->port()); }
+  CompletionLoop& loop() { return loop_; }
+  GrpcServer& server() { return *server_; }
+
+ private:
+  v1::Resolver::AsyncService service_;
+  CompletionLoop loop_;  // outlives the server, as GrpcServer::Start requires
+  std::unique_ptr<GrpcServer> server_;
+};
+
+std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
+  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+}
+
+grpc::Status Resolve(const std::string& address, const std::string& table,
+                     v1::ResolveResponse* response,
+                     absl::Duration timeout = absl::Seconds(10)) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::ResolveRequest request;
+  request.set_table(table);
+  return v1::Resolver::NewStub(Channel(address))->Resolve(&context, request, response);
+}
+
+// Answers with one result whose event id is the request's table.
+void Echo(grpc::ServerContext*, const v1::ResolveRequest& request,
+          v1::ResolveResponse* response, std::function<void(absl::Status)> done) {
+  response->add_results()->set_event_id(request.table());
+  done(absl::OkStatus());
+}
+
+TEST(CompletionLoopTest, ARelayCallsTheNextServerAndAnswersOnTheLoopsThread) {
+  LoopServer backend(Echo);
+  auto stub = v1::Resolver::NewStub(Channel(backend.address()));
+  absl::Mutex mu;
+  std::vector<std::thread::id> threads;
+  LoopServer* relay_ptr = nullptr;
+  LoopServer relay([&](grpc::ServerContext*, const v1::ResolveRequest& request,
+                       v1::ResolveResponse* response, std::function<void(absl::Status)> done) {
+    {
+      absl::MutexLock lock(&mu);
+      threads.push_back(std::this_thread::get_id());
+    }
+    auto* context = new grpc::ClientContext;
+    auto* forwarded = new v1::ResolveRequest(request);
+    forwarded->set_table(absl::StrCat("via relay: ", request.table()));
+    relay_ptr->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve, context,
+                           *forwarded, response,
+                           [&, context, forwarded, done](grpc::Status status) {
+                             {
+                               absl::MutexLock lock(&mu);
+                               threads.push_back(std::this_thread::get_id());
+                             }
+                             delete context;
+                             delete forwarded;
+                             done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                               status.error_message()));
+                           });
+  });
+  relay_ptr = &relay;
+
+  for (int i = 0; i < 3; ++i) {
+    v1::ResolveResponse response;
+    grpc::Status status = Resolve(relay.address(), absl::StrCat("t", i), &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_EQ(response.results_size(), 1);
+    EXPECT_EQ(response.results(0).event_id(), absl::StrCat("via relay: t", i));
+  }
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(threads.size(), 6u);
+  for (const std::thread::id& id : threads) EXPECT_EQ(id, threads[0]);
+  EXPECT_NE(threads[0], std::this_thread::get_id());
+}
+
+TEST(CompletionLoopTest, AnswersHealthChecksAsSetAndWatchAsUnimplemented) {
+  LoopServer server(Echo);
+  auto health = Health::NewStub(Channel(server.address()));
+  auto check = [&] {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    HealthCheckRequest request;
+    HealthCheckResponse response;
+    grpc::Status status = health->Check(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.status();
+  };
+  EXPECT_EQ(check(), HealthCheckResponse::SERVING);
+  server.server().SetServing(false);
+  EXPECT_EQ(check(), HealthCheckResponse::NOT_SERVING);
+  server.server().SetServing(true);
+  EXPECT_EQ(check(), HealthCheckResponse::SERVING);
+
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  HealthCheckRequest request;
+  auto watch = health->Watch(&context, request);
+  HealthCheckResponse update;
+  EXPECT_FALSE(watch->Read(&update));
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST(CompletionLoopTest, AtRunsOnTheLoopNoEarlierThanAsked) {
+  CompletionLoop loop;  // calls only: no server
+  loop.Start();
+  absl::Notification ran;
+  const absl::Time asked = absl::Now();
+  absl::Time at;
+  loop.At(asked + absl::Milliseconds(30), [&] {
+    at = absl::Now();
+    ran.Notify();
+  });
+  ASSERT_TRUE(ran.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_GE(at - asked, absl::Milliseconds(30));
+  loop.Shutdown();
+}
+
+TEST(CompletionLoopTest, ShutsDownWithCallsInFlightAndRefusesNewOnesAfter) {
+  // The backend answers only when told; the relay's call to it is in flight
+  // while the relay shuts down.
+  absl::Notification arrived;
+  absl::Mutex mu;
+  std::function<void(absl::Status)> held;
+  LoopServer backend([&](grpc::ServerContext*, const v1::ResolveRequest&,
+                         v1::ResolveResponse*, std::function<void(absl::Status)> done) {
+    absl::MutexLock lock(&mu);
+    held = std::move(done);
+    arrived.Notify();
+  });
+  auto stub = v1::Resolver::NewStub(Channel(backend.address()));
+  std::unique_ptr<LoopServer> relay;
+  relay = std::make_unique<LoopServer>(
+      [&](grpc::ServerContext* server_context, const v1::ResolveRequest& request,
+          v1::ResolveResponse* response, std::function<void(absl::Status)> done) {
+        auto* context = new grpc::ClientContext;
+        context->set_deadline(server_context->deadline());
+        relay->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve, context,
+                           request, response, [context, done](grpc::Status status) {
+                             delete context;
+                             done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                               status.error_message()));
+                           });
+      });
+  std::thread client([&] {
+    v1::ResolveResponse response;
+    grpc::Status status = Resolve(relay->address(), "t", &response, absl::Seconds(2));
+    EXPECT_FALSE(status.ok());  // cancelled by the relay's shutdown, or timed out
+  });
+  ASSERT_TRUE(arrived.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  relay->server().Shutdown(absl::Milliseconds(100));  // also stops its loop
+
+  grpc::Status late;
+  absl::Notification refused;
+  grpc::ClientContext context;
+  v1::ResolveRequest request;
+  v1::ResolveResponse response;
+  relay->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve, &context,
+                     request, &response, [&](grpc::Status status) {
+                       late = status;
+                       refused.Notify();
+                     });
+  ASSERT_TRUE(refused.HasBeenNotified());  // at once, on this thread
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  client.join();
+  relay.reset();
+  absl::MutexLock lock(&mu);
+  held(absl::OkStatus());  // the backend's answer now goes nowhere
+}
+
+}  // namespace
+}  // namespace sheetsync
