@@ -64,7 +64,7 @@ void CompletionLoop::Start() {
 }
 
 void CompletionLoop::At(absl::Time when, std::function<void()> run) {
-  if (stopping_) return;
+  if (stopping_) return run();
   // The alarm must live until it fires: its own tag owns it.
   auto alarm = std::make_shared<grpc::Alarm>();
   alarm->Set(&cq(), absl::ToChronoTime(when),

@@ -86,7 +86,8 @@ class CompletionLoop {
             grpc::ClientContext* context, const Request& request, Response* response,
             std::function<void(grpc::Status)> done);
 
-  // Runs `run` on the loop's thread at `when` (or at once if past).
+  // Runs `run` on the loop's thread at `when` (or at once if past). Once
+  // the loop is stopping, runs it at once, here: what it starts then fails.
   void At(absl::Time when, std::function<void()> run);
 
   // Once the server is shut down (grpc::Server::Shutdown has returned):

@@ -48,11 +48,14 @@ int Main() {
       ReadPolicy::ParseMode(absl::GetFlag(FLAGS_read_first));
   if (!read_first.ok()) DieOnBadConfig(read_first.status().ToString());
   options.read_first = *read_first;
-  Resolver resolver(*writer, schemas, metrics, options);
+  CompletionLoop loop;
+  Resolver resolver(*writer, schemas, metrics, loop, options);
   ResolverService service(resolver);
-  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&service}, tls,
-                                  &observer);
+  auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {service.service()}, tls,
+                                  &observer, &loop);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
+  service.ServeOn(loop);
+  loop.Start();
   CapturePollerOptions capture;
   capture.interval = absl::GetFlag(FLAGS_capture_interval);
   CapturePoller poller(*writer, resolver, metrics, clock, capture);

@@ -13,7 +13,6 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/arena.h"
-#include "grpcpp/alarm.h"
 #include "services/common/grpc_util.h"
 #include "services/common/merge.h"
 #include "services/common/status_macros.h"
@@ -75,8 +74,8 @@ absl::Duration RetryDelay(int attempt) {
 
 // One Resolve: reads the stored state (unless the read policy guesses it
 // away), plans, and has the writer commit, planning again after a conflict.
-// Each writer call's answer continues it on a gRPC thread; no thread waits.
-// Deletes itself when done.
+// Each writer call's answer continues it on the loop's thread; no thread
+// waits. Deletes itself when done.
 class Resolver::Call {
  public:
   Call(Resolver& resolver, const v1::ResolveRequest& request,
@@ -119,7 +118,6 @@ class Resolver::Call {
   v1::ApplyRequest* apply_ = nullptr;
   v1::ApplyResponse* applied_ = nullptr;
   std::unique_ptr<grpc::ClientContext> context_;
-  std::vector<std::unique_ptr<grpc::Alarm>> retry_alarms_;
 };
 
 grpc::ClientContext& Resolver::Call::NewContext() {
@@ -144,11 +142,11 @@ void Resolver::Call::Start() {
     if (seen_rows.insert(change.row_id()).second) read.add_row_ids(change.row_id());
     read.add_event_ids(change.event_id());
   }
-  resolver_.writer_.async()->ReadState(&NewContext(), &read, state_,
-                                       [this](grpc::Status status) {
-                                         if (!status.ok()) return End(FromGrpcStatus(status));
-                                         Plan();
-                                       });
+  resolver_.loop_.Call(resolver_.writer_, &v1::Writer::StubInterface::PrepareAsyncReadState,
+                       &NewContext(), read, state_, [this](grpc::Status status) {
+                         if (!status.ok()) return End(FromGrpcStatus(status));
+                         Plan();
+                       });
 }
 
 void Resolver::Call::Plan() {
@@ -178,8 +176,9 @@ void Resolver::Call::Plan() {
       apply.current_row_ids().empty() && apply.consumed_capture_ids().empty()) {
     return OnApplied(grpc::Status::OK);  // nothing to commit
   }
-  resolver_.writer_.async()->Apply(&NewContext(), apply_, applied_,
-                                   [this](grpc::Status status) { OnApplied(status); });
+  resolver_.loop_.Call(resolver_.writer_, &v1::Writer::StubInterface::PrepareAsyncApply,
+                       &NewContext(), *apply_, applied_,
+                       [this](grpc::Status status) { OnApplied(status); });
 }
 
 void Resolver::Call::OnApplied(const grpc::Status& status) {
@@ -194,9 +193,7 @@ void Resolver::Call::OnApplied(const grpc::Status& status) {
         absl::StrCat("the rows kept changing under ", resolver_.options_.max_attempts,
                      " attempts to commit; retry the request")));
   }
-  auto& alarm = *retry_alarms_.emplace_back(std::make_unique<grpc::Alarm>());
-  alarm.Set(absl::ToChronoTime(absl::Now() + RetryDelay(attempt_ - 1)),
-            [this](bool) { Plan(); });
+  resolver_.loop_.At(absl::Now() + RetryDelay(attempt_ - 1), [this] { Plan(); });
 }
 
 void Resolver::Call::Answer() {
@@ -233,10 +230,11 @@ void Resolver::Call::End(absl::Status status) {
 }
 
 Resolver::Resolver(v1::Writer::StubInterface& writer, SchemaCache& schemas,
-                   SyncMetrics& metrics, ResolverOptions options)
+                   SyncMetrics& metrics, CompletionLoop& loop, ResolverOptions options)
     : writer_(writer),
       schemas_(schemas),
       metrics_(metrics),
+      loop_(loop),
       options_(options),
       read_policy_(options.read_first) {}
 

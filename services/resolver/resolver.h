@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/completion_loop.h"
 #include "services/common/metrics.h"
 #include "services/common/schema_cache.h"
 #include "services/resolver/read_policy.h"
@@ -29,10 +30,11 @@ struct ResolverOptions {
 
 class Resolver {
  public:
-  // `writer` (whose async() it calls), `schemas` and `metrics` must outlive
-  // the resolver.
+  // `writer`, `schemas`, `metrics` and `loop` must outlive the resolver.
+  // Calls to the writer complete on `loop` (started), and so do the waits
+  // before planning again.
   Resolver(v1::Writer::StubInterface& writer, SchemaCache& schemas,
-           SyncMetrics& metrics, ResolverOptions options);
+           SyncMetrics& metrics, CompletionLoop& loop, ResolverOptions options);
 
   using Done = std::function<void(absl::Status)>;
 
@@ -40,7 +42,7 @@ class Resolver {
   // change, in order, and calls `done` with OK — or with UNAVAILABLE or
   // DEADLINE_EXCEEDED when the writer or MySQL is down, ABORTED when
   // contention outlasted max_attempts (nothing committed). Does not wait for
-  // the writer: `done` may run on a gRPC thread, and `request` and
+  // the writer: `done` may run on the loop's thread, and `request` and
   // `response` must stay valid until it has. The messages it makes live on
   // the request's arena, if it has one. `parent` (may be null) bounds the
   // writer calls' deadlines.
@@ -58,6 +60,7 @@ class Resolver {
   v1::Writer::StubInterface& writer_;
   SchemaCache& schemas_;
   SyncMetrics& metrics_;
+  CompletionLoop& loop_;
   const ResolverOptions options_;
   ReadPolicy read_policy_;
 };

@@ -2,16 +2,13 @@
 
 namespace sheetsync {
 
-ResolverService::ResolverService(Resolver& resolver) : resolver_(resolver) {
-  SetMessageAllocatorFor_Resolve(&allocator_);
-}
-
-grpc::ServerUnaryReactor* ResolverService::Resolve(
-    grpc::CallbackServerContext* context, const v1::ResolveRequest* request,
-    v1::ResolveResponse* response) {
-  return FinishWhenDone(context, [&](auto done) {
-    resolver_.Resolve(*request, context, response, std::move(done));
-  });
+void ResolverService::ServeOn(CompletionLoop& loop) {
+  loop.Serve(service_, &v1::Resolver::AsyncService::RequestResolve,
+             CompletionLoop::UnaryHandler<v1::ResolveRequest, v1::ResolveResponse>(
+                 [this](grpc::ServerContext* context, const v1::ResolveRequest& request,
+                        v1::ResolveResponse* response, std::function<void(absl::Status)> done) {
+                   resolver_.Resolve(request, context, response, std::move(done));
+                 }));
 }
 
 }  // namespace sheetsync

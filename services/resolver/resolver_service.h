@@ -1,27 +1,28 @@
-// ResolverService: the gRPC adapter of Resolver, on gRPC's callback API: no
-// thread waits while the writer works, and each call's messages live on one
-// arena. Thread-safe.
+// ResolverService: the gRPC adapter of Resolver, served on a CompletionLoop:
+// the loop's one thread takes each Resolve and the writer's answers, and each
+// call's messages live on one arena. Thread-safe.
 #ifndef SHEETSYNC_SERVICES_RESOLVER_RESOLVER_SERVICE_H_
 #define SHEETSYNC_SERVICES_RESOLVER_RESOLVER_SERVICE_H_
 
-#include "services/common/grpc_util.h"
+#include "services/common/completion_loop.h"
 #include "services/resolver/resolver.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 
 namespace sheetsync {
 
-class ResolverService final : public v1::Resolver::CallbackService {
+class ResolverService {
  public:
   // `resolver` must outlive the service.
-  explicit ResolverService(Resolver& resolver);
+  explicit ResolverService(Resolver& resolver) : resolver_(resolver) {}
 
-  grpc::ServerUnaryReactor* Resolve(grpc::CallbackServerContext* context,
-                                    const v1::ResolveRequest* request,
-                                    v1::ResolveResponse* response) override;
+  // The service to register on the server (GrpcServer::Start).
+  grpc::Service* service() { return &service_; }
+  // Once the server is built: has `loop` answer Resolve.
+  void ServeOn(CompletionLoop& loop);
 
  private:
   Resolver& resolver_;
-  ArenaMessageAllocator<v1::ResolveRequest, v1::ResolveResponse> allocator_;
+  v1::Resolver::AsyncService service_;
 };
 
 }  // namespace sheetsync

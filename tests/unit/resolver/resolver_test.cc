@@ -93,7 +93,9 @@ class ResolverTest : public ::testing::Test {
         clock_(kT),
         schemas_([](const std::string&) { return Users(); }, clock_, absl::Minutes(1)),
         metrics_(registry_),
-        resolver_(*stub_, schemas_, metrics_, ReadFirst(mode)) {}
+        resolver_(*stub_, schemas_, metrics_, loop_, ReadFirst(mode)) {
+    loop_.Start();
+  }
   ~ResolverTest() override { server_->Shutdown(); }
 
   void ExpectRead(const v1::ReadStateResponse& stored) {
@@ -117,6 +119,7 @@ class ResolverTest : public ::testing::Test {
   SchemaCache schemas_;
   prometheus::Registry registry_;
   SyncMetrics metrics_;
+  CompletionLoop loop_;  // the writer's answers and the retries run on it
   Resolver resolver_;
 };
 
