@@ -127,8 +127,10 @@ void GatewayHandler::AdminList(Responder respond) {
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
-  options_.admin->async()->ListRegisteredTables(
-      &call->context, &call->request, &call->response,
+  loop_.Call(
+      *options_.admin,
+      &v1::Admin::StubInterface::PrepareAsyncListRegisteredTables,
+      &call->context, call->request, &call->response,
       [this, call](grpc::Status status) {
         Finish(kRoute, status.ok() ? Ok(call->response) : FromAdminGrpc(status),
                std::move(call->respond));
@@ -142,9 +144,10 @@ void GatewayHandler::AdminGet(const std::string& name, Responder respond) {
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
-  options_.admin->async()->GetRegisteredTable(
-      &call->context, &call->request, &call->response,
-      [this, call](grpc::Status status) {
+  loop_.Call(
+      *options_.admin,
+      &v1::Admin::StubInterface::PrepareAsyncGetRegisteredTable, &call->context,
+      call->request, &call->response, [this, call](grpc::Status status) {
         Finish(kRoute, status.ok() ? Ok(call->response) : FromAdminGrpc(status),
                std::move(call->respond));
       });
@@ -180,9 +183,10 @@ void GatewayHandler::AdminPut(const std::string& name, const std::string& body,
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
-  options_.admin->async()->PutRegisteredTable(
-      &call->context, &call->request, &call->response,
-      [this, call](grpc::Status status) {
+  loop_.Call(
+      *options_.admin,
+      &v1::Admin::StubInterface::PrepareAsyncPutRegisteredTable, &call->context,
+      call->request, &call->response, [this, call](grpc::Status status) {
         Finish(kRoute, status.ok() ? Ok(call->response) : FromAdminGrpc(status),
                std::move(call->respond));
       });
@@ -195,8 +199,10 @@ void GatewayHandler::AdminDelete(const std::string& name, Responder respond) {
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
-  options_.admin->async()->DeleteRegisteredTable(
-      &call->context, &call->request, &call->response,
+  loop_.Call(
+      *options_.admin,
+      &v1::Admin::StubInterface::PrepareAsyncDeleteRegisteredTable,
+      &call->context, call->request, &call->response,
       [this, call](grpc::Status status) {
         if (!status.ok()) {
           return Finish(kRoute, FromAdminGrpc(status),

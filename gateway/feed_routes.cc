@@ -80,9 +80,9 @@ void GatewayHandler::HandleChanges(const HttpRequest& request,
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kReadTimeout);
-  writer_.async()->ReadFeed(
-      &call->context, &call->request, &call->response,
-      [this, call](grpc::Status status) {
+  loop_.Call(
+      writer_, &v1::Writer::StubInterface::PrepareAsyncReadFeed, &call->context,
+      call->request, &call->response, [this, call](grpc::Status status) {
         if (!status.ok()) {
           return Finish("/v1/changes", FromGrpc(status), std::move(call->respond));
         }
@@ -108,9 +108,9 @@ void GatewayHandler::HandleRows(const HttpRequest& request, Responder respond) {
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kReadTimeout);
-  writer_.async()->ReadRows(
-      &call->context, &call->request, &call->response,
-      [this, call](grpc::Status status) {
+  loop_.Call(
+      writer_, &v1::Writer::StubInterface::PrepareAsyncReadRows, &call->context,
+      call->request, &call->response, [this, call](grpc::Status status) {
         if (!status.ok()) {
           return Finish("/v1/rows", FromGrpc(status), std::move(call->respond));
         }

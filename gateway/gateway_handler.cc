@@ -93,11 +93,12 @@ GatewayHandler::GatewayHandler(v1::Ingest::StubInterface& ingest,
                                v1::Writer::StubInterface& writer,
                                const Readiness* readiness,
                                std::shared_ptr<prometheus::Registry> registry,
-                               GatewayOptions options)
+                               CompletionLoop& loop, GatewayOptions options)
     : ingest_(ingest),
       writer_(writer),
       readiness_(readiness),
       registry_(std::move(registry)),
+      loop_(loop),
       metrics_(*registry_),
       http_requests_(prometheus::BuildCounter()
                          .Name("sheetsync_http_requests_total")
@@ -229,9 +230,9 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
   // One trace id follows the edit through ingest, resolver and writer logs.
   call->trace_id = NewTraceId();
   call->context.AddMetadata(kTraceMetadataKey, call->trace_id);
-  ingest_.async()->Submit(
-      &call->context, &call->request, &call->response,
-      [this, call](grpc::Status status) {
+  loop_.Call(
+      ingest_, &v1::Ingest::StubInterface::PrepareAsyncSubmit, &call->context,
+      call->request, &call->response, [this, call](grpc::Status status) {
         LogAccess("edits", {{"trace_id", call->trace_id},
                             {"changes", std::to_string(call->request.changes_size())},
                             {"code", std::to_string(status.error_code())}});

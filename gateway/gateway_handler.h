@@ -16,6 +16,7 @@
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "services/common/clock.h"
+#include "services/common/completion_loop.h"
 #include "services/common/inflight.h"
 #include "services/common/metrics.h"
 #include "sheetsync/v1/registry.grpc.pb.h"
@@ -60,10 +61,11 @@ struct BackendCall {
 class GatewayHandler final : public HttpHandler {
  public:
   // Every reference must outlive the handler. `readiness` may be null (then
-  // /readyz always answers 200).
+  // /readyz always answers 200). The backend calls complete on `loop`
+  // (started), whence the answers go to the connections' threads.
   GatewayHandler(v1::Ingest::StubInterface& ingest,
                  v1::Writer::StubInterface& writer, const Readiness* readiness,
-                 std::shared_ptr<prometheus::Registry> registry,
+                 std::shared_ptr<prometheus::Registry> registry, CompletionLoop& loop,
                  GatewayOptions options);
   // Waits for the backend calls in flight: their callbacks use the handler.
   // (Each has a deadline, so this ends.)
@@ -99,6 +101,7 @@ class GatewayHandler final : public HttpHandler {
   v1::Writer::StubInterface& writer_;
   const Readiness* readiness_;
   std::shared_ptr<prometheus::Registry> registry_;
+  CompletionLoop& loop_;
   SyncMetrics metrics_;
   prometheus::Family<prometheus::Counter>& http_requests_;
   prometheus::Family<prometheus::Histogram>& http_seconds_;

@@ -124,7 +124,9 @@ int Main() {
   auto admin = v1::Admin::NewStub(writer_channel);
   options.admin = admin.get();
   Readiness readiness(ready_addrs, tls, absl::Milliseconds(500));
-  GatewayHandler handler(*ingest, *writer, &readiness, registry, options);
+  CompletionLoop loop;  // the backend calls' answers (completion_loop.h)
+  loop.Start();
+  GatewayHandler handler(*ingest, *writer, &readiness, registry, loop, options);
   auto server = HttpServer::Start(server_options, handler);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
   LogInfo(
