@@ -26,13 +26,12 @@ void CompletionLoop::Attach(grpc::ServerBuilder& builder) {
 
 void CompletionLoop::ServeHealth() {
   Serve(health_, &grpc::health::v1::Health::AsyncService::RequestCheck,
-        UnaryHandler<HealthCheckRequest, HealthCheckResponse>(
-            [this](grpc::ServerContext*, const HealthCheckRequest&,
-                   HealthCheckResponse* response, std::function<void(absl::Status)> done) {
-              response->set_status(serving_ ? HealthCheckResponse::SERVING
-                                            : HealthCheckResponse::NOT_SERVING);
-              done(absl::OkStatus());
-            }));
+        [this](grpc::ServerContext*, const HealthCheckRequest&, HealthCheckResponse* response,
+               std::function<void(absl::Status)> done) {
+          response->set_status(serving_ ? HealthCheckResponse::SERVING
+                                        : HealthCheckResponse::NOT_SERVING);
+          done(absl::OkStatus());
+        });
   // Watch (health checking by gRPC clients, which this project does not
   // use) answers UNIMPLEMENTED, which such clients take as "no health
   // checking" — as the health protocol specifies.

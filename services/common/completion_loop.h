@@ -2,12 +2,12 @@
 // the calls they need, all on one gRPC completion queue.
 //
 // Why: gRPC 1.51's callback API runs callbacks on two threads per process
-// that take turns to poll, and each turn is a wake-up; on this project's VMs
-// a wake-up of an idle CPU costs tens of microseconds. Here one thread polls,
-// and an incoming call, the call it makes to the next hop and both answers
-// are handled where they arrive (bench/: about a third less CPU and latency
-// per relayed call at one call at a time). No other gRPC thread may poll in
-// the process for that to hold, so the loop also answers the standard health
+// that take turns to poll, and each turn is a wake-up, which on a small VM
+// costs tens of microseconds. Here one thread polls, and an incoming call,
+// the call it makes to the next hop and both answers are handled where they
+// arrive: about a third less CPU per relayed call at one call at a time
+// (README, Performance, session 7). No other gRPC thread may poll in the
+// process for that to hold, so the loop also answers the standard health
 // service's Check itself (gRPC's default one runs on the callback threads).
 //
 // Handlers, call completions and timers run on the loop's thread, one at a
@@ -61,13 +61,14 @@ class CompletionLoop {
   // After BuildAndStart, before Start: serves `method` (&Service::RequestX)
   // of `service` (an AsyncService registered on the same server, that must
   // outlive the loop) with `handler`.
-  template <typename Service, typename Request, typename Response>
+  // `handler` is callable as a UnaryHandler<Request, Response>.
+  template <typename Service, typename Request, typename Response, typename Handler>
   void Serve(Service& service,
              void (Service::*method)(grpc::ServerContext*, Request*,
                                      grpc::ServerAsyncResponseWriter<Response>*,
                                      grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
                                      void*),
-             UnaryHandler<Request, Response> handler);
+             Handler handler);
 
   // Starts the thread: calls are taken from now on. Call() and At() only
   // after it.
@@ -172,13 +173,13 @@ void CompletionLoop::Await(Service& service, Method method,
       }));
 }
 
-template <typename Service, typename Request, typename Response>
+template <typename Service, typename Request, typename Response, typename Handler>
 void CompletionLoop::Serve(
     Service& service,
     void (Service::*method)(grpc::ServerContext*, Request*,
                             grpc::ServerAsyncResponseWriter<Response>*, grpc::CompletionQueue*,
                             grpc::ServerCompletionQueue*, void*),
-    UnaryHandler<Request, Response> handler) {
+    Handler handler) {
   auto shared = std::make_shared<const UnaryHandler<Request, Response>>(std::move(handler));
   for (int i = 0; i < kAwaited; ++i) Await(service, method, shared);
 }

@@ -4,11 +4,10 @@ namespace sheetsync {
 
 void IngestService::ServeOn(CompletionLoop& loop) {
   loop.Serve(service_, &v1::Ingest::AsyncService::RequestSubmit,
-             CompletionLoop::UnaryHandler<v1::SubmitRequest, v1::SubmitResponse>(
-                 [this](grpc::ServerContext* context, const v1::SubmitRequest& request,
-                        v1::SubmitResponse* response, std::function<void(absl::Status)> done) {
-                   ingest_.Submit(request, context, response, std::move(done));
-                 }));
+             [this](grpc::ServerContext* context, const v1::SubmitRequest& request,
+                    v1::SubmitResponse* response, std::function<void(absl::Status)> done) {
+               ingest_.Submit(request, context, response, std::move(done));
+             });
 }
 
 }  // namespace sheetsync

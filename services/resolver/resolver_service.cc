@@ -4,11 +4,10 @@ namespace sheetsync {
 
 void ResolverService::ServeOn(CompletionLoop& loop) {
   loop.Serve(service_, &v1::Resolver::AsyncService::RequestResolve,
-             CompletionLoop::UnaryHandler<v1::ResolveRequest, v1::ResolveResponse>(
-                 [this](grpc::ServerContext* context, const v1::ResolveRequest& request,
-                        v1::ResolveResponse* response, std::function<void(absl::Status)> done) {
-                   resolver_.Resolve(request, context, response, std::move(done));
-                 }));
+             [this](grpc::ServerContext* context, const v1::ResolveRequest& request,
+                    v1::ResolveResponse* response, std::function<void(absl::Status)> done) {
+               resolver_.Resolve(request, context, response, std::move(done));
+             });
 }
 
 }  // namespace sheetsync
