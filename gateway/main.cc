@@ -137,6 +137,10 @@ int Main() {
   const std::string signal = WaitForTermination();
   LogInfo("draining", {{"signal", signal}});
   (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  // Nobody waits for the backend calls still in flight now: cancel them, so
+  // that the handler's wait for their callbacks ends now, not at their
+  // deadlines (--ingest_timeout).
+  loop.Shutdown();
   LogInfo("stopped");
   return 0;
 }
