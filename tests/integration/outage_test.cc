@@ -98,32 +98,27 @@ TEST(OutageTest, SigtermWithIngestHungEndsAfterTheDrainNotTheCallsDeadline) {
   // An edit waits on an ingest that never answers (stopped). SIGTERM: the
   // gateway drains for --drain_timeout, then cancels the call instead of
   // waiting out --ingest_timeout for its callback, and exits cleanly.
-  absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
-  ASSERT_TRUE(config.ok()) << config.status();
-  absl::StatusOr<ScratchDatabase> db = ScratchDatabase::Create(*config, "outage");
-  ASSERT_TRUE(db.ok()) << db.status();
   StackOptions options;
-  options.mysql = *config;
-  options.database = db->name();
   options.token = kToken;
   options.gateway_flags = {"--drain_timeout=1s", "--ingest_timeout=120s"};
-  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
-  ASSERT_TRUE(stack.ok()) << stack.status();
-  const Api api((*stack)->gateway_url(), kToken);
+  absl::StatusOr<std::unique_ptr<ScratchStack>> scratch = StartScratchStack("hung", options);
+  ASSERT_TRUE(scratch.ok()) << scratch.status();
+  Stack& stack = *(*scratch)->stack;
+  const Api api(stack.gateway_url(), kToken);
 
-  StackProcess& ingest = (*stack)->process(Tier::kIngest, 0);
+  StackProcess& ingest = stack.process(Tier::kIngest, 0);
   ASSERT_TRUE(ingest.child.Kill(SIGSTOP).ok());
   absl::Cleanup resume = [&] { ingest.child.Kill(SIGCONT).IgnoreError(); };
   std::thread edit([&] { api.Edits(Body("outage-hung")).IgnoreError(); });
   absl::Cleanup join = [&] { edit.join(); };
   absl::SleepFor(absl::Milliseconds(500));  // the edit is at the gateway now
 
-  StackProcess& gateway = (*stack)->process(Tier::kGateway, 0);
+  StackProcess& gateway = stack.process(Tier::kGateway, 0);
   ASSERT_TRUE(gateway.child.Kill(SIGTERM).ok());
   // Drain (1 s) and exit; without the cancel it took ~30 s (the channel's
   // keepalive gave up on the stopped ingest before the call's deadline).
   absl::StatusOr<ExitStatus> exit = gateway.child.Wait(absl::Seconds(15));
-  ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << (*stack)->LogTail((*stack)->index(Tier::kGateway));
+  ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << stack.LogTail(stack.index(Tier::kGateway));
   EXPECT_TRUE(exit->Exited() && exit->ExitCode() == 0) << exit->ToString();
 }
 
