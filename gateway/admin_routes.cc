@@ -24,7 +24,6 @@ constexpr absl::string_view kTables = "/v1/admin/tables";
 constexpr char kRoute[] = "/v1/admin/tables";
 constexpr absl::Duration kAdminTimeout = absl::Seconds(30);
 
-
 std::string ToJson(const google::protobuf::Message& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;

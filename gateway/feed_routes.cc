@@ -13,7 +13,6 @@ constexpr int kDefaultLimit = 500;
 constexpr int kMaxLimit = 5000;
 constexpr absl::Duration kReadTimeout = absl::Seconds(30);
 
-
 std::string ToJson(const google::protobuf::Message& page) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;

@@ -45,16 +45,6 @@ std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view addresses,
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout,
                  const grpc::ServerContextBase* parent = nullptr);
 
-// For a callback service's unary method: hands `start` a callback that
-// finishes the call with the status it is given (from any thread), and
-// returns the call's reactor.
-template <typename Start>
-grpc::ServerUnaryReactor* FinishWhenDone(grpc::CallbackServerContext* context, Start start) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  start([reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); });
-  return reactor;
-}
-
 // Allocates each call's request and response of a callback service on one
 // protobuf arena, freed when the call is done: parsing, the handler's own
 // messages (made on `request->GetArena()`) and serialising then cost no

@@ -13,6 +13,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/grpc_server.h"
+#include "services/common/grpc_util.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 
 namespace sheetsync {
@@ -90,8 +91,7 @@ TEST(CompletionLoopTest, ARelayCallsTheNextServerAndAnswersOnTheLoopsThread) {
                              }
                              delete context;
                              delete forwarded;
-                             done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                               status.error_message()));
+                             done(FromGrpcStatus(status));
                            });
   });
   relay_ptr = &relay;
@@ -173,8 +173,7 @@ TEST(CompletionLoopTest, ShutsDownWithCallsInFlightAndRefusesNewOnesAfter) {
         relay->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve, context,
                            request, response, [context, done](grpc::Status status) {
                              delete context;
-                             done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                               status.error_message()));
+                             done(FromGrpcStatus(status));
                            });
       });
   std::thread client([&] {
