@@ -63,11 +63,17 @@ void CompletionLoop::Start() {
 }
 
 void CompletionLoop::At(absl::Time when, std::function<void()> run) {
-  if (stopping_) return run();
-  // The alarm must live until it fires: its own tag owns it.
-  auto alarm = std::make_shared<grpc::Alarm>();
-  alarm->Set(&cq(), absl::ToChronoTime(when),
-             NewTag([alarm, run = std::move(run)](bool) { run(); }));
+  {
+    absl::ReaderMutexLock lock(&stop_mu_);
+    if (!stopping_) {
+      // The alarm must live until it fires: its own tag owns it.
+      auto alarm = std::make_shared<grpc::Alarm>();
+      alarm->Set(&cq(), absl::ToChronoTime(when),
+                 NewTag([alarm, run = std::move(run)](bool) { run(); }));
+      return;
+    }
+  }
+  run();
 }
 
 void CompletionLoop::Track(grpc::ClientContext* context, bool add) {
@@ -92,7 +98,10 @@ void CompletionLoop::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   if (!thread_.joinable()) {  // never started: drain what was queued here
-    stopping_ = true;
+    {
+      absl::WriterMutexLock lock(&stop_mu_);
+      stopping_ = true;
+    }
     if (server_cq_ != nullptr) {
       server_cq_->Shutdown();
       Loop();
@@ -103,6 +112,7 @@ void CompletionLoop::Shutdown() {
   // that none can start an operation on it afterwards (gRPC forbids that).
   grpc::Alarm stop;
   stop.Set(&cq(), absl::ToChronoTime(absl::Now()), NewTag([this](bool) {
+             absl::WriterMutexLock stop_lock(&stop_mu_);
              stopping_ = true;
              {
                absl::MutexLock lock(&mu_);

@@ -12,8 +12,9 @@
 //
 // Handlers, call completions and timers run on the loop's thread, one at a
 // time; they must not block for long (a blocking call in one holds up every
-// other). Call() and At() may also be used from another thread until
-// Shutdown.
+// other): a handler with blocking work hands it to threads of its own
+// (WorkerPool), and those answer. Call(), At() and a handler's `done` may be
+// used from any thread, also during and after Shutdown.
 #ifndef SHEETSYNC_SERVICES_COMMON_COMPLETION_LOOP_H_
 #define SHEETSYNC_SERVICES_COMMON_COMPLETION_LOOP_H_
 
@@ -38,8 +39,10 @@ namespace sheetsync {
 class CompletionLoop {
  public:
   // Answers a unary call: fills `*response` (whose arena is the request's)
-  // and calls `done` once, on the loop's thread (in the handler or in a
-  // completion). `context` and the messages stay valid until then.
+  // and calls `done` once, on any thread (in the handler, in a completion,
+  // or on a thread of the handler's own, which then sends the answer
+  // itself). `context` and the messages stay valid until then; once the
+  // loop is shutting down, `done` drops the answer (the call is cancelled).
   template <typename Request, typename Response>
   using UnaryHandler =
       std::function<void(grpc::ServerContext* context, const Request& request,
@@ -60,9 +63,10 @@ class CompletionLoop {
   // of `service` (an AsyncService registered on the same server, that must
   // outlive the loop) with `handler`.
   // `handler` is callable as a UnaryHandler<Request, Response>.
-  template <typename Service, typename Request, typename Response, typename Handler>
-  void Serve(Service& service,
-             void (Service::*method)(grpc::ServerContext*, Request*,
+  template <typename Service, typename Base, typename Request, typename Response,
+            typename Handler>
+  void Serve(Service& service,  // derives from Base, the generated WithAsyncMethod_X
+             void (Base::*method)(grpc::ServerContext*, Request*,
                                      grpc::ServerAsyncResponseWriter<Response>*,
                                      grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
                                      void*),
@@ -139,8 +143,11 @@ class CompletionLoop {
   grpc::health::v1::Health::AsyncService health_;
   std::atomic<bool> serving_{true};
   // Set on the loop's thread as it shuts the queue down: no new operation
-  // may start on the queue from then on.
+  // may start on the queue from then on. Threads other than the loop's
+  // start operations under a reader lock of `stop_mu_`; it is set under its
+  // writer lock.
   std::atomic<bool> stopping_{false};
+  absl::Mutex stop_mu_;
   absl::Mutex mu_;
   absl::flat_hash_set<grpc::ClientContext*> calls_ ABSL_GUARDED_BY(mu_);  // in flight
   std::thread thread_;
@@ -161,6 +168,7 @@ void CompletionLoop::Await(Service& service, Method method,
         Await(service, method, handler);
         (*handler)(&call->context, *call->request, call->response,
                    [this, call](absl::Status status) {
+                     absl::ReaderMutexLock lock(&stop_mu_);
                      if (stopping_) {  // cancelled by the server's shutdown already
                        delete call;
                        return;
@@ -171,10 +179,11 @@ void CompletionLoop::Await(Service& service, Method method,
       }));
 }
 
-template <typename Service, typename Request, typename Response, typename Handler>
+template <typename Service, typename Base, typename Request, typename Response,
+          typename Handler>
 void CompletionLoop::Serve(
     Service& service,
-    void (Service::*method)(grpc::ServerContext*, Request*,
+    void (Base::*method)(grpc::ServerContext*, Request*,
                             grpc::ServerAsyncResponseWriter<Response>*, grpc::CompletionQueue*,
                             grpc::ServerCompletionQueue*, void*),
     Handler handler) {
@@ -194,18 +203,22 @@ void CompletionLoop::Call(
     grpc::Status status;
     std::function<void(grpc::Status)> done;
   };
-  if (stopping_) {
-    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the process is shutting down"));
-    return;
+  {
+    absl::ReaderMutexLock lock(&stop_mu_);
+    if (!stopping_) {
+      Track(context, true);
+      auto* pending = new Pending{(stub.*prepare)(context, request, &cq()), {}, std::move(done)};
+      pending->reader->StartCall();
+      pending->reader->Finish(response, &pending->status,
+                              NewTag([this, context, pending](bool) {
+                                Track(context, false);
+                                std::unique_ptr<Pending> owned(pending);
+                                owned->done(std::move(owned->status));
+                              }));
+      return;
+    }
   }
-  Track(context, true);
-  auto* pending = new Pending{(stub.*prepare)(context, request, &cq()), {}, std::move(done)};
-  pending->reader->StartCall();
-  pending->reader->Finish(response, &pending->status, NewTag([this, context, pending](bool) {
-                            Track(context, false);
-                            std::unique_ptr<Pending> owned(pending);
-                            owned->done(std::move(owned->status));
-                          }));
+  done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the process is shutting down"));
 }
 
 }  // namespace sheetsync

@@ -10,9 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "google/protobuf/arena.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/support/message_allocator.h"
 #include "services/common/grpc_tls.h"
 #include "services/common/rpc_observer.h"
 
@@ -44,32 +42,6 @@ std::shared_ptr<grpc::Channel> MakeChannel(absl::string_view addresses,
 // stops once nobody waits for it.
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout,
                  const grpc::ServerContextBase* parent = nullptr);
-
-// Allocates each call's request and response of a callback service on one
-// protobuf arena, freed when the call is done: parsing, the handler's own
-// messages (made on `request->GetArena()`) and serialising then cost no
-// malloc or destructor per field. Install with the generated
-// SetMessageAllocatorFor_<Method>; the allocator must outlive the server.
-template <typename Request, typename Response>
-class ArenaMessageAllocator : public grpc::MessageAllocator<Request, Response> {
- public:
-  grpc::MessageHolder<Request, Response>* AllocateMessages() override {
-    return new Holder;
-  }
-
- private:
-  class Holder : public grpc::MessageHolder<Request, Response> {
-   public:
-    Holder() {
-      this->set_request(google::protobuf::Arena::CreateMessage<Request>(&arena_));
-      this->set_response(google::protobuf::Arena::CreateMessage<Response>(&arena_));
-    }
-    void Release() override { delete this; }
-
-   private:
-    google::protobuf::Arena arena_;
-  };
-};
 
 }  // namespace sheetsync
 

@@ -1,34 +1,37 @@
 #include "services/writer/admin_service.h"
 
-#include "services/common/grpc_util.h"
-
 namespace sheetsync {
 
-grpc::Status AdminService::ListRegisteredTables(
-    grpc::ServerContext*, const v1::ListRegisteredTablesRequest*,
-    v1::ListRegisteredTablesResponse* response) {
-  for (v1::RegisteredTable& table : registry_.List()) {
-    *response->add_tables() = std::move(table);
-  }
-  return grpc::Status::OK;
-}
-
-grpc::Status AdminService::GetRegisteredTable(
-    grpc::ServerContext*, const v1::GetRegisteredTableRequest* request,
-    v1::RegisteredTable* response) {
-  return AnswerWith(registry_.Get(request->name()), response);
-}
-
-grpc::Status AdminService::PutRegisteredTable(
-    grpc::ServerContext*, const v1::PutRegisteredTableRequest* request,
-    v1::RegisteredTable* response) {
-  return AnswerWith(registry_.Put(request->table()), response);
-}
-
-grpc::Status AdminService::DeleteRegisteredTable(
-    grpc::ServerContext*, const v1::DeleteRegisteredTableRequest* request,
-    v1::DeleteRegisteredTableResponse*) {
-  return ToGrpcStatus(registry_.Delete(request->name()));
+void AdminService::ServeOn(CompletionLoop& loop) {
+  using Service = v1::Admin::AsyncService;
+  loop.Serve(service_, &Service::RequestListRegisteredTables,
+             OnPool<v1::ListRegisteredTablesRequest, v1::ListRegisteredTablesResponse>(
+                 workers_, [this](const v1::ListRegisteredTablesRequest&) {
+                   v1::ListRegisteredTablesResponse response;
+                   for (v1::RegisteredTable& table : registry_.List()) {
+                     *response.add_tables() = std::move(table);
+                   }
+                   return absl::StatusOr<v1::ListRegisteredTablesResponse>(
+                       std::move(response));
+                 }));
+  loop.Serve(service_, &Service::RequestGetRegisteredTable,
+             OnPool<v1::GetRegisteredTableRequest, v1::RegisteredTable>(
+                 workers_, [this](const v1::GetRegisteredTableRequest& request) {
+                   return registry_.Get(request.name());
+                 }));
+  loop.Serve(service_, &Service::RequestPutRegisteredTable,
+             OnPool<v1::PutRegisteredTableRequest, v1::RegisteredTable>(
+                 workers_, [this](const v1::PutRegisteredTableRequest& request) {
+                   return registry_.Put(request.table());
+                 }));
+  loop.Serve(service_, &Service::RequestDeleteRegisteredTable,
+             OnPool<v1::DeleteRegisteredTableRequest, v1::DeleteRegisteredTableResponse>(
+                 workers_, [this](const v1::DeleteRegisteredTableRequest& request)
+                               -> absl::StatusOr<v1::DeleteRegisteredTableResponse> {
+                   absl::Status deleted = registry_.Delete(request.name());
+                   if (!deleted.ok()) return deleted;
+                   return v1::DeleteRegisteredTableResponse();
+                 }));
 }
 
 }  // namespace sheetsync

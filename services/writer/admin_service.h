@@ -1,36 +1,32 @@
 // AdminService: the gRPC adapter of the table registry's Admin API (served
 // by the writer; the gateway exposes it as /v1/admin/tables). Maps
-// absl::Status to gRPC status. Thread-safe (the registry is).
+// absl::Status to gRPC status. Served on a CompletionLoop; the registry's
+// work (MySQL) runs on a WorkerPool. Thread-safe (the registry is).
 #ifndef SHEETSYNC_SERVICES_WRITER_ADMIN_SERVICE_H_
 #define SHEETSYNC_SERVICES_WRITER_ADMIN_SERVICE_H_
 
+#include "services/common/completion_loop.h"
+#include "services/common/worker_pool.h"
 #include "services/writer/registry.h"
 #include "sheetsync/v1/registry.grpc.pb.h"
 
 namespace sheetsync {
 
-class AdminService final : public v1::Admin::Service {
+class AdminService {
  public:
-  // `registry` must outlive the service.
-  explicit AdminService(TableRegistry& registry) : registry_(registry) {}
+  // `registry` and `workers` must outlive the service and its calls.
+  AdminService(TableRegistry& registry, WorkerPool& workers)
+      : registry_(registry), workers_(workers) {}
 
-  grpc::Status ListRegisteredTables(
-      grpc::ServerContext* context,
-      const v1::ListRegisteredTablesRequest* request,
-      v1::ListRegisteredTablesResponse* response) override;
-  grpc::Status GetRegisteredTable(grpc::ServerContext* context,
-                                  const v1::GetRegisteredTableRequest* request,
-                                  v1::RegisteredTable* response) override;
-  grpc::Status PutRegisteredTable(grpc::ServerContext* context,
-                                  const v1::PutRegisteredTableRequest* request,
-                                  v1::RegisteredTable* response) override;
-  grpc::Status DeleteRegisteredTable(
-      grpc::ServerContext* context,
-      const v1::DeleteRegisteredTableRequest* request,
-      v1::DeleteRegisteredTableResponse* response) override;
+  // The service to register on the server (GrpcServer::Start).
+  grpc::Service* service() { return &service_; }
+  // Once the server is built: has `loop` take the calls.
+  void ServeOn(CompletionLoop& loop);
 
  private:
   TableRegistry& registry_;
+  WorkerPool& workers_;
+  v1::Admin::AsyncService service_;
 };
 
 }  // namespace sheetsync

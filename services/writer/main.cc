@@ -8,10 +8,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "services/common/completion_loop.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_tls_flags.h"
 #include "services/common/metrics.h"
 #include "services/common/process.h"
+#include "services/common/worker_pool.h"
 #include "services/writer/admin_service.h"
 #include "services/writer/mysql_pool.h"
 #include "services/writer/mysql_registry.h"
@@ -143,18 +145,24 @@ int Main() {
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
   // Without group commit, as many threads as connections apply one plan
-  // each.
+  // each. The other calls (reads, capture claims, the Admin API) run on as
+  // many workers as connections.
   const bool grouping = absl::GetFlag(FLAGS_group_commit_leaders) > 0;
-  ApplyGrouper grouper(
+  auto grouper = std::make_unique<ApplyGrouper>(
       [&store](const v1::ApplyRequest& plan) { return store.Apply(plan); },
-      grouping ? absl::GetFlag(FLAGS_group_commit_leaders) : absl::GetFlag(FLAGS_pool_size),
+      grouping ? absl::GetFlag(FLAGS_group_commit_leaders) : config.pool_size,
       grouping ? absl::GetFlag(FLAGS_group_commit_max_rows) : 0,
       [&writer_metrics](int plans) { writer_metrics.ObserveCommitGroup(plans); });
-  WriterService service(store, grouper);
-  AdminService admin(table_registry);
+  auto workers = std::make_unique<WorkerPool>(config.pool_size);
+  WriterService service(store, *grouper, *workers);
+  AdminService admin(table_registry, *workers);
+  CompletionLoop loop;
   auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen),
-                                  {&service, &admin}, tls, &observer);
+                                  {service.service(), admin.service()}, tls, &observer, &loop);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());
+  service.ServeOn(loop);
+  admin.ServeOn(loop);
+  loop.Start();
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 
   // Readiness follows MySQL: NOT_SERVING while it cannot be reached.
@@ -195,6 +203,10 @@ int Main() {
   pinger.join();
   maintainer.join();
   (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  // What the grouper and the workers still hold past the drain is finished
+  // now, and its answers dropped, while the server's objects still exist.
+  workers.reset();
+  grouper.reset();
   LogInfo("stopped");
   return 0;
 }

@@ -1,67 +1,55 @@
 #include "services/writer/writer_service.h"
 
-#include "services/common/grpc_util.h"
-
 namespace sheetsync {
 
-WriterService::WriterService(VersionStore& store, ApplyGrouper& grouper)
-    : store_(store), grouper_(grouper) {
-  SetMessageAllocatorFor_Apply(&allocator_);
-}
-
-grpc::Status WriterService::DescribeTable(grpc::ServerContext*,
-                                          const v1::DescribeTableRequest* request,
-                                          v1::TableSchema* response) {
-  return AnswerWith(store_.DescribeTable(request->table()), response);
-}
-
-grpc::Status WriterService::ReadState(grpc::ServerContext*,
-                                      const v1::ReadStateRequest* request,
-                                      v1::ReadStateResponse* response) {
-  return AnswerWith(store_.ReadState(*request), response);
-}
-
-grpc::ServerUnaryReactor* WriterService::Apply(grpc::CallbackServerContext* context,
-                                               const v1::ApplyRequest* request,
-                                               v1::ApplyResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  // Committing after the caller gave up would acknowledge nothing to anyone,
-  // but it is still correct: the plan is idempotent through its revs.
-  if (context->IsCancelled()) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "caller went away"));
-    return reactor;
-  }
-  grouper_.Apply(*request, [reactor, response](absl::StatusOr<v1::ApplyResponse> result) {
-    reactor->Finish(AnswerWith(std::move(result), response));
-  });
-  return reactor;
-}
-
-grpc::Status WriterService::ListTables(grpc::ServerContext*,
-                                       const v1::ListTablesRequest*,
-                                       v1::ListTablesResponse* response) {
-  for (const std::string& table : store_.ListTables()) {
-    response->add_tables(table);
-  }
-  return grpc::Status::OK;
-}
-
-grpc::Status WriterService::ClaimCapture(grpc::ServerContext*,
-                                         const v1::ClaimCaptureRequest* request,
-                                         v1::ClaimCaptureResponse* response) {
-  return AnswerWith(store_.ClaimCapture(*request), response);
-}
-
-grpc::Status WriterService::ReadFeed(grpc::ServerContext*,
-                                     const v1::ReadFeedRequest* request,
-                                     v1::ReadFeedResponse* response) {
-  return AnswerWith(store_.ReadFeed(*request), response);
-}
-
-grpc::Status WriterService::ReadRows(grpc::ServerContext*,
-                                     const v1::ReadRowsRequest* request,
-                                     v1::ReadRowsResponse* response) {
-  return AnswerWith(store_.ReadRows(*request), response);
+void WriterService::ServeOn(CompletionLoop& loop) {
+  using Service = v1::Writer::AsyncService;
+  loop.Serve(service_, &Service::RequestApply,
+             [this](grpc::ServerContext*, const v1::ApplyRequest& request,
+                    v1::ApplyResponse* response, std::function<void(absl::Status)> done) {
+               // Committed even if the caller has given up meanwhile: that
+               // acknowledges nothing to anyone, but it is correct (the plan
+               // is idempotent through its revs).
+               grouper_.Apply(request, [response, done = std::move(done)](
+                                           absl::StatusOr<v1::ApplyResponse> result) {
+                 if (result.ok()) *response = *std::move(result);
+                 done(result.status());
+               });
+             });
+  loop.Serve(service_, &Service::RequestDescribeTable,
+             OnPool<v1::DescribeTableRequest, v1::TableSchema>(
+                 workers_, [this](const v1::DescribeTableRequest& request) {
+                   return store_.DescribeTable(request.table());
+                 }));
+  loop.Serve(service_, &Service::RequestReadState,
+             OnPool<v1::ReadStateRequest, v1::ReadStateResponse>(
+                 workers_, [this](const v1::ReadStateRequest& request) {
+                   return store_.ReadState(request);
+                 }));
+  loop.Serve(service_, &Service::RequestListTables,
+             OnPool<v1::ListTablesRequest, v1::ListTablesResponse>(
+                 workers_, [this](const v1::ListTablesRequest&) {
+                   v1::ListTablesResponse response;
+                   for (const std::string& table : store_.ListTables()) {
+                     response.add_tables(table);
+                   }
+                   return absl::StatusOr<v1::ListTablesResponse>(std::move(response));
+                 }));
+  loop.Serve(service_, &Service::RequestClaimCapture,
+             OnPool<v1::ClaimCaptureRequest, v1::ClaimCaptureResponse>(
+                 workers_, [this](const v1::ClaimCaptureRequest& request) {
+                   return store_.ClaimCapture(request);
+                 }));
+  loop.Serve(service_, &Service::RequestReadFeed,
+             OnPool<v1::ReadFeedRequest, v1::ReadFeedResponse>(
+                 workers_, [this](const v1::ReadFeedRequest& request) {
+                   return store_.ReadFeed(request);
+                 }));
+  loop.Serve(service_, &Service::RequestReadRows,
+             OnPool<v1::ReadRowsRequest, v1::ReadRowsResponse>(
+                 workers_, [this](const v1::ReadRowsRequest& request) {
+                   return store_.ReadRows(request);
+                 }));
 }
 
 }  // namespace sheetsync

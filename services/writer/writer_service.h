@@ -4,48 +4,34 @@
 #ifndef SHEETSYNC_SERVICES_WRITER_WRITER_SERVICE_H_
 #define SHEETSYNC_SERVICES_WRITER_WRITER_SERVICE_H_
 
-#include "services/common/grpc_util.h"
+#include "services/common/completion_loop.h"
+#include "services/common/worker_pool.h"
 #include "services/writer/apply_grouper.h"
 #include "services/writer/version_store.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 
 namespace sheetsync {
 
-// Apply is served on gRPC's callback API: the grouper's threads commit and
-// answer, no gRPC thread waits for MySQL, and each call's messages live on
-// one arena. The other methods are synchronous.
-class WriterService final : public v1::Writer::WithCallbackMethod_Apply<v1::Writer::Service> {
+// Served on a CompletionLoop, whose one thread takes every call and never
+// waits for MySQL: Apply goes to the grouper, whose threads commit and
+// answer; the other methods run on a WorkerPool, whose threads answer.
+class WriterService {
  public:
-  // `store` and `grouper` must outlive the service; `grouper` applies
-  // through the store.
-  WriterService(VersionStore& store, ApplyGrouper& grouper);
+  // `store`, `grouper` and `workers` must outlive the service and its
+  // calls; `grouper` applies through the store.
+  WriterService(VersionStore& store, ApplyGrouper& grouper, WorkerPool& workers)
+      : store_(store), grouper_(grouper), workers_(workers) {}
 
-  grpc::Status DescribeTable(grpc::ServerContext* context,
-                             const v1::DescribeTableRequest* request,
-                             v1::TableSchema* response) override;
-  grpc::Status ReadState(grpc::ServerContext* context,
-                         const v1::ReadStateRequest* request,
-                         v1::ReadStateResponse* response) override;
-  grpc::ServerUnaryReactor* Apply(grpc::CallbackServerContext* context,
-                                  const v1::ApplyRequest* request,
-                                  v1::ApplyResponse* response) override;
-  grpc::Status ListTables(grpc::ServerContext* context,
-                          const v1::ListTablesRequest* request,
-                          v1::ListTablesResponse* response) override;
-  grpc::Status ClaimCapture(grpc::ServerContext* context,
-                            const v1::ClaimCaptureRequest* request,
-                            v1::ClaimCaptureResponse* response) override;
-  grpc::Status ReadFeed(grpc::ServerContext* context,
-                        const v1::ReadFeedRequest* request,
-                        v1::ReadFeedResponse* response) override;
-  grpc::Status ReadRows(grpc::ServerContext* context,
-                        const v1::ReadRowsRequest* request,
-                        v1::ReadRowsResponse* response) override;
+  // The service to register on the server (GrpcServer::Start).
+  grpc::Service* service() { return &service_; }
+  // Once the server is built: has `loop` take the calls.
+  void ServeOn(CompletionLoop& loop);
 
  private:
   VersionStore& store_;
   ApplyGrouper& grouper_;
-  ArenaMessageAllocator<v1::ApplyRequest, v1::ApplyResponse> allocator_;
+  WorkerPool& workers_;
+  v1::Writer::AsyncService service_;
 };
 
 }  // namespace sheetsync
