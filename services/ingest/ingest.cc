@@ -42,11 +42,37 @@ struct Ingest::Call {
 void Ingest::Submit(const v1::SubmitRequest& request,
                     const grpc::ServerContextBase* parent,
                     v1::SubmitResponse* response, Done done) {
+  schemas_.Get(request.table(), [this, &request, parent, response, done = std::move(done)](
+                                    absl::StatusOr<SchemaCache::Schema> schema) mutable {
+    if (!schema.ok()) return done(schema.status());
+    if (request.changes_size() > options_.max_changes) {
+      return done(absl::OutOfRangeError(absl::StrCat(
+          "a request may carry at most ", options_.max_changes, " changes; this one has ",
+          request.changes_size(), ": split it")));
+    }
+    // A cell naming a column the cached schema lacks may be a column added
+    // since: look again once before rejecting it.
+    for (const auto& raw : request.changes()) {
+      if (!NamesUnknownColumn(raw, **schema)) continue;
+      return schemas_.Reload(
+          request.table(), [this, &request, parent, response, done = std::move(done)](
+                               absl::StatusOr<SchemaCache::Schema> reloaded) mutable {
+            if (!reloaded.ok()) return done(reloaded.status());
+            Forward(request, **reloaded, parent, response, std::move(done));
+          });
+    }
+    Forward(request, **schema, parent, response, std::move(done));
+  });
+}
+
+void Ingest::Forward(const v1::SubmitRequest& request, const v1::TableSchema& schema,
+                     const grpc::ServerContextBase* parent, v1::SubmitResponse* response,
+                     Done done) {
   // `done` may free the request's arena: each path deletes the call first.
   auto call = std::make_unique<Call>(request.GetArena());
-  absl::Status status = Validate(request, *response, *call);
-  if (status.ok() && call->forwarded.empty()) status = Finish(request, *response, *call);
-  if (!status.ok() || call->forwarded.empty()) {
+  Validate(request, schema, *response, *call);
+  if (call->forwarded.empty()) {
+    absl::Status status = Finish(request, *response, *call);
     call.reset();
     return done(status);
   }
@@ -63,27 +89,8 @@ void Ingest::Submit(const v1::SubmitRequest& request,
       });
 }
 
-absl::Status Ingest::Validate(const v1::SubmitRequest& request,
-                              v1::SubmitResponse& response, Call& call) {
-  // A blocking call to the writer once per table and TTL (~1 ms): the loop's
-  // other calls wait for it.
-  ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
-                   schemas_.Get(request.table()));
-  if (request.changes_size() > options_.max_changes) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "a request may carry at most ", options_.max_changes,
-        " changes; this one has ", request.changes_size(), ": split it"));
-  }
-  // A cell naming a column the cached schema lacks may be a column added
-  // since: look again once before rejecting it.
-  for (const auto& raw : request.changes()) {
-    if (NamesUnknownColumn(raw, *schema)) {
-      schemas_.Invalidate(request.table());
-      ASSIGN_OR_RETURN(schema, schemas_.Get(request.table()));
-      break;
-    }
-  }
-
+void Ingest::Validate(const v1::SubmitRequest& request, const v1::TableSchema& schema,
+                      v1::SubmitResponse& response, Call& call) {
   ValidationLimits limits;
   limits.now_us = clock_.NowMicros();
   limits.max_future_skew_us = absl::ToInt64Microseconds(options_.max_future_skew);
@@ -93,7 +100,7 @@ absl::Status Ingest::Validate(const v1::SubmitRequest& request,
     const auto& raw = request.changes(i);
     v1::ChangeResult& result = *response.add_results();
     v1::Change& change = *resolve.add_changes();
-    absl::Status valid = ValidateChangeInto(raw, *schema, limits, change);
+    absl::Status valid = ValidateChangeInto(raw, schema, limits, change);
     if (!valid.ok()) {
       resolve.mutable_changes()->RemoveLast();
       result.set_event_id(RawString(raw, "event_id"));
@@ -108,7 +115,6 @@ absl::Status Ingest::Validate(const v1::SubmitRequest& request,
     change.set_origin(request.spreadsheet_id());
     call.forwarded.push_back(i);
   }
-  return absl::OkStatus();
 }
 
 absl::Status Ingest::Finish(const v1::SubmitRequest& request,

@@ -48,10 +48,15 @@ class Ingest {
  private:
   struct Call;
 
+  // Validates the changes against `schema` and sends the valid ones to the
+  // resolver; `done` as Submit's.
+  void Forward(const v1::SubmitRequest& request, const v1::TableSchema& schema,
+               const grpc::ServerContextBase* parent, v1::SubmitResponse* response,
+               Done done);
   // Validates every change: answers the rejected ones in `response` and
   // puts the others in `call.resolve`.
-  absl::Status Validate(const v1::SubmitRequest& request,
-                        v1::SubmitResponse& response, Call& call);
+  void Validate(const v1::SubmitRequest& request, const v1::TableSchema& schema,
+                v1::SubmitResponse& response, Call& call);
   // Answers the forwarded changes with the resolver's results and counts
   // the request.
   absl::Status Finish(const v1::SubmitRequest& request,

@@ -40,14 +40,14 @@ int Main() {
       MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls, &observer));
   auto resolver = v1::Resolver::NewStub(
       MakeChannel(absl::GetFlag(FLAGS_resolver_addr), tls, &observer));
-  SchemaCache schemas(DescribeTableLoader(*writer, absl::Seconds(5)), clock,
+  CompletionLoop loop;  // the schemas load through it too
+  SchemaCache schemas(DescribeTableLoader(*writer, loop, absl::Seconds(5)), clock,
                       absl::Seconds(5));
   IngestOptions options;
   options.max_changes = absl::GetFlag(FLAGS_max_changes);
   options.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
   options.resolver_timeout = absl::GetFlag(FLAGS_resolver_timeout);
   if (options.max_changes < 1) DieOnBadConfig("--max_changes must be positive");
-  CompletionLoop loop;
   Ingest ingest(*resolver, schemas, clock, metrics, loop, options);
   IngestService service(ingest);
   auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {service.service()}, tls,

@@ -40,7 +40,8 @@ int Main() {
   RealClock clock;
   auto writer = v1::Writer::NewStub(
       MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls, &observer));
-  SchemaCache schemas(DescribeTableLoader(*writer, absl::Seconds(5)), clock,
+  CompletionLoop loop;  // the schemas load through it too
+  SchemaCache schemas(DescribeTableLoader(*writer, loop, absl::Seconds(5)), clock,
                       absl::Seconds(5));
   ResolverOptions options;
   options.writer_timeout = absl::GetFlag(FLAGS_writer_timeout);
@@ -48,7 +49,6 @@ int Main() {
       ReadPolicy::ParseMode(absl::GetFlag(FLAGS_read_first));
   if (!read_first.ok()) DieOnBadConfig(read_first.status().ToString());
   options.read_first = *read_first;
-  CompletionLoop loop;
   Resolver resolver(*writer, schemas, metrics, loop, options);
   ResolverService service(resolver);
   auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen), {service.service()}, tls,

@@ -89,9 +89,13 @@ class Resolver::Call {
         arena_(request.GetArena() != nullptr ? request.GetArena() : &own_arena_),
         state_(google::protobuf::Arena::CreateMessage<v1::ReadStateResponse>(arena_)) {}
 
+  // Gets the table's schema, then reads.
   void Start();
 
  private:
+  // Reads the stored state of the rows (unless the read policy skips it),
+  // then plans.
+  void Read();
   // Starts the next attempt: merges every change against `state_` and sends
   // the plan to the writer.
   void Plan();
@@ -127,10 +131,14 @@ grpc::ClientContext& Resolver::Call::NewContext() {
 }
 
 void Resolver::Call::Start() {
-  absl::StatusOr<std::shared_ptr<const v1::TableSchema>> schema =
-      resolver_.schemas_.Get(request_.table());
-  if (!schema.ok()) return End(schema.status());
-  schema_ = *std::move(schema);
+  resolver_.schemas_.Get(request_.table(), [this](absl::StatusOr<SchemaCache::Schema> schema) {
+    if (!schema.ok()) return End(schema.status());
+    schema_ = *std::move(schema);
+    Read();
+  });
+}
+
+void Resolver::Call::Read() {
   // Unread, the first plan assumes nothing is stored and nothing pruned; the
   // commit's checks (revs, known events, the horizon) refuse it otherwise.
   unread_ = !resolver_.read_policy_.ReadFirst(request_.table());

@@ -2,10 +2,13 @@
 // Retry-After and acknowledges nothing; once they are back, the same body
 // goes through.
 
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/api.h"
@@ -120,6 +123,49 @@ TEST(OutageTest, SigtermWithIngestHungEndsAfterTheDrainNotTheCallsDeadline) {
   absl::StatusOr<ExitStatus> exit = gateway.child.Wait(absl::Seconds(15));
   ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << stack.LogTail(stack.index(Tier::kGateway));
   EXPECT_TRUE(exit->Exited() && exit->ExitCode() == 0) << exit->ToString();
+}
+
+TEST(OutageTest, ASchemaLoadWaitingOnAHungWriterHoldsUpNoOtherCall) {
+  // Ingest serves every call on one thread. A request for a table it has no
+  // schema of waits for the writer's DescribeTable, here stopped until the
+  // load's 5 s deadline; meanwhile a request it can answer alone (every
+  // change rejected) is answered first.
+  StackOptions options;
+  options.token = kToken;
+  absl::StatusOr<std::unique_ptr<ScratchStack>> scratch = StartScratchStack("schema", options);
+  ASSERT_TRUE(scratch.ok()) << scratch.status();
+  Stack& stack = *(*scratch)->stack;
+  const Api api(stack.gateway_url(), kToken);
+  ASSERT_EQ(api.Edits(Body("schema-cached"))->status, 200);  // ingest has users' schema
+
+  StackProcess& writer = stack.process(Tier::kWriter, 0);
+  ASSERT_TRUE(writer.child.Kill(SIGSTOP).ok());
+  absl::Cleanup resume = [&] { writer.child.Kill(SIGCONT).IgnoreError(); };
+  absl::Mutex mu;
+  std::vector<std::string> answered;
+  std::thread unknown_table([&] {
+    api.Edits(EditsBody("never_described", {{"schema-load", kRow, Rfc3339(1764082869000000),
+                                              false, {{"name", "x"}}}}))
+        .IgnoreError();
+    absl::MutexLock lock(&mu);
+    answered.push_back("never_described");
+  });
+  absl::Cleanup join = [&] { unknown_table.join(); };
+  absl::SleepFor(absl::Milliseconds(500));  // its schema load is waiting now
+
+  auto rejected = api.Edits(EditsBody(
+      "users", {{"schema-bad-row", "not-a-uuid", Rfc3339(1764082869000000), false,
+                 {{"name", "x"}}}}));
+  {
+    absl::MutexLock lock(&mu);
+    answered.push_back("users");
+  }
+  ASSERT_TRUE(rejected.ok()) << rejected.status();
+  EXPECT_EQ(rejected->status, 422) << rejected->http.body;  // every change rejected
+  EXPECT_EQ(Str(rejected->result(0), {"code"}), "invalid_row_id");
+  std::move(join).Invoke();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(answered, (std::vector<std::string>{"users", "never_described"}));
 }
 
 TEST(OutageTest, TokenOverItsRateLimitGets429WithRetryAfter) {
