@@ -55,6 +55,15 @@ class SchemaCacheTest : public ::testing::Test {
     int columns() const { return (*schema)->columns_size(); }
   };
 
+  // Loads the schema (`columns` columns), then lets its TTL pass.
+  void LoadThenExpire(int columns) {
+    Answered first;
+    cache_.Get("users", first.callback());
+    Answer(WithColumns(columns));
+    ASSERT_TRUE(first.yet);
+    clock_.Advance(6 * kSecond);
+  }
+
   absl::Mutex mu_;
   std::deque<Done> loads_;
   int started_ = 0;
@@ -85,10 +94,7 @@ TEST_F(SchemaCacheTest, CallsBeforeTheFirstLoadShareItAndLaterOnesAreAnsweredAtO
 }
 
 TEST_F(SchemaCacheTest, AnExpiredSchemaIsAnsweredWhileOneReloadRuns) {
-  Answered first;
-  cache_.Get("users", first.callback());
-  Answer(WithColumns(2));
-  clock_.Advance(6 * kSecond);
+  LoadThenExpire(2);
   Answered stale1, stale2, fresh;
   cache_.Get("users", stale1.callback());
   cache_.Get("users", stale2.callback());
@@ -103,10 +109,7 @@ TEST_F(SchemaCacheTest, AnExpiredSchemaIsAnsweredWhileOneReloadRuns) {
 }
 
 TEST_F(SchemaCacheTest, AFailedReloadKeepsTheSchemaUnlessTheTableIsGone) {
-  Answered first;
-  cache_.Get("users", first.callback());
-  Answer(WithColumns(2));
-  clock_.Advance(6 * kSecond);
+  LoadThenExpire(2);
   Answered during_outage;
   cache_.Get("users", during_outage.callback());
   Answer(absl::UnavailableError("writer down"));
@@ -138,10 +141,7 @@ TEST_F(SchemaCacheTest, ErrorsOfAFirstLoadAreNotCached) {
 }
 
 TEST_F(SchemaCacheTest, AReloadWaitsForALoadStartedAfterIt) {
-  Answered first;
-  cache_.Get("users", first.callback());
-  Answer(WithColumns(2));
-  clock_.Advance(6 * kSecond);
+  LoadThenExpire(2);
   Answered stale;
   cache_.Get("users", stale.callback());  // starts a reload, which may miss a new column
   Answered reloaded;
