@@ -1,5 +1,5 @@
-// Micro-benchmarks of the hot pure code: the merge rule, the JSON -> protobuf
-// translation of POST /v1/edits, and value coercion.
+// Micro-benchmarks of the hot pure code: the merge rule, the JSON <-> protobuf
+// translation of POST /v1/edits (its body and its answer), and value coercion.
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -62,6 +62,21 @@ void BM_ParseEditsBody(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * body.size());
 }
 BENCHMARK(BM_ParseEditsBody)->Arg(1)->Arg(50)->Arg(1000);
+
+// The answer of POST /v1/edits: every change applied.
+void BM_RenderResults(benchmark::State& state) {
+  v1::SubmitResponse response;
+  for (int i = 0; i < state.range(0); ++i) {
+    v1::ChangeResult& result = *response.add_results();
+    result.set_event_id(absl::StrCat("ev-", i));
+    result.set_row_id(absl::StrFormat("00000000-0000-4000-8000-%012d", i));
+    result.set_status("applied");
+    for (const char* column : {"name", "email", "score"}) result.add_applied(column);
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(gateway::RenderResults(response));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_RenderResults)->Arg(1)->Arg(50)->Arg(1000);
 
 void BM_Coerce(benchmark::State& state, const char* data_type, const char* column_type,
                google::protobuf::Value value) {
