@@ -19,14 +19,15 @@ struct WatchCall {
 
 CompletionLoop::~CompletionLoop() { Shutdown(); }
 
-void CompletionLoop::Attach(grpc::ServerBuilder& builder) {
+void CompletionLoop::Attach(grpc::ServerBuilder& builder, RpcObserver* observer) {
+  observer_ = observer;
   builder.RegisterService(&health_);
   server_cq_ = builder.AddCompletionQueue();
 }
 
 void CompletionLoop::ServeHealth() {
   Serve(health_, &grpc::health::v1::Health::AsyncService::RequestCheck,
-        [this](grpc::ServerContext*, const HealthCheckRequest&, HealthCheckResponse* response,
+        "/grpc.health.v1.Health/Check", [this](grpc::ServerContext*, const HealthCheckRequest&, HealthCheckResponse* response,
                std::function<void(absl::Status)> done) {
           response->set_status(serving_ ? HealthCheckResponse::SERVING
                                         : HealthCheckResponse::NOT_SERVING);

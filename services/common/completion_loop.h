@@ -19,8 +19,10 @@
 #define SHEETSYNC_SERVICES_COMMON_COMPLETION_LOOP_H_
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -33,6 +35,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "services/common/grpc_util.h"
+#include "services/common/rpc_observer.h"
 
 namespace sheetsync {
 
@@ -56,21 +59,24 @@ class CompletionLoop {
 
   // Registers the health service on `builder` and takes a completion queue
   // of it. Before BuildAndStart (GrpcServer::Start does it). Without it, the
-  // loop only makes calls (Call, At) on a queue of its own.
-  void Attach(grpc::ServerBuilder& builder);
+  // loop only makes calls (Call, At) on a queue of its own. With an
+  // `observer` (which must outlive the loop), every call served is counted,
+  // timed and logged with its trace id (RpcObserver::Served), and the
+  // handler runs with that trace id current (ScopedTraceId).
+  void Attach(grpc::ServerBuilder& builder, RpcObserver* observer = nullptr);
 
   // After BuildAndStart, before Start: serves `method` (&Service::RequestX)
   // of `service` (an AsyncService registered on the same server, that must
-  // outlive the loop) with `handler`.
+  // outlive the loop) with `handler`. `name` is the method's full name
+  // ("/package.Service/Method"), for the observer.
   // `handler` is callable as a UnaryHandler<Request, Response>.
   template <typename Service, typename Base, typename Request, typename Response,
             typename Handler>
   void Serve(Service& service,  // derives from Base, the generated WithAsyncMethod_X
              void (Base::*method)(grpc::ServerContext*, Request*,
-                                     grpc::ServerAsyncResponseWriter<Response>*,
-                                     grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
-                                     void*),
-             Handler handler);
+                                  grpc::ServerAsyncResponseWriter<Response>*,
+                                  grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*),
+             std::string name, Handler handler);
 
   // Starts the thread: calls are taken from now on. Call() and At() only
   // after it.
@@ -80,8 +86,9 @@ class CompletionLoop {
   void SetServing(bool serving) { serving_ = serving; }
 
   // Starts a unary call with `prepare` (&Stub::PrepareAsyncX); `done` gets
-  // its status on the loop's thread. `context`, `request` and `response`
-  // must stay valid until then.
+  // its status on the loop's thread, with the trace id current when the call
+  // was made current again. `context`, `request` and `response` must stay
+  // valid until then.
   template <typename Stub, typename Request, typename Response>
   void Call(typename std::common_type<Stub>::type& stub,  // Stub: from `prepare` only
             std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<Response>> (Stub::*prepare)(
@@ -120,12 +127,24 @@ class CompletionLoop {
     Response* response = google::protobuf::Arena::CreateMessage<Response>(&arena);
     grpc::ServerContext context;
     grpc::ServerAsyncResponseWriter<Response> responder{&context};
+    std::chrono::steady_clock::time_point arrived;  // with an observer
+    std::string trace_id;                           // with an observer
+  };
+
+  // A served method: its full name and its handler.
+  template <typename Request, typename Response>
+  struct Method {
+    std::string name;
+    UnaryHandler<Request, Response> handler;
   };
 
   // Asks for the next call of `method`; its arrival asks for the one after.
-  template <typename Service, typename Request, typename Response, typename Method>
-  void Await(Service& service, Method method,
-             std::shared_ptr<const UnaryHandler<Request, Response>> handler);
+  template <typename Service, typename Request, typename Response, typename RequestFn>
+  void Await(Service& service, RequestFn request,
+             std::shared_ptr<const Method<Request, Response>> method);
+  // Sends a served call's answer, or drops it once the loop is stopping.
+  template <typename Request, typename Response>
+  void Answer(ServerCall<Request, Response>* call, const absl::Status& status);
   // Adds or removes a call in flight.
   void Track(grpc::ClientContext* context, bool add);
   void ServeHealth();
@@ -141,6 +160,7 @@ class CompletionLoop {
   std::unique_ptr<grpc::ServerCompletionQueue> server_cq_;  // with Attach
   std::unique_ptr<grpc::CompletionQueue> client_cq_;        // without, from Start
   grpc::health::v1::Health::AsyncService health_;
+  RpcObserver* observer_ = nullptr;  // with Attach
   std::atomic<bool> serving_{true};
   // Set on the loop's thread as it shuts the queue down: no new operation
   // may start on the queue from then on. Threads other than the loop's
@@ -154,29 +174,47 @@ class CompletionLoop {
   bool shut_down_ = false;
 };
 
-template <typename Service, typename Request, typename Response, typename Method>
-void CompletionLoop::Await(Service& service, Method method,
-                           std::shared_ptr<const UnaryHandler<Request, Response>> handler) {
+template <typename Service, typename Request, typename Response, typename RequestFn>
+void CompletionLoop::Await(Service& service, RequestFn request,
+                           std::shared_ptr<const Method<Request, Response>> method) {
   auto* call = new ServerCall<Request, Response>;
-  (service.*method)(
+  (service.*request)(
       &call->context, call->request, &call->responder, server_cq_.get(), server_cq_.get(),
-      NewTag([this, &service, method, handler, call](bool ok) {
+      NewTag([this, &service, request, method, call](bool ok) {
         if (!ok || stopping_) {  // the server is shutting down
           delete call;
           return;
         }
-        Await(service, method, handler);
-        (*handler)(&call->context, *call->request, call->response,
-                   [this, call](absl::Status status) {
-                     absl::ReaderMutexLock lock(&stop_mu_);
-                     if (stopping_) {  // cancelled by the server's shutdown already
-                       delete call;
-                       return;
-                     }
-                     call->responder.Finish(*call->response, ToGrpcStatus(status),
-                                            NewTag([call](bool) { delete call; }));
-                   });
+        Await(service, request, method);
+        if (observer_ == nullptr) {
+          return method->handler(&call->context, *call->request, call->response,
+                                 [this, call](absl::Status status) { Answer(call, status); });
+        }
+        call->arrived = std::chrono::steady_clock::now();
+        call->trace_id = RpcObserver::TraceIdOf(call->context);
+        ScopedTraceId trace(call->trace_id);
+        method->handler(&call->context, *call->request, call->response,
+                        [this, call, method](absl::Status status) {
+                          observer_->Served(
+                              method->name, static_cast<int>(status.code()),
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                            call->arrived)
+                                  .count(),
+                              call->trace_id);
+                          Answer(call, status);
+                        });
       }));
+}
+
+template <typename Request, typename Response>
+void CompletionLoop::Answer(ServerCall<Request, Response>* call, const absl::Status& status) {
+  absl::ReaderMutexLock lock(&stop_mu_);
+  if (stopping_) {  // cancelled by the server's shutdown already
+    delete call;
+    return;
+  }
+  call->responder.Finish(*call->response, ToGrpcStatus(status),
+                         NewTag([call](bool) { delete call; }));
 }
 
 template <typename Service, typename Base, typename Request, typename Response,
@@ -184,10 +222,11 @@ template <typename Service, typename Base, typename Request, typename Response,
 void CompletionLoop::Serve(
     Service& service,
     void (Base::*method)(grpc::ServerContext*, Request*,
-                            grpc::ServerAsyncResponseWriter<Response>*, grpc::CompletionQueue*,
-                            grpc::ServerCompletionQueue*, void*),
-    Handler handler) {
-  auto shared = std::make_shared<const UnaryHandler<Request, Response>>(std::move(handler));
+                         grpc::ServerAsyncResponseWriter<Response>*, grpc::CompletionQueue*,
+                         grpc::ServerCompletionQueue*, void*),
+    std::string name, Handler handler) {
+  auto shared = std::make_shared<const Method<Request, Response>>(
+      Method<Request, Response>{std::move(name), std::move(handler)});
   for (int i = 0; i < kAwaited; ++i) Await(service, method, shared);
 }
 
@@ -202,17 +241,20 @@ void CompletionLoop::Call(
     std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<Response>> reader;
     grpc::Status status;
     std::function<void(grpc::Status)> done;
+    std::string trace_id;
   };
   {
     absl::ReaderMutexLock lock(&stop_mu_);
     if (!stopping_) {
       Track(context, true);
-      auto* pending = new Pending{(stub.*prepare)(context, request, &cq()), {}, std::move(done)};
+      auto* pending = new Pending{(stub.*prepare)(context, request, &cq()), {}, std::move(done),
+                                  CurrentTraceId()};
       pending->reader->StartCall();
       pending->reader->Finish(response, &pending->status,
                               NewTag([this, context, pending](bool) {
                                 Track(context, false);
                                 std::unique_ptr<Pending> owned(pending);
+                                ScopedTraceId trace(std::move(owned->trace_id));
                                 owned->done(std::move(owned->status));
                               }));
       return;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <random>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -49,13 +50,8 @@ class ServerObserver final : public grpc::experimental::Interceptor {
       current_trace_id = trace_id_;
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
-      const grpc::Status status = methods->GetSendStatus();
-      const double seconds = Since(start_);
-      observer_.RecordServer(method_, status.error_code(), seconds);
-      LogAccess("rpc", {{"method", method_},
-                        {"code", CodeName(status.error_code())},
-                        {"ms", absl::StrFormat("%.3f", seconds * 1000)},
-                        {"trace_id", trace_id_}});
+      observer_.Served(method_, methods->GetSendStatus().error_code(), Since(start_),
+                       trace_id_);
       current_trace_id.clear();
     }
     methods->Proceed();
@@ -121,6 +117,11 @@ class ClientFactory final : public grpc::experimental::ClientInterceptorFactoryI
 
 const std::string& CurrentTraceId() { return current_trace_id; }
 
+ScopedTraceId::ScopedTraceId(std::string trace_id)
+    : previous_(std::exchange(current_trace_id, std::move(trace_id))) {}
+
+ScopedTraceId::~ScopedTraceId() { current_trace_id = std::move(previous_); }
+
 std::string NewTraceId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   return absl::StrFormat("%016x", rng());
@@ -180,6 +181,22 @@ void RpcObserver::Side::Record(const std::string& method, int code, double secon
 
 void RpcObserver::RecordServer(const std::string& method, int code, double seconds) {
   server_.Record(method, code, seconds);
+}
+
+void RpcObserver::Served(const std::string& method, int code, double seconds,
+                         const std::string& trace_id) {
+  RecordServer(method, code, seconds);
+  LogAccess("rpc", {{"method", method},
+                    {"code", CodeName(code)},
+                    {"ms", absl::StrFormat("%.3f", seconds * 1000)},
+                    {"trace_id", trace_id}});
+}
+
+std::string RpcObserver::TraceIdOf(const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(kTraceMetadataKey);
+  if (it == metadata.end()) return NewTraceId();
+  return std::string(it->second.data(), it->second.size());
 }
 
 void RpcObserver::RecordClient(const std::string& method, int code, double seconds) {

@@ -35,7 +35,8 @@ class LoopServer {
     auto server = GrpcServer::Start("127.0.0.1:0", {&service_}, GrpcTls(), nullptr, &loop_);
     EXPECT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    loop_.Serve(service_, &v1::Resolver::AsyncService::RequestResolve, std::move(answer));
+    loop_.Serve(service_, &v1::Resolver::AsyncService::RequestResolve,
+                "/sheetsync.v1.Resolver/Resolve", std::move(answer));
     loop_.Start();
   }
 
