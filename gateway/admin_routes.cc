@@ -126,14 +126,14 @@ void GatewayHandler::AdminList(Responder respond) {
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
-  loop_.Call(
-      *options_.admin,
-      &v1::Admin::StubInterface::PrepareAsyncListRegisteredTables,
-      &call->context, call->request, &call->response,
-      [this, call](grpc::Status status) {
-        Finish(kRoute, status.ok() ? Ok(call->response) : FromAdminGrpc(status),
-               std::move(call->respond));
-      });
+  loop_.Call(*options_.admin,
+             &v1::Admin::StubInterface::PrepareAsyncListRegisteredTables,
+             "/sheetsync.v1.Admin/ListRegisteredTables", &call->context,
+             call->request, &call->response, [this, call](grpc::Status status) {
+               Finish(kRoute,
+                      status.ok() ? Ok(call->response) : FromAdminGrpc(status),
+                      std::move(call->respond));
+             });
 }
 
 void GatewayHandler::AdminGet(const std::string& name, Responder respond) {
@@ -143,13 +143,14 @@ void GatewayHandler::AdminGet(const std::string& name, Responder respond) {
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
-  loop_.Call(
-      *options_.admin,
-      &v1::Admin::StubInterface::PrepareAsyncGetRegisteredTable, &call->context,
-      call->request, &call->response, [this, call](grpc::Status status) {
-        Finish(kRoute, status.ok() ? Ok(call->response) : FromAdminGrpc(status),
-               std::move(call->respond));
-      });
+  loop_.Call(*options_.admin,
+             &v1::Admin::StubInterface::PrepareAsyncGetRegisteredTable,
+             "/sheetsync.v1.Admin/GetRegisteredTable", &call->context,
+             call->request, &call->response, [this, call](grpc::Status status) {
+               Finish(kRoute,
+                      status.ok() ? Ok(call->response) : FromAdminGrpc(status),
+                      std::move(call->respond));
+             });
 }
 
 void GatewayHandler::AdminPut(const std::string& name, const std::string& body,
@@ -182,13 +183,14 @@ void GatewayHandler::AdminPut(const std::string& name, const std::string& body,
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kAdminTimeout);
-  loop_.Call(
-      *options_.admin,
-      &v1::Admin::StubInterface::PrepareAsyncPutRegisteredTable, &call->context,
-      call->request, &call->response, [this, call](grpc::Status status) {
-        Finish(kRoute, status.ok() ? Ok(call->response) : FromAdminGrpc(status),
-               std::move(call->respond));
-      });
+  loop_.Call(*options_.admin,
+             &v1::Admin::StubInterface::PrepareAsyncPutRegisteredTable,
+             "/sheetsync.v1.Admin/PutRegisteredTable", &call->context,
+             call->request, &call->response, [this, call](grpc::Status status) {
+               Finish(kRoute,
+                      status.ok() ? Ok(call->response) : FromAdminGrpc(status),
+                      std::move(call->respond));
+             });
 }
 
 void GatewayHandler::AdminDelete(const std::string& name, Responder respond) {
@@ -201,8 +203,8 @@ void GatewayHandler::AdminDelete(const std::string& name, Responder respond) {
   loop_.Call(
       *options_.admin,
       &v1::Admin::StubInterface::PrepareAsyncDeleteRegisteredTable,
-      &call->context, call->request, &call->response,
-      [this, call](grpc::Status status) {
+      "/sheetsync.v1.Admin/DeleteRegisteredTable", &call->context,
+      call->request, &call->response, [this, call](grpc::Status status) {
         if (!status.ok()) {
           return Finish(kRoute, FromAdminGrpc(status),
                         std::move(call->respond));

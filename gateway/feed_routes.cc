@@ -79,18 +79,20 @@ void GatewayHandler::HandleChanges(const HttpRequest& request,
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kReadTimeout);
-  loop_.Call(
-      writer_, &v1::Writer::StubInterface::PrepareAsyncReadFeed, &call->context,
-      call->request, &call->response, [this, call](grpc::Status status) {
-        if (!status.ok()) {
-          return Finish("/v1/changes", FromGrpc(status), std::move(call->respond));
-        }
-        v1::FeedPage page;
-        page.mutable_changes()->Swap(call->response.mutable_changes());
-        page.set_next_cursor(EncodeCursor(call->response.next_seq()));
-        page.set_has_more(call->response.has_more());
-        Finish("/v1/changes", Ok(ToJson(page)), std::move(call->respond));
-      });
+  loop_.Call(writer_, &v1::Writer::StubInterface::PrepareAsyncReadFeed,
+             "/sheetsync.v1.Writer/ReadFeed", &call->context, call->request,
+             &call->response, [this, call](grpc::Status status) {
+               if (!status.ok()) {
+                 return Finish("/v1/changes", FromGrpc(status),
+                               std::move(call->respond));
+               }
+               v1::FeedPage page;
+               page.mutable_changes()->Swap(call->response.mutable_changes());
+               page.set_next_cursor(EncodeCursor(call->response.next_seq()));
+               page.set_has_more(call->response.has_more());
+               Finish("/v1/changes", Ok(ToJson(page)),
+                      std::move(call->respond));
+             });
 }
 
 void GatewayHandler::HandleRows(const HttpRequest& request, Responder respond) {
@@ -107,19 +109,20 @@ void GatewayHandler::HandleRows(const HttpRequest& request, Responder respond) {
   call->respond = std::move(respond);
   call->hold = backend_calls_.Add();
   SetDeadline(call->context, kReadTimeout);
-  loop_.Call(
-      writer_, &v1::Writer::StubInterface::PrepareAsyncReadRows, &call->context,
-      call->request, &call->response, [this, call](grpc::Status status) {
-        if (!status.ok()) {
-          return Finish("/v1/rows", FromGrpc(status), std::move(call->respond));
-        }
-        v1::RowsPage page;
-        page.mutable_rows()->Swap(call->response.mutable_rows());
-        page.set_next_after(call->response.next_after());
-        page.set_has_more(call->response.has_more());
-        page.set_cursor(EncodeCursor(call->response.cursor_seq()));
-        Finish("/v1/rows", Ok(ToJson(page)), std::move(call->respond));
-      });
+  loop_.Call(writer_, &v1::Writer::StubInterface::PrepareAsyncReadRows,
+             "/sheetsync.v1.Writer/ReadRows", &call->context, call->request,
+             &call->response, [this, call](grpc::Status status) {
+               if (!status.ok()) {
+                 return Finish("/v1/rows", FromGrpc(status),
+                               std::move(call->respond));
+               }
+               v1::RowsPage page;
+               page.mutable_rows()->Swap(call->response.mutable_rows());
+               page.set_next_after(call->response.next_after());
+               page.set_has_more(call->response.has_more());
+               page.set_cursor(EncodeCursor(call->response.cursor_seq()));
+               Finish("/v1/rows", Ok(ToJson(page)), std::move(call->respond));
+             });
 }
 
 }  // namespace sheetsync::gateway

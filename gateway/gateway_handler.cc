@@ -221,7 +221,8 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
   auto call = std::make_shared<EditsCall>();
   call->received = std::chrono::steady_clock::now();
   if (absl::Status parsed = ParseEditsBodyInto(request.body, call->request); !parsed.ok()) {
-    return Finish("/v1/edits", ErrorResponse(400, "bad_request", parsed.message()),
+    return Finish("/v1/edits",
+                  ErrorResponse(400, "bad_request", parsed.message()),
                   std::move(respond));
   }
   call->respond = std::move(respond);
@@ -231,18 +232,21 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
   call->trace_id = NewTraceId();
   call->context.AddMetadata(kTraceMetadataKey, call->trace_id);
   loop_.Call(
-      ingest_, &v1::Ingest::StubInterface::PrepareAsyncSubmit, &call->context,
-      call->request, &call->response, [this, call](grpc::Status status) {
-        LogAccess("edits", {{"trace_id", call->trace_id},
-                            {"changes", std::to_string(call->request.changes_size())},
-                            {"code", std::to_string(status.error_code())}});
+      ingest_, &v1::Ingest::StubInterface::PrepareAsyncSubmit,
+      "/sheetsync.v1.Ingest/Submit", &call->context, call->request,
+      &call->response, [this, call](grpc::Status status) {
+        LogAccess("edits",
+                  {{"trace_id", call->trace_id},
+                   {"changes", std::to_string(call->request.changes_size())},
+                   {"code", std::to_string(status.error_code())}});
         if (!status.ok()) {
-          return Finish("/v1/edits", FromGrpc(status), std::move(call->respond));
+          return Finish("/v1/edits", FromGrpc(status),
+                        std::move(call->respond));
         }
-        metrics_.ObserveApplySeconds(std::chrono::duration<double>(
-                                         std::chrono::steady_clock::now() -
-                                         call->received)
-                                         .count());
+        metrics_.ObserveApplySeconds(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                          call->received)
+                .count());
         std::string results = RenderResults(call->response);
         if (AllRejected(call->response)) {
           // The contract's error body, with the per-change reasons beside it.

@@ -19,8 +19,7 @@ struct WatchCall {
 
 CompletionLoop::~CompletionLoop() { Shutdown(); }
 
-void CompletionLoop::Attach(grpc::ServerBuilder& builder, RpcObserver* observer) {
-  observer_ = observer;
+void CompletionLoop::Attach(grpc::ServerBuilder& builder) {
   builder.RegisterService(&health_);
   server_cq_ = builder.AddCompletionQueue();
 }

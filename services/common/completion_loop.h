@@ -51,7 +51,13 @@ class CompletionLoop {
       std::function<void(grpc::ServerContext* context, const Request& request,
                          Response* response, std::function<void(absl::Status)> done)>;
 
-  CompletionLoop() = default;
+  // With an `observer` (which must outlive the loop), every call served is
+  // counted, timed and logged with its trace id (RpcObserver::Served) and
+  // its handler runs with that trace id current (ScopedTraceId); every call
+  // made is counted and timed (RpcObserver::RecordClient) and carries the
+  // current trace id. Its channels then need no interceptors of the
+  // observer's (MakeChannel without one).
+  explicit CompletionLoop(RpcObserver* observer = nullptr) : observer_(observer) {}
   // Stops the thread if it still runs (see Shutdown).
   ~CompletionLoop();
   CompletionLoop(const CompletionLoop&) = delete;
@@ -59,11 +65,8 @@ class CompletionLoop {
 
   // Registers the health service on `builder` and takes a completion queue
   // of it. Before BuildAndStart (GrpcServer::Start does it). Without it, the
-  // loop only makes calls (Call, At) on a queue of its own. With an
-  // `observer` (which must outlive the loop), every call served is counted,
-  // timed and logged with its trace id (RpcObserver::Served), and the
-  // handler runs with that trace id current (ScopedTraceId).
-  void Attach(grpc::ServerBuilder& builder, RpcObserver* observer = nullptr);
+  // loop only makes calls (Call, At) on a queue of its own.
+  void Attach(grpc::ServerBuilder& builder);
 
   // After BuildAndStart, before Start: serves `method` (&Service::RequestX)
   // of `service` (an AsyncService registered on the same server, that must
@@ -85,16 +88,17 @@ class CompletionLoop {
   // Sets what the health service's Check answers, for every service name.
   void SetServing(bool serving) { serving_ = serving; }
 
-  // Starts a unary call with `prepare` (&Stub::PrepareAsyncX); `done` gets
-  // its status on the loop's thread, with the trace id current when the call
-  // was made current again. `context`, `request` and `response` must stay
-  // valid until then.
+  // Starts a unary call with `prepare` (&Stub::PrepareAsyncX), whose full
+  // name is `method` ("/package.Service/Method", for the observer); `done`
+  // gets its status on the loop's thread, with the trace id current when the
+  // call was made current again. `context`, `request` and `response` must
+  // stay valid until then.
   template <typename Stub, typename Request, typename Response>
   void Call(typename std::common_type<Stub>::type& stub,  // Stub: from `prepare` only
             std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<Response>> (Stub::*prepare)(
                 grpc::ClientContext*, const Request&, grpc::CompletionQueue*),
-            grpc::ClientContext* context, const Request& request, Response* response,
-            std::function<void(grpc::Status)> done);
+            const char* method, grpc::ClientContext* context, const Request& request,
+            Response* response, std::function<void(grpc::Status)> done);
 
   // Runs `run` on the loop's thread at `when` (or at once if past). Once
   // the loop is stopping, runs it at once, here: what it starts then fails.
@@ -160,7 +164,7 @@ class CompletionLoop {
   std::unique_ptr<grpc::ServerCompletionQueue> server_cq_;  // with Attach
   std::unique_ptr<grpc::CompletionQueue> client_cq_;        // without, from Start
   grpc::health::v1::Health::AsyncService health_;
-  RpcObserver* observer_ = nullptr;  // with Attach
+  RpcObserver* const observer_;  // may be null
   std::atomic<bool> serving_{true};
   // Set on the loop's thread as it shuts the queue down: no new operation
   // may start on the queue from then on. Threads other than the loop's
@@ -235,28 +239,39 @@ void CompletionLoop::Call(
     typename std::common_type<Stub>::type& stub,
     std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<Response>> (Stub::*prepare)(
         grpc::ClientContext*, const Request&, grpc::CompletionQueue*),
-    grpc::ClientContext* context, const Request& request, Response* response,
-    std::function<void(grpc::Status)> done) {
+    const char* method, grpc::ClientContext* context, const Request& request,
+    Response* response, std::function<void(grpc::Status)> done) {
   struct Pending {
     std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<Response>> reader;
     grpc::Status status;
     std::function<void(grpc::Status)> done;
     std::string trace_id;
+    std::chrono::steady_clock::time_point started;
   };
   {
     absl::ReaderMutexLock lock(&stop_mu_);
     if (!stopping_) {
       Track(context, true);
+      const std::string& trace_id = CurrentTraceId();
+      if (observer_ != nullptr && !trace_id.empty()) {
+        context->AddMetadata(kTraceMetadataKey, trace_id);
+      }
       auto* pending = new Pending{(stub.*prepare)(context, request, &cq()), {}, std::move(done),
-                                  CurrentTraceId()};
+                                  trace_id, std::chrono::steady_clock::now()};
       pending->reader->StartCall();
-      pending->reader->Finish(response, &pending->status,
-                              NewTag([this, context, pending](bool) {
-                                Track(context, false);
-                                std::unique_ptr<Pending> owned(pending);
-                                ScopedTraceId trace(std::move(owned->trace_id));
-                                owned->done(std::move(owned->status));
-                              }));
+      pending->reader->Finish(
+          response, &pending->status, NewTag([this, method, context, pending](bool) {
+            Track(context, false);
+            std::unique_ptr<Pending> owned(pending);
+            if (observer_ != nullptr) {
+              observer_->RecordClient(method, owned->status.error_code(),
+                                      std::chrono::duration<double>(
+                                          std::chrono::steady_clock::now() - owned->started)
+                                          .count());
+            }
+            ScopedTraceId trace(std::move(owned->trace_id));
+            owned->done(std::move(owned->status));
+          }));
       return;
     }
   }

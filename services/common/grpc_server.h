@@ -21,10 +21,12 @@ class GrpcServer {
   // Binds `listen` ("host:port"; port 0 picks one) and serves `services`,
   // which must outlive the server. Health starts SERVING. With `tls` enabled
   // every client must present a certificate of its CA (health checks too).
-  // `observer` (may be null) instruments every call and must outlive the
-  // server. With a `loop` (may be null; must outlive the server), the loop
-  // answers the health service and gets a completion queue; the caller then
-  // has it serve the async services and starts it.
+  // `observer` (may be null) instruments every call through interceptors
+  // and must outlive the server. With a `loop` (may be null; must outlive
+  // the server), the loop answers the health service and gets a completion
+  // queue; the caller then has it serve the async services and starts it.
+  // The loop observes the calls it serves itself (with an observer of its
+  // own), so with one the server installs no interceptor.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& listen, const std::vector<grpc::Service*>& services,
       const GrpcTls& tls, RpcObserver* observer = nullptr,

@@ -144,7 +144,8 @@ SchemaCache::AsyncLoader DescribeTableLoader(v1::Writer::StubInterface& writer,
     auto* pending = new Pending;
     SetDeadline(pending->context, timeout);
     pending->request.set_table(table);
-    loop.Call(writer, &v1::Writer::StubInterface::PrepareAsyncDescribeTable, &pending->context,
+    loop.Call(writer, &v1::Writer::StubInterface::PrepareAsyncDescribeTable,
+              "/sheetsync.v1.Writer/DescribeTable", &pending->context,
               pending->request, &pending->schema,
               [pending, done = std::move(done)](grpc::Status status) {
                 std::unique_ptr<Pending> owned(pending);

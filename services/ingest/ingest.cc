@@ -78,15 +78,17 @@ void Ingest::Forward(const v1::SubmitRequest& request, const v1::TableSchema& sc
   }
   SetDeadline(call->context, options_.resolver_timeout, parent);
   Call* pending = call.release();
-  loop_.Call(
-      resolver_, &v1::Resolver::StubInterface::PrepareAsyncResolve, &pending->context,
-      *pending->resolve, pending->resolved,
-      [this, pending, &request, response, done = std::move(done)](grpc::Status answer) {
-        absl::Status status = answer.ok() ? Finish(request, *response, *pending)
-                                          : FromGrpcStatus(answer);
-        delete pending;
-        done(status);
-      });
+  loop_.Call(resolver_, &v1::Resolver::StubInterface::PrepareAsyncResolve,
+             "/sheetsync.v1.Resolver/Resolve", &pending->context,
+             *pending->resolve, pending->resolved,
+             [this, pending, &request, response,
+              done = std::move(done)](grpc::Status answer) {
+               absl::Status status = answer.ok()
+                                         ? Finish(request, *response, *pending)
+                                         : FromGrpcStatus(answer);
+               delete pending;
+               done(status);
+             });
 }
 
 void Ingest::Validate(const v1::SubmitRequest& request, const v1::TableSchema& schema,

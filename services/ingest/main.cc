@@ -36,11 +36,11 @@ int Main() {
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
   RealClock clock;
-  auto writer = v1::Writer::NewStub(
-      MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls, &observer));
-  auto resolver = v1::Resolver::NewStub(
-      MakeChannel(absl::GetFlag(FLAGS_resolver_addr), tls, &observer));
-  CompletionLoop loop;  // the schemas load through it too
+  // Every call goes through the loop, which observes it: the channels need
+  // no interceptors.
+  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls));
+  auto resolver = v1::Resolver::NewStub(MakeChannel(absl::GetFlag(FLAGS_resolver_addr), tls));
+  CompletionLoop loop(&observer);  // the schemas load through it too
   SchemaCache schemas(DescribeTableLoader(*writer, loop, absl::Seconds(5)), clock,
                       absl::Seconds(5));
   IngestOptions options;

@@ -38,9 +38,12 @@ int Main() {
   if (!exposer.ok()) DieOnBadConfig(exposer.status().ToString());
 
   RealClock clock;
-  auto writer = v1::Writer::NewStub(
-      MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls, &observer));
-  CompletionLoop loop;  // the schemas load through it too
+  // The loop observes the calls made through it; the capture poller's
+  // blocking calls go through a channel of their own, with interceptors.
+  auto writer = v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls));
+  auto poller_writer =
+      v1::Writer::NewStub(MakeChannel(absl::GetFlag(FLAGS_writer_addr), tls, &observer));
+  CompletionLoop loop(&observer);  // the schemas load through it too
   SchemaCache schemas(DescribeTableLoader(*writer, loop, absl::Seconds(5)), clock,
                       absl::Seconds(5));
   ResolverOptions options;
@@ -58,7 +61,7 @@ int Main() {
   loop.Start();
   CapturePollerOptions capture;
   capture.interval = absl::GetFlag(FLAGS_capture_interval);
-  CapturePoller poller(*writer, resolver, metrics, clock, capture);
+  CapturePoller poller(*poller_writer, resolver, metrics, clock, capture);
   poller.Start();
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 

@@ -143,15 +143,19 @@ void Resolver::Call::Read() {
   // commit's checks (revs, known events, the horizon) refuse it otherwise.
   unread_ = !resolver_.read_policy_.ReadFirst(request_.table());
   if (unread_) return Plan();
-  auto& read = *google::protobuf::Arena::CreateMessage<v1::ReadStateRequest>(arena_);
+  auto& read =
+      *google::protobuf::Arena::CreateMessage<v1::ReadStateRequest>(arena_);
   read.set_table(request_.table());
   absl::flat_hash_set<absl::string_view> seen_rows;
   for (const v1::Change& change : request_.changes()) {
-    if (seen_rows.insert(change.row_id()).second) read.add_row_ids(change.row_id());
+    if (seen_rows.insert(change.row_id()).second)
+      read.add_row_ids(change.row_id());
     read.add_event_ids(change.event_id());
   }
-  resolver_.loop_.Call(resolver_.writer_, &v1::Writer::StubInterface::PrepareAsyncReadState,
-                       &NewContext(), read, state_, [this](grpc::Status status) {
+  resolver_.loop_.Call(resolver_.writer_,
+                       &v1::Writer::StubInterface::PrepareAsyncReadState,
+                       "/sheetsync.v1.Writer/ReadState", &NewContext(), read,
+                       state_, [this](grpc::Status status) {
                          if (!status.ok()) return End(FromGrpcStatus(status));
                          Plan();
                        });
@@ -184,9 +188,10 @@ void Resolver::Call::Plan() {
       apply.current_row_ids().empty() && apply.consumed_capture_ids().empty()) {
     return OnApplied(grpc::Status::OK);  // nothing to commit
   }
-  resolver_.loop_.Call(resolver_.writer_, &v1::Writer::StubInterface::PrepareAsyncApply,
-                       &NewContext(), *apply_, applied_,
-                       [this](grpc::Status status) { OnApplied(status); });
+  resolver_.loop_.Call(
+      resolver_.writer_, &v1::Writer::StubInterface::PrepareAsyncApply,
+      "/sheetsync.v1.Writer/Apply", &NewContext(), *apply_, applied_,
+      [this](grpc::Status status) { OnApplied(status); });
 }
 
 void Resolver::Call::OnApplied(const grpc::Status& status) {

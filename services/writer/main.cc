@@ -157,7 +157,7 @@ int Main() {
   auto workers = std::make_unique<WorkerPool>(config.pool_size);
   WriterService service(store, *grouper, *workers);
   AdminService admin(table_registry, *workers);
-  CompletionLoop loop;
+  CompletionLoop loop(&observer);
   auto server = GrpcServer::Start(absl::GetFlag(FLAGS_listen),
                                   {service.service(), admin.service()}, tls, &observer, &loop);
   if (!server.ok()) DieOnBadConfig(server.status().ToString());

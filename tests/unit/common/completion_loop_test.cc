@@ -14,8 +14,10 @@
 #include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
 #include "services/common/grpc_server.h"
 #include "services/common/grpc_util.h"
+#include "services/common/rpc_observer.h"
 #include "services/common/worker_pool.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 
@@ -31,7 +33,8 @@ class LoopServer {
  public:
   using Handler = CompletionLoop::UnaryHandler<v1::ResolveRequest, v1::ResolveResponse>;
 
-  explicit LoopServer(Handler answer) {
+  // With an `observer`, the loop observes the calls it serves and makes.
+  explicit LoopServer(Handler answer, RpcObserver* observer = nullptr) : loop_(observer) {
     auto server = GrpcServer::Start("127.0.0.1:0", {&service_}, GrpcTls(), nullptr, &loop_);
     EXPECT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -86,17 +89,18 @@ TEST(CompletionLoopTest, ARelayCallsTheNextServerAndAnswersOnTheLoopsThread) {
     auto* context = new grpc::ClientContext;
     auto* forwarded = new v1::ResolveRequest(request);
     forwarded->set_table(absl::StrCat("via relay: ", request.table()));
-    relay_ptr->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve, context,
-                           *forwarded, response,
-                           [&, context, forwarded, done](grpc::Status status) {
-                             {
-                               absl::MutexLock lock(&mu);
-                               threads.push_back(std::this_thread::get_id());
-                             }
-                             delete context;
-                             delete forwarded;
-                             done(FromGrpcStatus(status));
-                           });
+    relay_ptr->loop().Call(
+        *stub, &v1::Resolver::StubInterface::PrepareAsyncResolve,
+        "/sheetsync.v1.Resolver/Resolve", context, *forwarded, response,
+        [&, context, forwarded, done](grpc::Status status) {
+          {
+            absl::MutexLock lock(&mu);
+            threads.push_back(std::this_thread::get_id());
+          }
+          delete context;
+          delete forwarded;
+          done(FromGrpcStatus(status));
+        });
   });
   relay_ptr = &relay;
 
@@ -111,6 +115,78 @@ TEST(CompletionLoopTest, ARelayCallsTheNextServerAndAnswersOnTheLoopsThread) {
   ASSERT_EQ(threads.size(), 6u);
   for (const std::thread::id& id : threads) EXPECT_EQ(id, threads[0]);
   EXPECT_NE(threads[0], std::this_thread::get_id());
+}
+
+// The total of the samples of counter family `name` whose labels include
+// method=`method`.
+double Counted(prometheus::Registry& registry, const std::string& name,
+               const std::string& method) {
+  double total = 0;
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != name) continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      for (const prometheus::ClientMetric::Label& label : metric.label) {
+        if (label.name == "method" && label.value == method) total += metric.counter.value;
+      }
+    }
+  }
+  return total;
+}
+
+TEST(CompletionLoopTest, AnObserverCountsServedAndMadeCallsAndCarriesTheTraceId) {
+  absl::Mutex mu;
+  std::vector<std::string> traces;  // what the backend received
+  LoopServer backend([&](grpc::ServerContext* context, const v1::ResolveRequest&,
+                         v1::ResolveResponse*, std::function<void(absl::Status)> done) {
+    auto it = context->client_metadata().find(kTraceMetadataKey);
+    absl::MutexLock lock(&mu);
+    traces.push_back(it == context->client_metadata().end()
+                         ? "none"
+                         : std::string(it->second.data(), it->second.size()));
+    done(absl::OkStatus());
+  });
+  auto stub = v1::Resolver::NewStub(Channel(backend.address()));
+  prometheus::Registry registry;
+  RpcObserver observer(registry);
+  LoopServer* relay_ptr = nullptr;
+  LoopServer relay(
+      [&](grpc::ServerContext*, const v1::ResolveRequest& request, v1::ResolveResponse* response,
+          std::function<void(absl::Status)> done) {
+        auto* context = new grpc::ClientContext;
+        relay_ptr->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve,
+                               "/sheetsync.v1.Resolver/Resolve", context, request, response,
+                               [context, done](grpc::Status status) {
+                                 delete context;
+                                 done(FromGrpcStatus(status));
+                               });
+      },
+      &observer);
+  relay_ptr = &relay;
+
+  grpc::ClientContext context;
+  context.AddMetadata(kTraceMetadataKey, "0123456789abcdef");
+  v1::ResolveRequest request;
+  v1::ResolveResponse response;
+  grpc::Status status =
+      v1::Resolver::NewStub(Channel(relay.address()))->Resolve(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(traces, std::vector<std::string>{"0123456789abcdef"});
+  }
+  const std::string method = "/sheetsync.v1.Resolver/Resolve";
+  EXPECT_EQ(Counted(registry, "sheetsync_grpc_server_handled_total", method), 1);
+  EXPECT_EQ(Counted(registry, "sheetsync_grpc_client_handled_total", method), 1);
+  // Health checks are served and counted too.
+  grpc::ClientContext health_context;
+  HealthCheckRequest health_request;
+  HealthCheckResponse health_response;
+  ASSERT_TRUE(Health::NewStub(Channel(relay.address()))
+                  ->Check(&health_context, health_request, &health_response)
+                  .ok());
+  EXPECT_EQ(Counted(registry, "sheetsync_grpc_server_handled_total",
+                    "/grpc.health.v1.Health/Check"),
+            1);
 }
 
 TEST(CompletionLoopTest, WorkersAnswerConcurrentCallsFromTheirOwnThreads) {
@@ -237,12 +313,15 @@ TEST(CompletionLoopTest, ShutsDownWithCallsInFlightAndRefusesNewOnesAfter) {
   auto stub = v1::Resolver::NewStub(Channel(backend.address()));
   std::unique_ptr<LoopServer> relay;
   relay = std::make_unique<LoopServer>(
-      [&](grpc::ServerContext* server_context, const v1::ResolveRequest& request,
-          v1::ResolveResponse* response, std::function<void(absl::Status)> done) {
+      [&](grpc::ServerContext* server_context,
+          const v1::ResolveRequest& request, v1::ResolveResponse* response,
+          std::function<void(absl::Status)> done) {
         auto* context = new grpc::ClientContext;
         context->set_deadline(server_context->deadline());
-        relay->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve, context,
-                           request, response, [context, done](grpc::Status status) {
+        relay->loop().Call(*stub,
+                           &v1::Resolver::StubInterface::PrepareAsyncResolve,
+                           "/sheetsync.v1.Resolver/Resolve", context, request,
+                           response, [context, done](grpc::Status status) {
                              delete context;
                              done(FromGrpcStatus(status));
                            });
@@ -260,7 +339,7 @@ TEST(CompletionLoopTest, ShutsDownWithCallsInFlightAndRefusesNewOnesAfter) {
   grpc::ClientContext context;
   v1::ResolveRequest request;
   v1::ResolveResponse response;
-  relay->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve, &context,
+  relay->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve, "/sheetsync.v1.Resolver/Resolve", &context,
                      request, &response, [&](grpc::Status status) {
                        late = status;
                        refused.Notify();
