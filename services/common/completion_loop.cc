@@ -26,7 +26,8 @@ void CompletionLoop::Attach(grpc::ServerBuilder& builder) {
 
 void CompletionLoop::ServeHealth() {
   Serve(health_, &grpc::health::v1::Health::AsyncService::RequestCheck,
-        "/grpc.health.v1.Health/Check", [this](grpc::ServerContext*, const HealthCheckRequest&, HealthCheckResponse* response,
+        "/grpc.health.v1.Health/Check",
+        [this](grpc::ServerContext*, const HealthCheckRequest&, HealthCheckResponse* response,
                std::function<void(absl::Status)> done) {
           response->set_status(serving_ ? HealthCheckResponse::SERVING
                                         : HealthCheckResponse::NOT_SERVING);

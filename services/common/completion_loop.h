@@ -190,23 +190,23 @@ void CompletionLoop::Await(Service& service, RequestFn request,
           return;
         }
         Await(service, request, method);
-        if (observer_ == nullptr) {
-          return method->handler(&call->context, *call->request, call->response,
-                                 [this, call](absl::Status status) { Answer(call, status); });
+        if (observer_ != nullptr) {
+          call->arrived = std::chrono::steady_clock::now();
+          call->trace_id = RpcObserver::TraceIdOf(call->context);
         }
-        call->arrived = std::chrono::steady_clock::now();
-        call->trace_id = RpcObserver::TraceIdOf(call->context);
-        ScopedTraceId trace(call->trace_id);
-        method->handler(&call->context, *call->request, call->response,
-                        [this, call, method](absl::Status status) {
-                          observer_->Served(
-                              method->name, static_cast<int>(status.code()),
-                              std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                            call->arrived)
-                                  .count(),
-                              call->trace_id);
-                          Answer(call, status);
-                        });
+        ScopedTraceId trace(call->trace_id);  // none without an observer
+        method->handler(
+            &call->context, *call->request, call->response,
+            [this, call, method](absl::Status status) {
+              if (observer_ != nullptr) {
+                observer_->Served(method->name, static_cast<int>(status.code()),
+                                  std::chrono::duration<double>(
+                                      std::chrono::steady_clock::now() - call->arrived)
+                                      .count(),
+                                  call->trace_id);
+              }
+              Answer(call, status);
+            });
       }));
 }
 

@@ -339,8 +339,9 @@ TEST(CompletionLoopTest, ShutsDownWithCallsInFlightAndRefusesNewOnesAfter) {
   grpc::ClientContext context;
   v1::ResolveRequest request;
   v1::ResolveResponse response;
-  relay->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve, "/sheetsync.v1.Resolver/Resolve", &context,
-                     request, &response, [&](grpc::Status status) {
+  relay->loop().Call(*stub, &v1::Resolver::StubInterface::PrepareAsyncResolve,
+                     "/sheetsync.v1.Resolver/Resolve", &context, request, &response,
+                     [&](grpc::Status status) {
                        late = status;
                        refused.Notify();
                      });
