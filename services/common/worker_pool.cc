@@ -4,7 +4,7 @@
 
 namespace sheetsync {
 
-WorkerPool::WorkerPool(int threads) {
+WorkerPool::WorkerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
   for (int i = 0; i < std::max(threads, 1); ++i) threads_.emplace_back([this] { Work(); });
 }
 
@@ -17,15 +17,26 @@ WorkerPool::~WorkerPool() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void WorkerPool::Run(std::function<void()> work) {
+void WorkerPool::Run(std::function<void(bool admitted)> work) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (max_queued_ == 0 || queue_.size() < max_queued_) {
+      queue_.push_back(std::move(work));
+      work_.Signal();
+      return;
+    }
+  }
+  work(false);
+}
+
+size_t WorkerPool::waiting() const {
   absl::MutexLock lock(&mu_);
-  queue_.push_back(std::move(work));
-  work_.Signal();
+  return queue_.size();
 }
 
 void WorkerPool::Work() {
   for (;;) {
-    std::function<void()> work;
+    std::function<void(bool)> work;
     {
       absl::MutexLock lock(&mu_);
       while (queue_.empty() && !stopping_) work_.Wait(&mu_);
@@ -33,7 +44,7 @@ void WorkerPool::Work() {
       work = std::move(queue_.front());
       queue_.pop_front();
     }
-    work();
+    work(true);
   }
 }
 

@@ -19,7 +19,8 @@ TEST(WorkerPoolTest, RunsWorkOnItsThreadsAtOnce) {
   absl::Notification both_running;
   std::atomic<int> running{0};
   for (int i = 0; i < 2; ++i) {
-    pool.Run([&] {
+    pool.Run([&](bool admitted) {
+      EXPECT_TRUE(admitted);
       {
         absl::MutexLock lock(&mu);
         threads.insert(std::this_thread::get_id());
@@ -41,11 +42,34 @@ TEST(WorkerPoolTest, DestructionRunsWhatIsQueuedFirst) {
   {
     WorkerPool pool(1);
     absl::Notification release;
-    pool.Run([&] { release.WaitForNotification(); });
-    for (int i = 0; i < 50; ++i) pool.Run([&] { ++ran; });
+    pool.Run([&](bool) { release.WaitForNotification(); });
+    for (int i = 0; i < 50; ++i) pool.Run([&](bool admitted) { ran += admitted; });
     release.Notify();
   }
   EXPECT_EQ(ran.load(), 50);
+}
+
+TEST(WorkerPoolTest, WorkBeyondTheQueuesBoundIsRefusedAtOnceOnTheCallersThread) {
+  std::atomic<int> ran{0};
+  std::thread::id refused_on;
+  {
+    WorkerPool pool(1, /*max_queued=*/2);
+    absl::Notification started, release;
+    pool.Run([&](bool) {
+      started.Notify();
+      release.WaitForNotification();
+    });
+    started.WaitForNotification();  // the one thread is busy: the rest waits
+    for (int i = 0; i < 2; ++i) pool.Run([&](bool admitted) { ran += admitted; });
+    EXPECT_EQ(pool.waiting(), 2u);
+    pool.Run([&](bool admitted) {
+      EXPECT_FALSE(admitted);
+      refused_on = std::this_thread::get_id();
+    });
+    EXPECT_EQ(refused_on, std::this_thread::get_id());
+    release.Notify();
+  }
+  EXPECT_EQ(ran.load(), 2);
 }
 
 }  // namespace
