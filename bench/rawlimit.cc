@@ -2,7 +2,9 @@
 // the same per-cell version bookkeeping, batched, straight to MySQL — one
 // transaction per batch of conditional upserts (event ids, per-cell versions
 // kept only when newer, the user table) and no services in between. Prints
-// one JSON line like bench/loadgen.
+// one JSON line like bench/loadgen. With --pace, each thread starts a batch
+// no sooner than that after its last one started: the same commits at the
+// rate the stack sends them (bench/run.sh), not back to back.
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -29,6 +31,8 @@ ABSL_FLAG(int, batch, 50, "changes per transaction");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to write");
 ABSL_FLAG(std::string, run_id, "raw", "prefix making ids unique per run");
 ABSL_FLAG(int64_t, total, 0, "stop after this many changes in all (0: --duration)");
+ABSL_FLAG(absl::Duration, pace, absl::ZeroDuration(),
+          "start each thread's batches at least this far apart (0: back to back)");
 
 namespace sheetsync::bench {
 namespace {
@@ -102,8 +106,12 @@ int Main() {
         conn->setAutoCommit(false);  // each batch is a transaction
         const int64_t total = absl::GetFlag(FLAGS_total);
         const int64_t mine = total > 0 ? (total + concurrency - 1) / concurrency : 0;
+        const auto pace = absl::ToChronoNanoseconds(absl::GetFlag(FLAGS_pace));
+        auto next = std::chrono::steady_clock::now();
         for (int64_t n = 0; total > 0 ? n < mine : absl::Now() < end; n += batch) {
+          std::this_thread::sleep_until(next);
           const auto t0 = std::chrono::steady_clock::now();
+          next = t0 + pace;
           ApplyBatch(*stmt, run_id, t, n, batch, absl::ToUnixMicros(absl::Now()));
           stmt->execute("COMMIT");  // as the writer commits (sql_text.h)
           stats[t].latencies_ms.push_back(std::chrono::duration<double, std::milli>(

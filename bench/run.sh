@@ -6,7 +6,10 @@
 #   3. the whole stack, driven through the gateway by bench/loadgen,
 # for batch 50 and batch 1 at concurrency 1, 4 and 16; then it verifies the
 # data (row count and a sample against what was acknowledged), reads each
-# process's peak RSS and prints one table with the ratios.
+# process's peak RSS and prints one table with the ratios. At batch 1 it also
+# runs the raw commits at the stack's pace (each thread starting one no
+# sooner than the stack's mean interval after its last), for context: the p99
+# target is against the back-to-back raw commits.
 #
 #   bench/run.sh                 10 s per point
 #   BENCH_SECONDS=3 bench/run.sh quicker
@@ -57,9 +60,9 @@ if ((PRELOAD_ROWS > 0)); then
     --total="$PRELOAD_ROWS" --run_id=preload >/dev/null
 fi
 
-raw() {  # batch concurrency round [seconds]
+raw() {  # batch concurrency round [seconds] [pace in µs]
   "$BUILD_DIR/bench/sheetsync-rawlimit" "${mysql_flags[@]}" --batch="$1" --concurrency="$2" \
-    --duration="${4:-$SECONDS_PER_POINT}s" --run_id="raw-$1-$2-$3"
+    --duration="${4:-$SECONDS_PER_POINT}s" --pace="${5:-0}us" --run_id="raw-$1-$2-$3${5:+-paced}"
 }
 
 # The stack, on free ports.
@@ -143,6 +146,7 @@ hop_means() {  # before... after... -> mean ms per hop
 }
 
 rows=()
+paced_rows=()
 cpu_rows=()
 hop_rows=()
 # Both sides warm up first (connections, channels, caches, MariaDB's buffer
@@ -172,6 +176,12 @@ for config in $CONFIGS; do
     cpu_rows+=("$cpu_line")
     acked=$((acked + $(field "$stack_out" changes | cut -d. -f1)))
     rows+=("$batch|$conc|$raw_out|$stack_out")
+    if ((batch == 1)); then
+      # Each loadgen thread's mean interval between requests, in µs.
+      pace=$(awk "BEGIN {printf \"%d\", 1e6 * $conc / $(field "$stack_out" changes_per_s)}")
+      log_info "batch $batch, concurrency $conc, round $round: raw limit at the stack's pace"
+      paced_rows+=("$batch|$conc|$pace|$(raw "$batch" "$conc" "$round" "" "$pace")|$stack_out")
+    fi
   done
 done
 
@@ -209,8 +219,8 @@ median_min_max() {
     END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR]}'
 }
 if ((ROUNDS > 1)); then  # the median of each point's per-round ratios
-  printf '\nover %s rounds (raw and stack in turn): median (min-max)\n%-6s %-5s | %17s | %17s\n' \
-    "$ROUNDS" batch conc ratio "p99 ratio"
+  printf '\nover %s rounds (raw and stack in turn): median (min-max)\n%-6s %-5s | %17s | %17s | %17s\n' \
+    "$ROUNDS" batch conc ratio "p99 ratio" "vs paced raw p99"
   for config in $CONFIGS; do
     batch=${config%:*} conc=${config#*:}
     ratios=() p99s=()
@@ -223,8 +233,31 @@ if ((ROUNDS > 1)); then  # the median of each point's per-round ratios
     read -r m lo hi <<<"$(median_min_max "${ratios[@]}")"
     ratio=$(printf '%.0f%% (%.0f-%.0f%%)' "$m" "$lo" "$hi")
     read -r m lo hi <<<"$(median_min_max "${p99s[@]}")"
-    printf '%-6s %-5s | %17s | %17s\n' "$batch" "$conc" "$ratio" \
-      "$(printf '%.1fx (%.1f-%.1fx)' "$m" "$lo" "$hi")"
+    p99_ratio=$(printf '%.1fx (%.1f-%.1fx)' "$m" "$lo" "$hi")
+    paced=()
+    for entry in "${paced_rows[@]}"; do
+      IFS='|' read -r b c _ raw_out stack_out <<<"$entry"
+      [[ $b == "$batch" && $c == "$conc" ]] || continue
+      paced+=("$(awk "BEGIN {print $(field "$stack_out" p99_ms) / $(field "$raw_out" p99_ms)}")")
+    done
+    paced_ratio=-
+    if ((${#paced[@]} > 0)); then
+      read -r m lo hi <<<"$(median_min_max "${paced[@]}")"
+      paced_ratio=$(printf '%.1fx (%.1f-%.1fx)' "$m" "$lo" "$hi")
+    fi
+    printf '%-6s %-5s | %17s | %17s | %17s\n' "$batch" "$conc" "$ratio" "$p99_ratio" "$paced_ratio"
+  done
+fi
+if ((${#paced_rows[@]} > 0)); then
+  printf '\nThe raw commits at the stack'"'"'s pace (context; the targets compare with those above):\n'
+  printf '%-6s %-5s | %9s | %9s %9s | %9s | %17s\n' batch conc pace "raw p50" "raw p99" "sync p99" \
+    "sync p99 / raw p99"
+  for entry in "${paced_rows[@]}"; do
+    IFS='|' read -r batch conc pace raw_out stack_out <<<"$entry"
+    rp99=$(field "$raw_out" p99_ms) sp99=$(field "$stack_out" p99_ms)
+    printf '%-6s %-5s | %7.2fms | %7sms %7sms | %7sms | %16.1fx\n' "$batch" "$conc" \
+      "$(awk "BEGIN {print $pace / 1000}")" "$(field "$raw_out" p50_ms)" "$rp99" "$sp99" \
+      "$(awk "BEGIN {print $sp99 / $rp99}")"
   done
 fi
 printf '\npeak RSS (MiB): gateway %s, ingest %s, resolver %s, writer %s\n' \
