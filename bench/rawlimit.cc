@@ -31,8 +31,9 @@ ABSL_FLAG(int, batch, 50, "changes per transaction");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to write");
 ABSL_FLAG(std::string, run_id, "raw", "prefix making ids unique per run");
 ABSL_FLAG(int64_t, total, 0, "stop after this many changes in all (0: --duration)");
-ABSL_FLAG(absl::Duration, pace, absl::ZeroDuration(),
-          "start each thread's batches at least this far apart (0: back to back)");
+ABSL_FLAG(
+    absl::Duration, pace, absl::ZeroDuration(),
+    "start each thread's batches at least this far apart (0: back to back)");
 
 namespace sheetsync::bench {
 namespace {

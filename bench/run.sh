@@ -219,8 +219,8 @@ median_min_max() {
     END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR]}'
 }
 if ((ROUNDS > 1)); then  # the median of each point's per-round ratios
-  printf '\nover %s rounds (raw and stack in turn): median (min-max)\n%-6s %-5s | %17s | %17s | %17s\n' \
-    "$ROUNDS" batch conc ratio "p99 ratio" "vs paced raw p99"
+  printf '\nover %s rounds (raw and stack in turn): median (min-max)\n' "$ROUNDS"
+  printf '%-6s %-5s | %17s | %17s | %17s\n' batch conc ratio "p99 ratio" "vs paced raw p99"
   for config in $CONFIGS; do
     batch=${config%:*} conc=${config#*:}
     ratios=() p99s=()
@@ -249,7 +249,7 @@ if ((ROUNDS > 1)); then  # the median of each point's per-round ratios
   done
 fi
 if ((${#paced_rows[@]} > 0)); then
-  printf '\nThe raw commits at the stack'"'"'s pace (context; the targets compare with those above):\n'
+  printf '\n%s\n' "The raw commits at the stack's pace (context; the targets compare with those above):"
   printf '%-6s %-5s | %9s | %9s %9s | %9s | %17s\n' batch conc pace "raw p50" "raw p99" "sync p99" \
     "sync p99 / raw p99"
   for entry in "${paced_rows[@]}"; do

@@ -60,13 +60,15 @@ class WorkerPool {
 // pool's threads only work for callers that still wait.
 template <typename Request, typename Response, typename Work>
 CompletionLoop::UnaryHandler<Request, Response> OnPool(WorkerPool& pool, Work work) {
-  return [&pool, work = std::move(work)](grpc::ServerContext* context, const Request& request,
-                                         Response* response,
-                                         std::function<void(absl::Status)> done) {
-    pool.Run([work, context, &request, response, done = std::move(done)](bool admitted) {
+  return [&pool, work = std::move(work)](
+             grpc::ServerContext* context, const Request& request,
+             Response* response, std::function<void(absl::Status)> done) {
+    pool.Run([work, context, &request, response,
+              done = std::move(done)](bool admitted) {
       if (!admitted) {
-        return done(absl::ResourceExhaustedError(
-            "too many calls are waiting for this server's workers; retry later"));
+        return done(
+            absl::ResourceExhaustedError("too many calls are waiting for this "
+                                         "server's workers; retry later"));
       }
       if (context->deadline() <= std::chrono::system_clock::now()) {
         return done(absl::DeadlineExceededError(

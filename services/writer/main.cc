@@ -33,8 +33,8 @@ ABSL_FLAG(std::string, mysql_database, "sheetsync", "MySQL database");
 ABSL_FLAG(int, pool_size, 8,
           "MySQL connections in the pool, and threads for the calls other than Apply");
 ABSL_FLAG(int, max_waiting_calls, 1024,
-          "Calls other than Apply that may wait for one of the --pool_size threads; more are "
-          "refused with RESOURCE_EXHAUSTED (0: no limit)");
+          "Calls other than Apply that may wait for one of the --pool_size "
+          "threads; more are refused with RESOURCE_EXHAUSTED (0: no limit)");
 // 2: on 2 cores, batch 50 x 16, it beat 1 by 5-12 % in changes/s and 4 by
 // its p99 (4 made more, smaller transactions; MariaDB's CPU per change rose).
 ABSL_FLAG(int, group_commit_leaders, 2,
@@ -158,9 +158,11 @@ int Main() {
       grouping ? absl::GetFlag(FLAGS_group_commit_max_rows) : 0,
       [&writer_metrics](int plans) { writer_metrics.ObserveCommitGroup(plans); });
   const int max_waiting = absl::GetFlag(FLAGS_max_waiting_calls);
-  if (max_waiting < 0) DieOnBadConfig("--max_waiting_calls must not be negative");
-  auto workers =
-      std::make_unique<WorkerPool>(config.pool_size, static_cast<size_t>(max_waiting));
+  if (max_waiting < 0) {
+    DieOnBadConfig("--max_waiting_calls must not be negative");
+  }
+  auto workers = std::make_unique<WorkerPool>(config.pool_size,
+                                              static_cast<size_t>(max_waiting));
   WriterService service(store, *grouper, *workers);
   AdminService admin(table_registry, *workers);
   CompletionLoop loop(&observer);

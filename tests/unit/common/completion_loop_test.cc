@@ -232,13 +232,16 @@ TEST(CompletionLoopTest, WorkersAnswerConcurrentCallsFromTheirOwnThreads) {
 
 // One worker, held by a first call: a second call with a short deadline
 // waits past it; a third finds the one-call queue full.
-TEST(CompletionLoopTest, PooledCallsThatCannotWaitOrNoLongerWaitAreNotWorkedOn) {
+TEST(CompletionLoopTest,
+     PooledCallsThatCannotWaitOrNoLongerWaitAreNotWorkedOn) {
   WorkerPool workers(1, /*max_queued=*/1);
   absl::Notification holding, release;
   absl::Mutex mu;
   std::vector<std::string> worked_on;
   LoopServer server(OnPool<v1::ResolveRequest, v1::ResolveResponse>(
-      workers, [&](const v1::ResolveRequest& request) -> absl::StatusOr<v1::ResolveResponse> {
+      workers,
+      [&](const v1::ResolveRequest& request)
+          -> absl::StatusOr<v1::ResolveResponse> {
         {
           absl::MutexLock lock(&mu);
           worked_on.push_back(request.table());
@@ -256,11 +259,13 @@ TEST(CompletionLoopTest, PooledCallsThatCannotWaitOrNoLongerWaitAreNotWorkedOn) 
   holding.WaitForNotification();
   std::thread second([&] {
     v1::ResolveResponse response;
-    EXPECT_EQ(Resolve(server.address(), "second", &response, absl::Seconds(2)).error_code(),
+    EXPECT_EQ(Resolve(server.address(), "second", &response, absl::Seconds(2))
+                  .error_code(),
               grpc::StatusCode::DEADLINE_EXCEEDED);
   });
   // The second call waits in the queue...
-  for (int i = 0; i < 2000 && workers.waiting() == 0; ++i) absl::SleepFor(absl::Milliseconds(1));
+  for (int i = 0; i < 2000 && workers.waiting() == 0; ++i)
+    absl::SleepFor(absl::Milliseconds(1));
   ASSERT_EQ(workers.waiting(), 1u);
   v1::ResolveResponse response;
   EXPECT_EQ(Resolve(server.address(), "third", &response).error_code(),

@@ -43,13 +43,15 @@ TEST(WorkerPoolTest, DestructionRunsWhatIsQueuedFirst) {
     WorkerPool pool(1);
     absl::Notification release;
     pool.Run([&](bool) { release.WaitForNotification(); });
-    for (int i = 0; i < 50; ++i) pool.Run([&](bool admitted) { ran += admitted; });
+    for (int i = 0; i < 50; ++i)
+      pool.Run([&](bool admitted) { ran += admitted; });
     release.Notify();
   }
   EXPECT_EQ(ran.load(), 50);
 }
 
-TEST(WorkerPoolTest, WorkBeyondTheQueuesBoundIsRefusedAtOnceOnTheCallersThread) {
+TEST(WorkerPoolTest,
+     WorkBeyondTheQueuesBoundIsRefusedAtOnceOnTheCallersThread) {
   std::atomic<int> ran{0};
   std::thread::id refused_on;
   {
@@ -60,7 +62,8 @@ TEST(WorkerPoolTest, WorkBeyondTheQueuesBoundIsRefusedAtOnceOnTheCallersThread) 
       release.WaitForNotification();
     });
     started.WaitForNotification();  // the one thread is busy: the rest waits
-    for (int i = 0; i < 2; ++i) pool.Run([&](bool admitted) { ran += admitted; });
+    for (int i = 0; i < 2; ++i)
+      pool.Run([&](bool admitted) { ran += admitted; });
     EXPECT_EQ(pool.waiting(), 2u);
     pool.Run([&](bool admitted) {
       EXPECT_FALSE(admitted);
