@@ -2,14 +2,14 @@
 # Where a batch-1 request's time goes, fast ones and slow ones: drives a
 # running stack with one client sending one change per request
 # (bench/loadgen), then joins each request with the per-call log lines of
-# ingest, the resolver and the writer (by trace id; the gateway's "edits"
-# lines come in request order) and prints, for bands of requests by latency,
-# the mean time spent in each hop alone.
+# ingest, the resolver and the writer by the trace id the gateway answered
+# with, and prints, for bands of requests by latency, the mean time spent in
+# each hop alone.
 #
 #   bench/hop_tail.sh LOG_DIR GATEWAY_PORT TOKEN [SECONDS]
 #
-# LOG_DIR holds gateway.log, ingest.log, resolver.log and writer.log (for
-# scripts/run.sh: .sheetsync/logs). Nothing else may send edits meanwhile.
+# LOG_DIR holds ingest.log, resolver.log and writer.log (for scripts/run.sh:
+# .sheetsync/logs).
 # Needs python3; only 127.0.0.1 is driven.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -18,7 +18,7 @@ source "$(dirname "$0")/../scripts/lib.sh"
 usage="usage: bench/hop_tail.sh LOG_DIR GATEWAY_PORT TOKEN [SECONDS]"
 logs=${1:?$usage} port=${2:?$usage} token=${3:?$usage} seconds=${4:-8}
 BUILD_DIR=${SHEETSYNC_BUILD_DIR:-$SHEETSYNC_ROOT/build}
-services=(gateway ingest resolver writer)
+services=(ingest resolver writer)
 for s in "${services[@]}"; do [[ -f $logs/$s.log ]] || die "no $logs/$s.log"; done
 
 work=$(mktemp -d /tmp/sheetsync-hops.XXXXXX)
@@ -48,17 +48,18 @@ def lines(service, message, method=None):
 def served(service, method):
     return {e["trace_id"]: float(e["ms"]) for e in lines(service, "rpc", method)}
 
-edits = [e["trace_id"] for e in lines("gateway", "edits")]
-latency = [float(line.split()[1]) for line in open(f"{work}/latency.txt")]
-if len(edits) != len(latency):
-    sys.exit(f"hop_tail: {len(latency)} requests sent but {len(edits)} edits logged: "
-             "did something else send edits?")
+# "start latency_ms trace_id" per request (the gateway's X-Trace-Id).
+sent = [line.split() for line in open(f"{work}/latency.txt")]
 ingest = served("ingest", "/sheetsync.v1.Ingest/Submit")
 resolver = served("resolver", "/sheetsync.v1.Resolver/Resolve")
 writer = served("writer", "/sheetsync.v1.Writer/Apply")
 rows = sorted(
     (total, total - ingest[t], ingest[t] - resolver[t], resolver[t] - writer[t], writer[t])
-    for t, total in zip(edits, latency) if t in ingest and t in resolver and t in writer)
+    for total, t in ((float(ms), t) for _, ms, t in sent)
+    if t in ingest and t in resolver and t in writer)
+if len(rows) < len(sent):
+    print(f"hop_tail: {len(sent) - len(rows)} of {len(sent)} requests not found in every log",
+          file=sys.stderr)
 n = len(rows)
 print(f"{n} requests; mean ms per request, each hop alone (its served time less the next hop's):")
 print(f"  {'requests by latency':<20} {'total':>7} {'gateway+client':>15} {'ingest':>7} "

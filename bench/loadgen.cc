@@ -4,13 +4,16 @@
 // With --sample_file it writes "row_id name" of some acknowledged changes so
 // that bench/run.sh can check them in MySQL; with --latency_file, each
 // request's start (CLOCK_MONOTONIC seconds, as `perf record -k mono` stamps
-// events) and latency, to see when slow ones come (bench/tail_stalls.sh).
+// events), latency and trace id (the gateway's X-Trace-Id), to see when slow
+// ones come (bench/tail_stalls.sh) and where their time went
+// (bench/hop_tail.sh).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -30,8 +33,8 @@ ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "how long to send");
 ABSL_FLAG(std::string, run_id, "r", "prefix making row and event ids unique per run");
 ABSL_FLAG(std::string, sample_file, "", "write acknowledged samples here");
 ABSL_FLAG(std::string, latency_file, "",
-          "write \"start latency_ms\" of each acknowledged request here, in start order "
-          "(start: CLOCK_MONOTONIC seconds)");
+          "write \"start latency_ms trace_id\" of each acknowledged request "
+          "here, in start order (start: CLOCK_MONOTONIC seconds)");
 
 namespace sheetsync::bench {
 namespace {
@@ -66,7 +69,9 @@ int Main() {
   const absl::Time end = absl::Now() + absl::GetFlag(FLAGS_duration);
   std::vector<Stats> stats(concurrency);
   std::vector<std::vector<std::pair<std::string, std::string>>> samples(concurrency);
-  std::vector<std::vector<std::pair<double, double>>> timeline(concurrency);
+  // Per thread: each acknowledged request's start, latency and trace id.
+  std::vector<std::vector<std::tuple<double, double, std::string>>> timeline(
+      concurrency);
   std::vector<std::thread> threads;
   const auto start = std::chrono::steady_clock::now();
   for (int t = 0; t < concurrency; ++t) {
@@ -93,7 +98,8 @@ int Main() {
         }
         stats[t].latencies_ms.push_back(ms);
         timeline[t].emplace_back(
-            std::chrono::duration<double>(t0.time_since_epoch()).count(), ms);
+            std::chrono::duration<double>(t0.time_since_epoch()).count(), ms,
+            response->Header("x-trace-id").value_or("-"));
         stats[t].changes += batch;
         if (n % (batch * 20) == 0) samples[t].push_back(sent.front());
       }
@@ -109,11 +115,13 @@ int Main() {
     }
   }
   if (!absl::GetFlag(FLAGS_latency_file).empty()) {
-    std::vector<std::pair<double, double>> all;
+    std::vector<std::tuple<double, double, std::string>> all;
     for (const auto& list : timeline) all.insert(all.end(), list.begin(), list.end());
     std::sort(all.begin(), all.end());
     std::ofstream out(absl::GetFlag(FLAGS_latency_file));
-    for (const auto& [at, ms] : all) out << absl::StrFormat("%.6f %.3f\n", at, ms);
+    for (const auto& [at, ms, trace] : all) {
+      out << absl::StrFormat("%.6f %.3f %s\n", at, ms, trace);
+    }
   }
   int64_t errors = 0;
   std::cout << Report(concurrency, batch, seconds, stats, &errors);

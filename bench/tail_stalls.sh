@@ -35,7 +35,7 @@ perf sched timehist -i "$work/sched.data" >"$work/timehist.txt" 2>/dev/null
 python3 - "$work/latency.txt" "$work/timehist.txt" <<'EOF'
 import collections, re, sys
 
-requests = [tuple(map(float, line.split())) for line in open(sys.argv[1])]
+requests = [tuple(map(float, line.split()[:2])) for line in open(sys.argv[1])]
 # The stack's own threads (and the idle task) are what a request waits on;
 # everything else running meanwhile took a CPU from it.
 STACK = re.compile(r"^(<idle>|sheetsync-|nexting_thread|grpc|default-execu|"

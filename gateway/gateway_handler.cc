@@ -217,6 +217,25 @@ void GatewayHandler::Dispatch(HttpRequest request, Responder respond) {
          std::move(respond));
 }
 
+namespace {
+
+// The answer to POST /v1/edits once ingest has answered.
+HttpResponse EditsResponse(const grpc::Status& status,
+                           const v1::SubmitResponse& submitted) {
+  if (!status.ok()) return FromGrpc(status);
+  std::string results = RenderResults(submitted);
+  if (AllRejected(submitted)) {
+    // The contract's error body, with the per-change reasons beside it.
+    return Json(422, absl::StrCat("{\"error\":{\"code\":\"all_rejected\","
+                                  "\"message\":\"every change in the request "
+                                  "was rejected; see results\"},",
+                                  results.substr(1)));
+  }
+  return Json(200, std::move(results));
+}
+
+}  // namespace
+
 void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
   auto call = std::make_shared<EditsCall>();
   call->received = std::chrono::steady_clock::now();
@@ -239,27 +258,16 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
                   {{"trace_id", call->trace_id},
                    {"changes", std::to_string(call->request.changes_size())},
                    {"code", std::to_string(status.error_code())}});
-        if (!status.ok()) {
-          return Finish("/v1/edits", FromGrpc(status),
-                        std::move(call->respond));
+        if (status.ok()) {
+          metrics_.ObserveApplySeconds(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                            call->received)
+                  .count());
         }
-        metrics_.ObserveApplySeconds(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                          call->received)
-                .count());
-        std::string results = RenderResults(call->response);
-        if (AllRejected(call->response)) {
-          // The contract's error body, with the per-change reasons beside it.
-          return Finish(
-              "/v1/edits",
-              Json(422, absl::StrCat("{\"error\":{\"code\":\"all_rejected\","
-                                     "\"message\":\"every change in the request "
-                                     "was rejected; see results\"},",
-                                     results.substr(1))),
-              std::move(call->respond));
-        }
-        Finish("/v1/edits", Json(200, std::move(results)),
-               std::move(call->respond));
+        HttpResponse response = EditsResponse(status, call->response);
+        // The id to look for in every service's log lines.
+        response.headers.emplace_back("X-Trace-Id", call->trace_id);
+        Finish("/v1/edits", std::move(response), std::move(call->respond));
       });
 }
 

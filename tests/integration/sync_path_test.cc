@@ -284,6 +284,8 @@ TEST_F(SyncPathTest, OneTraceIdFollowsAnEditThroughEveryHop) {
   ASSERT_NE(at, std::string::npos) << gateway;
   const std::string trace = gateway.substr(at + key.size(), 16);
   ASSERT_EQ(trace.size(), 16u);
+  // ... answers with it, so that a client can quote it ...
+  EXPECT_EQ(r->http.Header("x-trace-id"), trace);
   // ... and every hop logs its served call with the same one.
   const std::string traced = "\"trace_id\":\"" + trace + "\"";
   for (Tier tier : {Tier::kIngest, Tier::kResolver, Tier::kWriter}) {
