@@ -49,8 +49,9 @@ ApplyGrouper::~ApplyGrouper() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void ApplyGrouper::Apply(const v1::ApplyRequest& request, Done done) {
-  auto* waiter = new Waiter{&request, std::move(done)};
+void ApplyGrouper::Apply(const v1::ApplyRequest& request, Done done,
+                         Deadline deadline) {
+  auto* waiter = new Waiter{&request, std::move(done), deadline};
   absl::MutexLock lock(&mu_);
   queue_.push_back(waiter);
   work_.Signal();
@@ -72,13 +73,15 @@ void ApplyGrouper::Lead() {
   for (;;) {
     while (queue_.empty() && !stopping_) work_.Wait(&mu_);
     if (queue_.empty()) return;  // stopping, and nothing left
-    std::vector<Waiter*> group = TakeGroup();
+    std::vector<Waiter*> expired;
+    std::vector<Waiter*> group = TakeGroup(expired);
     ++leaders_;
     mu_.Unlock();
-    Run(group);
+    if (!group.empty()) Run(group);
     mu_.Lock();
     --leaders_;
     mu_.Unlock();
+    group.insert(group.end(), expired.begin(), expired.end());
     for (Waiter* waiter : group) {
       waiter->done(std::move(waiter->result));
       delete waiter;
@@ -97,11 +100,21 @@ int ApplyGrouper::waiting() const {
   return static_cast<int>(queue_.size());
 }
 
-std::vector<ApplyGrouper::Waiter*> ApplyGrouper::TakeGroup() {
+std::vector<ApplyGrouper::Waiter*> ApplyGrouper::TakeGroup(
+    std::vector<Waiter*>& expired) {
   std::vector<Waiter*> group;
   RowIds rows;
   int row_count = 0;
+  const Deadline now = std::chrono::system_clock::now();
   for (auto it = queue_.begin(); it != queue_.end();) {
+    if ((*it)->deadline <= now) {
+      (*it)->result = absl::DeadlineExceededError(
+          "the caller's deadline passed before a transaction took the plan; "
+          "nothing of it was written");
+      expired.push_back(*it);
+      it = queue_.erase(it);
+      continue;
+    }
     const v1::ApplyRequest& plan = *(*it)->request;
     const bool fits =
         group.empty() ||

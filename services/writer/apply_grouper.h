@@ -10,6 +10,9 @@
 // an error — each plan is applied on its own, so every caller gets exactly
 // the answer it would have had alone. With no queue, a plan is applied as
 // soon as it arrives, on its own: grouping adds no latency at low load.
+// A plan whose caller's deadline has passed by the time a transaction would
+// take it is answered DEADLINE_EXCEEDED unapplied: under overload, MySQL only
+// works for callers that still wait.
 //
 // A thread that finishes a transaction takes the next group at once, so no
 // thread has to wake up between two transactions, and callers do not wait
@@ -19,6 +22,7 @@
 #ifndef SHEETSYNC_SERVICES_WRITER_APPLY_GROUPER_H_
 #define SHEETSYNC_SERVICES_WRITER_APPLY_GROUPER_H_
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <thread>
@@ -36,6 +40,7 @@ class ApplyGrouper {
   // Called with the number of plans each combined transaction committed.
   using GroupObserver = std::function<void(int plans)>;
   using Done = std::function<void(absl::StatusOr<v1::ApplyResponse>)>;
+  using Deadline = std::chrono::system_clock::time_point;
 
   // `apply` commits one plan (MysqlVersionStore::Apply) and must be
   // thread-safe. Starts `max_leaders` threads (at least one); `max_rows` 0
@@ -48,8 +53,11 @@ class ApplyGrouper {
   ApplyGrouper& operator=(const ApplyGrouper&) = delete;
 
   // Queues `request`; one of the grouper's threads applies it and calls
-  // `done` with its answer. `request` must stay valid until then.
-  void Apply(const v1::ApplyRequest& request, Done done);
+  // `done` with its answer. `request` must stay valid until then. Not
+  // applied (DEADLINE_EXCEEDED) when no transaction took it before
+  // `deadline` (a gRPC caller's ServerContext::deadline()).
+  void Apply(const v1::ApplyRequest& request, Done done,
+             Deadline deadline = Deadline::max());
   // The same, waiting for the answer.
   absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& request);
 
@@ -62,13 +70,16 @@ class ApplyGrouper {
   struct Waiter {
     const v1::ApplyRequest* request;
     Done done;
+    Deadline deadline;
     absl::StatusOr<v1::ApplyResponse> result = absl::UnknownError("not applied");
   };
 
   // A thread's loop: takes groups and applies them until stopped.
   void Lead();
-  // Removes from the queue and returns the plans the next transaction takes.
-  std::vector<Waiter*> TakeGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes from the queue and returns the plans the next transaction takes,
+  // and moves those whose deadline has passed to `expired`, answered.
+  std::vector<Waiter*> TakeGroup(std::vector<Waiter*>& expired)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies `group` (outside the lock) and fills in each result.
   void Run(const std::vector<Waiter*>& group);
 

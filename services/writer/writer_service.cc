@@ -4,19 +4,24 @@ namespace sheetsync {
 
 void WriterService::ServeOn(CompletionLoop& loop) {
   using Service = v1::Writer::AsyncService;
-  loop.Serve(service_, &Service::RequestApply,
-             "/sheetsync.v1.Writer/Apply",
-             [this](grpc::ServerContext*, const v1::ApplyRequest& request,
-                    v1::ApplyResponse* response, std::function<void(absl::Status)> done) {
-               // Committed even if the caller has given up meanwhile: that
-               // acknowledges nothing to anyone, but it is correct (the plan
-               // is idempotent through its revs).
-               grouper_.Apply(request, [response, done = std::move(done)](
-                                           absl::StatusOr<v1::ApplyResponse> result) {
-                 if (result.ok()) *response = *std::move(result);
-                 done(result.status());
-               });
-             });
+  loop.Serve(
+      service_, &Service::RequestApply, "/sheetsync.v1.Writer/Apply",
+      [this](grpc::ServerContext* context, const v1::ApplyRequest& request,
+             v1::ApplyResponse* response,
+             std::function<void(absl::Status)> done) {
+        // Not applied when the caller's deadline passes while it waits
+        // for a transaction; once taken, committed even if the caller
+        // gives up meanwhile: that acknowledges nothing to anyone, but
+        // it is correct (the plan is idempotent through its revs).
+        grouper_.Apply(
+            request,
+            [response,
+             done = std::move(done)](absl::StatusOr<v1::ApplyResponse> result) {
+              if (result.ok()) *response = *std::move(result);
+              done(result.status());
+            },
+            context->deadline());
+      });
   loop.Serve(service_, &Service::RequestDescribeTable,
              "/sheetsync.v1.Writer/DescribeTable",
              OnPool<v1::DescribeTableRequest, v1::TableSchema>(

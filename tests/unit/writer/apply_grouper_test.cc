@@ -4,6 +4,7 @@
 #include "services/writer/apply_grouper.h"
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -204,6 +205,46 @@ TEST_F(ApplyGrouperTest, UnreachableMysqlFailsTheWholeGroupAtOnce) {
   EXPECT_TRUE(absl::IsUnavailable(answers[0].status()));
   EXPECT_TRUE(absl::IsUnavailable(answers[1].status()));
   EXPECT_EQ(store_.seen().size(), 2u);  // held, combined; nothing plan by plan
+}
+
+TEST_F(ApplyGrouperTest, APlanWhoseCallerStoppedWaitingIsNotApplied) {
+  ApplyGrouper grouper = MakeGrouper(1);
+  store_.hold_first_ = true;
+  const v1::ApplyRequest first = Plan({"first"});
+  std::thread leader([&] { grouper.Apply(first).IgnoreError(); });
+  store_.entered_.WaitForNotification();
+  // Queued behind the held transaction: one whose caller's deadline passes
+  // while it waits, one whose caller still waits when it is taken.
+  const v1::ApplyRequest late = Plan({"late"});
+  const v1::ApplyRequest waiting = Plan({"waiting"});
+  absl::StatusOr<v1::ApplyResponse> late_answer, waiting_answer;
+  absl::Notification late_done, waiting_done;
+  const auto now = std::chrono::system_clock::now();
+  grouper.Apply(
+      late,
+      [&](absl::StatusOr<v1::ApplyResponse> r) {
+        late_answer = std::move(r);
+        late_done.Notify();
+      },
+      now - std::chrono::milliseconds(1));
+  grouper.Apply(
+      waiting,
+      [&](absl::StatusOr<v1::ApplyResponse> r) {
+        waiting_answer = std::move(r);
+        waiting_done.Notify();
+      },
+      now + std::chrono::hours(1));
+  store_.release_.Notify();
+  leader.join();
+  late_done.WaitForNotification();
+  waiting_done.WaitForNotification();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(late_answer.status()))
+      << late_answer.status();
+  ASSERT_TRUE(waiting_answer.ok()) << waiting_answer.status();
+  EXPECT_EQ(waiting_answer->current_rows(0).row_id(), "waiting");
+  const std::vector<v1::ApplyRequest> seen = store_.seen();
+  ASSERT_EQ(seen.size(), 2u);  // the held plan, then the one still awaited
+  EXPECT_THAT(RowIds(seen[1]), ElementsAre("waiting"));
 }
 
 TEST_F(ApplyGrouperTest, ManyConcurrentCallersAllGetTheirAnswers) {
