@@ -60,10 +60,14 @@ function fetchOnce_(/** @type {Ctx} */ ctx, /** @type {string} */ method, /** @t
   const code = resp.getResponseCode();
   const json = parseJson_(resp.getContentText(), null);
   const err = json && json.error ? json.error : {};
-  const message = err.message || ('HTTP ' + code + ' from ' + method.toUpperCase() + ' ' + path.split('?')[0]);
   if ((code >= 200 && code < 300) || (code === 422 && json && Array.isArray(json.results))) {
     return outcome_('ok', code, json, '', '', 0);
   }
+  // The gateway's id for an edit request that reached the services: the one to
+  // look for in their logs.
+  const trace = headerValue_(resp.getHeaders(), 'X-Trace-Id');
+  const message = (err.message || ('HTTP ' + code + ' from ' + method.toUpperCase() + ' ' + path.split('?')[0])) +
+    (trace ? ' [trace ' + trace + ']' : '');
   if (code === 429 || code >= 500) {
     const after = parseRetryAfter_(headerValue_(resp.getHeaders(), 'Retry-After'), Date.now());
     return outcome_('retry', code, json, err.code || '', message, after === null ? 0 : after);

@@ -29,7 +29,7 @@ test('429 with Retry-After: the flush waits that long and resends the same body'
 });
 
 test('503 longer than a run allows: the queue is kept, the backoff persisted, the next run sends it', async () => {
-  const gw = await startFakeGateway([{ status: 503, headers: { 'Retry-After': '120' }, body: { error: { code: 'unavailable', message: 'MySQL is down' } } }]);
+  const gw = await startFakeGateway([{ status: 503, headers: { 'Retry-After': '120', 'X-Trace-Id': '5f0c2a9e41d7b368' }, body: { error: { code: 'unavailable', message: 'MySQL is down' } } }]);
   try {
     const env = connectedOffline({ url: gw.url });
     env.user.edit('B2', 'Ada');
@@ -37,7 +37,7 @@ test('503 longer than a run allows: the queue is kept, the backoff persisted, th
     assert.equal(queued(env).length, 1);
     const st = status(env);
     assert.ok(Date.parse(st.retryAt) - Date.now() > 100000, st.retryAt);
-    assert.match(st.errors[0].message, /MySQL is down \(will retry\)/);
+    assert.match(st.errors[0].message, /MySQL is down \[trace 5f0c2a9e41d7b368\] \(will retry\)/);
     env.user.edit('C2', 'ada@x');
     env.tick();
     assert.equal(gw.requests().length, 1, 'triggers honour the persisted backoff');
