@@ -19,11 +19,15 @@ CapturePoller::~CapturePoller() { Stop(); }
 
 void CapturePoller::Start() {
   thread_ = std::thread([this] {
-    while (!stop_.WaitForNotificationWithTimeout(options_.interval)) {
-      absl::StatusOr<int> merged = PollOnce();
-      if (!merged.ok() && !absl::IsUnavailable(merged.status())) {
-        LogWarning("capture poll failed", {{"status", merged.status().ToString()}});
+    absl::Duration wait = absl::ZeroDuration();
+    while (!stop_.WaitForNotificationWithTimeout(wait)) {
+      absl::StatusOr<Polled> polled = PollOnce();
+      if (!polled.ok() && !absl::IsUnavailable(polled.status())) {
+        LogWarning("capture poll failed",
+                   {{"status", polled.status().ToString()}});
       }
+      wait = polled.ok() && polled->backlog ? absl::ZeroDuration()
+                                            : options_.interval;
     }
   });
 }
@@ -33,7 +37,7 @@ void CapturePoller::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-absl::StatusOr<int> CapturePoller::PollOnce() {
+absl::StatusOr<CapturePoller::Polled> CapturePoller::PollOnce() {
   v1::ListTablesResponse tables;
   {
     grpc::ClientContext context;
@@ -41,22 +45,21 @@ absl::StatusOr<int> CapturePoller::PollOnce() {
     RETURN_IF_ERROR(FromGrpcStatus(
         writer_.ListTables(&context, v1::ListTablesRequest(), &tables)));
   }
-  int merged = 0;
+  Polled polled;
   absl::Status failed;  // one broken table must not stop the others
   for (const std::string& table : tables.tables()) {
-    absl::StatusOr<int> n = PollTable(table);
-    if (n.ok()) {
-      merged += *n;
-    } else if (!absl::IsNotFound(n.status())) {
+    absl::Status status = PollTable(table, polled);
+    if (!status.ok() && !absl::IsNotFound(status)) {
       // NOT_FOUND: unregistered meanwhile, or missing (the writer reports it).
-      failed.Update(n.status());
+      failed.Update(status);
     }
   }
   if (!failed.ok()) return failed;
-  return merged;
+  return polled;
 }
 
-absl::StatusOr<int> CapturePoller::PollTable(const std::string& table) {
+absl::Status CapturePoller::PollTable(const std::string& table,
+                                      Polled& polled) {
   v1::ClaimCaptureRequest claim;
   claim.set_table(table);
   claim.set_limit(options_.batch);
@@ -70,7 +73,10 @@ absl::StatusOr<int> CapturePoller::PollTable(const std::string& table) {
   if (claimed.skipped() > 0) {
     metrics_.AddRejected(table, "invalid_row_id", claimed.skipped());
   }
-  if (claimed.changes().empty()) return 0;
+  if (claimed.changes_size() + claimed.skipped() >= options_.batch) {
+    polled.backlog = true;  // a full batch: more may be waiting
+  }
+  if (claimed.changes().empty()) return absl::OkStatus();
   v1::ResolveRequest request;
   request.set_table(table);
   for (v1::CapturedChange& captured : *claimed.mutable_changes()) {
@@ -84,7 +90,8 @@ absl::StatusOr<int> CapturePoller::PollTable(const std::string& table) {
   for (const v1::Change& change : request.changes()) {
     metrics_.ObserveCaptureLag((now - change.updated_at_us()) / 1e6);
   }
-  return request.changes_size();
+  polled.merged += request.changes_size();
+  return absl::OkStatus();
 }
 
 }  // namespace sheetsync

@@ -1,0 +1,172 @@
+// CapturePoller against a writer holding a backlog of captured MySQL edits,
+// served over an in-process gRPC channel: a poll that fills its batch is
+// followed by the next at once, so a backlog does not drain one batch per
+// interval.
+#include "services/resolver/capture_poller.h"
+
+#include <deque>
+
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "prometheus/registry.h"
+#include "services/common/clock.h"
+#include "services/common/completion_loop.h"
+#include "services/common/schema_cache.h"
+#include "services/resolver/resolver.h"
+#include "sheetsync/v1/sync.grpc.pb.h"
+
+namespace sheetsync {
+namespace {
+
+constexpr int64_t kT = 1764082869000000;
+
+v1::TableSchema Users() {
+  v1::TableSchema schema;
+  schema.set_table("users");
+  schema.set_key_column("uuid");
+  for (const char* name : {"uuid", "name"}) {
+    v1::Column* column = schema.add_columns();
+    column->set_name(name);
+    column->set_nullable(true);
+  }
+  return schema;
+}
+
+// One table, "users", with `backlog` captured inserts of new rows; it
+// leases them out in claim order and counts the claims and the commits.
+class BackloggedWriter : public v1::Writer::Service {
+ public:
+  explicit BackloggedWriter(int backlog) {
+    for (int i = 0; i < backlog; ++i) captured_.push_back(i + 1);
+  }
+
+  grpc::Status ListTables(grpc::ServerContext*, const v1::ListTablesRequest*,
+                          v1::ListTablesResponse* response) override {
+    response->add_tables("users");
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ClaimCapture(grpc::ServerContext*,
+                            const v1::ClaimCaptureRequest* request,
+                            v1::ClaimCaptureResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    ++claims_;
+    while (!captured_.empty() && response->changes_size() < request->limit()) {
+      const int id = captured_.front();
+      captured_.pop_front();
+      v1::CapturedChange* captured = response->add_changes();
+      captured->set_capture_id(id);
+      captured->set_captured_at_us(kT + id);
+      v1::Change& change = *captured->mutable_change();
+      change.set_event_id(absl::StrFormat("mysql-%d-%d", kT + id, id));
+      change.set_row_id(absl::StrFormat("00000000-0000-4000-8000-%012d", id));
+      change.set_updated_at_us(kT + id);
+      change.set_source(v1::MYSQL);
+      (*change.mutable_cells())["name"].set_text(absl::StrFormat("n%d", id));
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ReadState(grpc::ServerContext*, const v1::ReadStateRequest*,
+                         v1::ReadStateResponse*) override {
+    return grpc::Status::OK;  // nothing stored yet
+  }
+
+  grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest* plan,
+                     v1::ApplyResponse*) override {
+    absl::MutexLock lock(&mu_);
+    consumed_ += plan->consumed_capture_ids_size();
+    return grpc::Status::OK;
+  }
+
+  int claims() {
+    absl::MutexLock lock(&mu_);
+    return claims_;
+  }
+  // Waits up to `timeout` until `n` captured edits were committed.
+  bool WaitConsumed(int n, absl::Duration timeout) {
+    auto reached = [this, n] { return consumed_ >= n; };
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<int> captured_ ABSL_GUARDED_BY(mu_);
+  int claims_ ABSL_GUARDED_BY(mu_) = 0;
+  int consumed_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+CapturePollerOptions HourlyBatchesOfTwo() {
+  CapturePollerOptions options;
+  options.interval = absl::Hours(1);
+  options.batch = 2;
+  return options;
+}
+
+class CapturePollerTest : public ::testing::Test {
+ protected:
+  // Polls batches of 2 every hour: only a backlog makes a poll follow the
+  // first one within the test.
+  explicit CapturePollerTest(int backlog = 5)
+      : writer_(backlog),
+        server_([this] {
+          grpc::ServerBuilder builder;
+          builder.RegisterService(&writer_);
+          return builder.BuildAndStart();
+        }()),
+        stub_(v1::Writer::NewStub(
+            server_->InProcessChannel(grpc::ChannelArguments()))),
+        clock_(kT),
+        schemas_([](const std::string&) { return Users(); }, clock_,
+                 absl::Minutes(1)),
+        metrics_(registry_),
+        resolver_(*stub_, schemas_, metrics_, loop_, ResolverOptions()),
+        poller_(*stub_, resolver_, metrics_, clock_, HourlyBatchesOfTwo()) {
+    loop_.Start();
+  }
+  ~CapturePollerTest() override {
+    poller_.Stop();
+    server_->Shutdown();
+  }
+
+  BackloggedWriter writer_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Writer::Stub> stub_;
+  FakeClock clock_;
+  SchemaCache schemas_;
+  prometheus::Registry registry_;
+  SyncMetrics metrics_;
+  CompletionLoop loop_;
+  Resolver resolver_;
+  CapturePoller poller_;
+};
+
+TEST_F(CapturePollerTest, ABacklogDrainsWithoutWaitingAnIntervalPerBatch) {
+  poller_.Start();
+  // Five edits in batches of two: 2, 2, then 1, which ends the backlog.
+  ASSERT_TRUE(writer_.WaitConsumed(5, absl::Seconds(30)))
+      << "claims so far: " << writer_.claims();
+  EXPECT_EQ(writer_.claims(), 3);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(writer_.claims(), 3) << "a batch short of full ends the backlog";
+}
+
+TEST_F(CapturePollerTest, APollReportsWhetherATableFilledItsBatch) {
+  absl::StatusOr<CapturePoller::Polled> polled = poller_.PollOnce();
+  ASSERT_TRUE(polled.ok()) << polled.status();
+  EXPECT_EQ(polled->merged, 2);
+  EXPECT_TRUE(polled->backlog);
+  polled = poller_.PollOnce();
+  ASSERT_TRUE(polled.ok()) << polled.status();
+  EXPECT_TRUE(polled->backlog);
+  polled = poller_.PollOnce();
+  ASSERT_TRUE(polled.ok()) << polled.status();
+  EXPECT_EQ(polled->merged, 1);
+  EXPECT_FALSE(polled->backlog);
+}
+
+}  // namespace
+}  // namespace sheetsync
