@@ -16,23 +16,12 @@
 #include "services/common/schema_cache.h"
 #include "services/resolver/resolver.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
+#include "tests/unit/resolver/scripted_writer.h"
 
 namespace sheetsync {
 namespace {
 
 constexpr int64_t kT = 1764082869000000;
-
-v1::TableSchema Users() {
-  v1::TableSchema schema;
-  schema.set_table("users");
-  schema.set_key_column("uuid");
-  for (const char* name : {"uuid", "name"}) {
-    v1::Column* column = schema.add_columns();
-    column->set_name(name);
-    column->set_nullable(true);
-  }
-  return schema;
-}
 
 // One table, "users", with `backlog` captured inserts of new rows; it
 // leases them out in claim order and counts the claims and the commits.
@@ -112,15 +101,11 @@ class CapturePollerTest : public ::testing::Test {
   // first one within the test.
   explicit CapturePollerTest(int backlog = 5)
       : writer_(backlog),
-        server_([this] {
-          grpc::ServerBuilder builder;
-          builder.RegisterService(&writer_);
-          return builder.BuildAndStart();
-        }()),
+        server_(test::ServeInProcess(writer_)),
         stub_(v1::Writer::NewStub(
             server_->InProcessChannel(grpc::ChannelArguments()))),
         clock_(kT),
-        schemas_([](const std::string&) { return Users(); }, clock_,
+        schemas_([](const std::string&) { return test::UsersSchema(); }, clock_,
                  absl::Minutes(1)),
         metrics_(registry_),
         resolver_(*stub_, schemas_, metrics_, loop_, ResolverOptions()),

@@ -10,6 +10,7 @@
 #include "prometheus/registry.h"
 #include "services/common/clock.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
+#include "tests/unit/resolver/scripted_writer.h"
 
 namespace sheetsync {
 namespace {
@@ -24,18 +25,6 @@ using ::testing::SetArgPointee;
 constexpr char kRowX[] = "00000000-0000-4000-8000-00000000000a";
 constexpr char kRowY[] = "00000000-0000-4000-8000-00000000000b";
 constexpr int64_t kT = 1764082869000000;
-
-v1::TableSchema Users() {
-  v1::TableSchema schema;
-  schema.set_table("users");
-  schema.set_key_column("uuid");
-  for (const char* name : {"uuid", "name"}) {
-    v1::Column* column = schema.add_columns();
-    column->set_name(name);
-    column->set_nullable(true);
-  }
-  return schema;
-}
 
 v1::Change NameChange(const std::string& event, const std::string& row, int64_t ts,
                       const std::string& name) {
@@ -78,20 +67,13 @@ class ScriptedWriter : public v1::Writer::Service {
               (override));
 };
 
-// Serves `service` for in-process channels only.
-std::unique_ptr<grpc::Server> Serve(grpc::Service& service) {
-  grpc::ServerBuilder builder;
-  builder.RegisterService(&service);
-  return builder.BuildAndStart();
-}
-
 class ResolverTest : public ::testing::Test {
  protected:
   explicit ResolverTest(ReadPolicy::Mode mode = ReadPolicy::Mode::kAlways)
-      : server_(Serve(writer_)),
+      : server_(test::ServeInProcess(writer_)),
         stub_(v1::Writer::NewStub(server_->InProcessChannel(grpc::ChannelArguments()))),
         clock_(kT),
-        schemas_([](const std::string&) { return Users(); }, clock_, absl::Minutes(1)),
+        schemas_([](const std::string&) { return test::UsersSchema(); }, clock_, absl::Minutes(1)),
         metrics_(registry_),
         resolver_(*stub_, schemas_, metrics_, loop_, ReadFirst(mode)) {
     loop_.Start();
