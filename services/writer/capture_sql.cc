@@ -178,7 +178,11 @@ absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
                                           const std::string& vals) {
   v1::Change change;
   ASSIGN_OR_RETURN(*change.mutable_row_id(), NormalizeRowId(row_id));
-  change.set_event_id(absl::StrCat("mysql-", captured_at_us, "-", capture_id));
+  // Two captures of a row in one microsecond (one statement writing it
+  // twice) tie on time, and the merge then prefers the greater event id:
+  // the capture id is zero-padded so that the later capture is the greater.
+  change.set_event_id(
+      absl::StrFormat("mysql-%d-%020d", captured_at_us, capture_id));
   change.set_updated_at_us(captured_at_us);
   change.set_source(v1::MYSQL);
   if (op == 'D') {
