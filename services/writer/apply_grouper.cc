@@ -32,6 +32,12 @@ bool ClaimRows(const v1::ApplyRequest& plan, RowIds& rows) {
   return true;
 }
 
+absl::Status PastDeadline() {
+  return absl::DeadlineExceededError(
+      "the caller's deadline passed before a transaction took the plan; "
+      "nothing of it was written");
+}
+
 }  // namespace
 
 ApplyGrouper::ApplyGrouper(ApplyFn apply, int max_leaders, int max_rows,
@@ -108,9 +114,7 @@ std::vector<ApplyGrouper::Waiter*> ApplyGrouper::TakeGroup(
   const Deadline now = std::chrono::system_clock::now();
   for (auto it = queue_.begin(); it != queue_.end();) {
     if ((*it)->deadline <= now) {
-      (*it)->result = absl::DeadlineExceededError(
-          "the caller's deadline passed before a transaction took the plan; "
-          "nothing of it was written");
+      (*it)->result = PastDeadline();
       expired.push_back(*it);
       it = queue_.erase(it);
       continue;
@@ -152,7 +156,15 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
     // A row moved, an event was known, or one plan's values were refused:
     // find out whose, by applying each on its own.
   }
-  for (Waiter* waiter : group) waiter->result = apply_(*waiter->request);
+  for (Waiter* waiter : group) {
+    // Plan by plan takes longer: a caller may have stopped waiting meanwhile.
+    if (group.size() > 1 &&
+        waiter->deadline <= std::chrono::system_clock::now()) {
+      waiter->result = PastDeadline();
+      continue;
+    }
+    waiter->result = apply_(*waiter->request);
+  }
 }
 
 void CombinePlans(const std::vector<const v1::ApplyRequest*>& plans,

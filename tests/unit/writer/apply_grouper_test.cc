@@ -247,6 +247,55 @@ TEST_F(ApplyGrouperTest, APlanWhoseCallerStoppedWaitingIsNotApplied) {
   EXPECT_THAT(RowIds(seen[1]), ElementsAre("waiting"));
 }
 
+TEST_F(ApplyGrouperTest,
+       PlanByPlanAfterAConflictSkipsCallersThatStoppedWaiting) {
+  // The combined plan conflicts, and takes long enough that the first
+  // caller's deadline passes before the plans are applied one by one.
+  store_.answer_ =
+      [](const v1::ApplyRequest& plan) -> absl::StatusOr<v1::ApplyResponse> {
+    v1::ApplyResponse response;
+    if (plan.rows_size() > 1) {
+      absl::SleepFor(absl::Seconds(1));
+      response.set_conflict(true);
+    }
+    return response;
+  };
+  ApplyGrouper grouper = MakeGrouper(1);
+  store_.hold_first_ = true;
+  const v1::ApplyRequest first = Plan({"first"});
+  std::thread leader([&] { grouper.Apply(first).IgnoreError(); });
+  store_.entered_.WaitForNotification();
+  const v1::ApplyRequest soon = Plan({"soon"});
+  const v1::ApplyRequest later = Plan({"later"});
+  absl::StatusOr<v1::ApplyResponse> soon_answer, later_answer;
+  absl::Notification soon_done, later_done;
+  const auto now = std::chrono::system_clock::now();
+  grouper.Apply(
+      soon,
+      [&](absl::StatusOr<v1::ApplyResponse> r) {
+        soon_answer = std::move(r);
+        soon_done.Notify();
+      },
+      now + std::chrono::milliseconds(500));
+  grouper.Apply(
+      later,
+      [&](absl::StatusOr<v1::ApplyResponse> r) {
+        later_answer = std::move(r);
+        later_done.Notify();
+      },
+      now + std::chrono::hours(1));
+  store_.release_.Notify();
+  leader.join();
+  soon_done.WaitForNotification();
+  later_done.WaitForNotification();
+  EXPECT_TRUE(absl::IsDeadlineExceeded(soon_answer.status()))
+      << soon_answer.status();
+  EXPECT_TRUE(later_answer.ok()) << later_answer.status();
+  const std::vector<v1::ApplyRequest> seen = store_.seen();
+  ASSERT_EQ(seen.size(), 3u);  // held, combined, then only "later" alone
+  EXPECT_THAT(RowIds(seen[2]), ElementsAre("later"));
+}
+
 TEST_F(ApplyGrouperTest, ManyConcurrentCallersAllGetTheirAnswers) {
   ApplyGrouper grouper = MakeGrouper(4);
   std::vector<std::thread> callers;
@@ -267,7 +316,8 @@ TEST_F(ApplyGrouperTest, ManyConcurrentCallersAllGetTheirAnswers) {
   EXPECT_EQ(answered.load(), 400);
   EXPECT_EQ(grouper.leading(), 0);  // no group is left running
   int applied_rows = 0;
-  for (const v1::ApplyRequest& plan : store_.seen()) applied_rows += plan.rows_size();
+  for (const v1::ApplyRequest& plan : store_.seen())
+    applied_rows += plan.rows_size();
   EXPECT_EQ(applied_rows, 400);
 }
 
