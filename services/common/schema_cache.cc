@@ -67,8 +67,9 @@ void SchemaCache::Get(const std::string& table, Callback done) {
       entry.loading = load = true;
     }
   }
-  if (cached != nullptr) done(std::move(cached));
+  // Load first: `done` may finish the call that owns `table`.
   if (load) Load(table);
+  if (cached != nullptr) done(std::move(cached));
 }
 
 void SchemaCache::Reload(const std::string& table, Callback done) {
