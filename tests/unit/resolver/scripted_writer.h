@@ -7,21 +7,9 @@
 
 #include "grpcpp/grpcpp.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
+#include "tests/unit/users_schema.h"
 
 namespace sheetsync::test {
-
-// "users": a "uuid" key and a nullable "name".
-inline v1::TableSchema UsersSchema() {
-  v1::TableSchema schema;
-  schema.set_table("users");
-  schema.set_key_column("uuid");
-  for (const char* name : {"uuid", "name"}) {
-    v1::Column* column = schema.add_columns();
-    column->set_name(name);
-    column->set_nullable(true);
-  }
-  return schema;
-}
 
 // Serves `service` for in-process channels only.
 inline std::unique_ptr<grpc::Server> ServeInProcess(grpc::Service& service) {

@@ -2,6 +2,7 @@
 #include "services/writer/capture_sql.h"
 
 #include "gtest/gtest.h"
+#include "tests/unit/users_schema.h"
 
 namespace sheetsync {
 namespace {
@@ -9,28 +10,16 @@ namespace {
 constexpr char kRow[] = "00000000-0000-4000-8000-00000000000a";
 constexpr int64_t kT = 1764082869000000;
 
-v1::TableSchema Users() {
-  v1::TableSchema schema;
-  schema.set_table("users");
-  schema.set_key_column("uuid");
-  for (const char* name : {"uuid", "name"}) {
-    v1::Column* column = schema.add_columns();
-    column->set_name(name);
-    column->set_nullable(true);
-  }
-  return schema;
-}
-
 // One statement writing a row twice captures both writes in the same
 // microsecond; the merge breaks the tie by event id, so the later capture
 // (the greater id) must have the greater event id: 10 after 9.
 TEST(CapturedChangeTest,
      ALaterCaptureInTheSameMicrosecondHasTheGreaterEventId) {
   auto first =
-      CapturedChange(Users(), 9, 'U', kRow, kT, "[\"name\"]",
+      CapturedChange(test::UsersSchema(), 9, 'U', kRow, kT, "[\"name\"]",
                      "{\"uuid\":\"" + std::string(kRow) + "\",\"name\":\"A\"}");
   auto second =
-      CapturedChange(Users(), 10, 'U', kRow, kT, "[\"name\"]",
+      CapturedChange(test::UsersSchema(), 10, 'U', kRow, kT, "[\"name\"]",
                      "{\"uuid\":\"" + std::string(kRow) + "\",\"name\":\"B\"}");
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_TRUE(second.ok()) << second.status();
