@@ -25,6 +25,8 @@ using Quote = std::function<std::string(const std::string&)>;
 constexpr char kNowUs[] =
     "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
 
+constexpr char kTriggerVersion[] = "2";
+
 uint64_t Fnv1a(absl::string_view text, uint64_t hash = 1469598103934665603ull) {
   for (unsigned char c : text) {
     hash ^= c;
@@ -70,15 +72,35 @@ std::string JsonOfRow(const v1::TableSchema& schema, const std::string& alias,
   return absl::StrCat("JSON_OBJECT(", absl::StrJoin(parts, ","), ")");
 }
 
+// Statements that delete a row and then write the same key (REPLACE, LOAD
+// DATA ... REPLACE, an UPDATE moving keys) run their triggers at one time T,
+// and the merge lets a delete win a tie: the row would end up deleted while
+// MySQL holds it. So a delete notes "<table>@T" in the session, and an insert
+// of that table at the same T is stamped T + 1 us, after the delete.
+std::string DeletedHereNow(const std::string& table_literal) {
+  return absl::StrCat("CONCAT(", table_literal, ", '@', ", kNowUs, ")");
+}
+
 std::string LogInsert(const v1::TableSchema& schema, const Quote& quote,
                       char op, const std::string& key_alias,
                       const std::string& cols, const std::string& vals) {
-  return absl::StrCat(
+  const std::string table = quote(schema.table());
+  std::string at = kNowUs;
+  if (op == 'I') {
+    at = absl::StrCat(kNowUs, " + (@sheetsync_deleted_at <=> ",
+                      DeletedHereNow(table), ")");
+  }
+  std::string sql = absl::StrCat(
       "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
       "vals) VALUES (",
-      quote(schema.table()), ",'", std::string(1, op), "',", key_alias, ".",
-      QuoteIdentifier(schema.key_column()), ",", kNowUs, ",", cols, ",", vals,
+      table, ",'", std::string(1, op), "',", key_alias, ".",
+      QuoteIdentifier(schema.key_column()), ",", at, ",", cols, ",", vals,
       ");");
+  if (op == 'D') {
+    absl::StrAppend(
+        &sql, " SET @sheetsync_deleted_at = ", DeletedHereNow(table), ";");
+  }
+  return sql;
 }
 
 std::string Trigger(const v1::TableSchema& schema, const std::string& signature,
@@ -112,7 +134,10 @@ std::string TimestampText(const v1::Column& column, const std::string& epoch) {
 }  // namespace
 
 std::string CaptureSignature(const v1::TableSchema& schema) {
-  uint64_t hash = Fnv1a(schema.table());
+  // The version of the trigger text: bumping it makes every running engine
+  // reinstall the triggers of every table.
+  uint64_t hash = Fnv1a(kTriggerVersion);
+  hash = Fnv1a(schema.table(), hash);
   hash = Fnv1a(schema.key_column(), hash);
   for (const v1::Column* column : Capturable(schema)) {
     hash = Fnv1a(column->name(), Fnv1a("\x1f", hash));
@@ -132,9 +157,12 @@ std::vector<std::string> CaptureTriggerSql(const v1::TableSchema& schema,
   const std::string new_row = JsonOfRow(schema, "NEW", quote);
   std::vector<std::string> changed, any_changed;
   for (const v1::Column* column : Capturable(schema)) {
-    const std::string name = QuoteIdentifier(column->name());
-    const std::string differs =
-        absl::StrCat("NOT (OLD.", name, " <=> NEW.", name, ")");
+    // The logged texts are compared byte for byte: under a case- and
+    // accent-insensitive collation 'ada' = 'Ada' = 'adá ', yet each is a
+    // different value to the sheet.
+    const std::string differs = absl::StrCat(
+        "NOT (CAST(", ValueExpr(*column, "OLD"), " AS BINARY) <=> CAST(",
+        ValueExpr(*column, "NEW"), " AS BINARY))");
     changed.push_back(
         absl::StrCat("IF(", differs, ",", quote(column->name()), ",NULL)"));
     any_changed.push_back(differs);

@@ -153,6 +153,42 @@ TEST_F(FeedTest, ExistingRowsAndSqlEditsAppearAsMysqlWithin2s) {
   EXPECT_EQ(reader.copy, TableCopy());
 }
 
+// What MySQL holds is what the sheet gets: edits that change only case,
+// accents or trailing spaces (equal under the table's _ci collation) are
+// captured, and REPLACE, which runs as a delete and an insert of the same key
+// at one time, leaves the row in place instead of deleting it.
+TEST_F(FeedTest, CaseOnlyEditsAndReplaceReachTheSheetAsMysqlHoldsThem) {
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA, "', 'ada', 'a@x', 1), ('",
+                   kB, "', 'bob', 'b@x', 2)"));
+  StartStack();
+  Reader reader;
+  for (const char* name : {"ada", "Ada", "Ada ", "Adá "}) {
+    Sql(absl::StrCat("UPDATE users SET name = '", name, "' WHERE uuid = '", kA,
+                     "'"));
+    ASSERT_TRUE(Within2s([&] {
+      reader.Pull(*api_);
+      return reader.copy[kA]["name"] == name;
+    })) << "[" << name << "] never reached the feed";
+  }
+  Sql(absl::StrCat("REPLACE INTO users VALUES ('", kA,
+                   "', 'Grace', 'g@x', 3)"));
+  ASSERT_TRUE(Within2s([&] {
+    reader.Pull(*api_);
+    return reader.copy[kA]["name"] == "Grace";
+  }));
+  // One new row replacing two: kA by its key and kB by the unique email.
+  Sql("ALTER TABLE users ADD UNIQUE KEY by_email (email)");
+  Sql(absl::StrCat("REPLACE INTO users VALUES ('", kA, "', 'Both', 'b@x', 4)"));
+  ASSERT_TRUE(Within2s([&] {
+    reader.Pull(*api_);
+    return reader.copy[kA]["name"] == "Both" && reader.copy.count(kB) == 0;
+  }));
+  absl::SleepFor(absl::Milliseconds(600));  // a write-back would be done by now
+  reader.Pull(*api_);
+  EXPECT_EQ(reader.copy, TableCopy());
+  EXPECT_EQ(TableCopy()[kA]["email"], "b@x");
+}
+
 TEST_F(FeedTest, SheetEditsNeverEchoAsMysqlAndExcludeOriginHidesThem) {
   StartStack();
   auto r = api_->Edits(EditsBody("users", {{"s-1", kA, Rfc3339(absl::ToUnixMicros(absl::Now())),
