@@ -98,13 +98,6 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
   v1::ReadFeedResponse response;
   try {
     Sequence(conn, request.table());
-    const int64_t pruned = QueryInt(conn, absl::StrCat(
-        "SELECT pruned_seq FROM _sheetsync_tables WHERE tbl = ", tbl));
-    if (request.since_seq() < pruned) {
-      return absl::FailedPreconditionError(
-          "cursor_expired: the change log before this cursor was pruned; "
-          "resync from GET /v1/rows");
-    }
     const int limit = std::max(1, request.limit());
     auto rs = Query(conn, absl::StrCat(
         "SELECT seq, row_id, source, origin FROM _sheetsync_changelog WHERE tbl = ",
@@ -131,6 +124,15 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
                            seen.source == v1::SHEET &&
                            seen.origin == request.exclude_origin();
       response.set_next_seq(seen.last_seq);
+    }
+    // Checked after the read: a prune that committed before it shows here,
+    // and one that commits after it removed nothing this page holds.
+    const int64_t pruned = QueryInt(conn, absl::StrCat(
+        "SELECT pruned_seq FROM _sheetsync_tables WHERE tbl = ", tbl));
+    if (request.since_seq() < pruned) {
+      return absl::FailedPreconditionError(
+          "cursor_expired: the change log before this cursor was pruned; "
+          "resync from GET /v1/rows");
     }
     std::vector<std::string> ids;
     for (const auto& [id, seen] : rows) {
