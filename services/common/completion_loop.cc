@@ -1,7 +1,5 @@
 #include "services/common/completion_loop.h"
 
-#include "grpcpp/alarm.h"
-
 namespace sheetsync {
 namespace {
 
@@ -67,10 +65,21 @@ void CompletionLoop::At(absl::Time when, std::function<void()> run) {
   {
     absl::ReaderMutexLock lock(&stop_mu_);
     if (!stopping_) {
-      // The alarm must live until it fires: its own tag owns it.
+      // The alarm must live until it fires: its own tag owns it. Shutdown
+      // cancels the alarms still set, so that none holds the queue open.
       auto alarm = std::make_shared<grpc::Alarm>();
+      {
+        absl::MutexLock lock(&mu_);
+        alarms_.insert(alarm.get());
+      }
       alarm->Set(&cq(), absl::ToChronoTime(when),
-                 NewTag([alarm, run = std::move(run)](bool) { run(); }));
+                 NewTag([this, alarm, run = std::move(run)](bool) {
+                   {
+                     absl::MutexLock lock(&mu_);
+                     alarms_.erase(alarm.get());
+                   }
+                   run();
+                 }));
       return;
     }
   }
@@ -118,6 +127,7 @@ void CompletionLoop::Shutdown() {
              {
                absl::MutexLock lock(&mu_);
                for (grpc::ClientContext* context : calls_) context->TryCancel();
+               for (grpc::Alarm* alarm : alarms_) alarm->Cancel();
              }
              cq().Shutdown();
            }));

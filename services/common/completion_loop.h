@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/arena.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/alarm.h"
 #include "grpcpp/grpcpp.h"
 #include "services/common/grpc_util.h"
 #include "services/common/rpc_observer.h"
@@ -101,7 +102,8 @@ class CompletionLoop {
             Response* response, std::function<void(grpc::Status)> done);
 
   // Runs `run` on the loop's thread at `when` (or at once if past). Once
-  // the loop is stopping, runs it at once, here: what it starts then fails.
+  // the loop is stopping, runs it at once, here: what it starts then fails;
+  // one still waiting when the loop stops runs then, not at `when`.
   void At(absl::Time when, std::function<void()> run);
 
   // Once the server is shut down (grpc::Server::Shutdown has returned):
@@ -174,6 +176,7 @@ class CompletionLoop {
   absl::Mutex stop_mu_;
   absl::Mutex mu_;
   absl::flat_hash_set<grpc::ClientContext*> calls_ ABSL_GUARDED_BY(mu_);  // in flight
+  absl::flat_hash_set<grpc::Alarm*> alarms_ ABSL_GUARDED_BY(mu_);         // set
   std::thread thread_;
   bool shut_down_ = false;
 };

@@ -347,6 +347,22 @@ TEST(CompletionLoopTest, AtRunsOnTheLoopNoEarlierThanAsked) {
   loop.Shutdown();
 }
 
+// A timer still set does not hold the shutdown until its time: it is
+// cancelled and runs then; one asked for during shutdown runs at once.
+TEST(CompletionLoopTest, ShutdownRunsTimersStillSetInsteadOfWaitingForThem) {
+  CompletionLoop loop;
+  loop.Start();
+  bool ran = false;
+  loop.At(absl::Now() + absl::Seconds(60), [&] { ran = true; });
+  const absl::Time start = absl::Now();
+  loop.Shutdown();
+  EXPECT_TRUE(ran);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+  bool late = false;
+  loop.At(absl::Now() + absl::Hours(1), [&] { late = true; });
+  EXPECT_TRUE(late);
+}
+
 TEST(CompletionLoopTest, ShutsDownWithCallsInFlightAndRefusesNewOnesAfter) {
   // The backend answers only when told; the relay's call to it is in flight
   // while the relay shuts down.
