@@ -17,8 +17,6 @@ namespace {
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 constexpr int kTriggerExists = 1359;
 
-
-
 }  // namespace
 
 absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,

@@ -89,24 +89,30 @@ class ApplyGrouperTest : public ::testing::Test {
   }
 
   // Holds the only leader inside the store with plan `first`, queues
-  // `plans` behind it, then lets everything run; returns each queued call's
-  // answer.
+  // `plans` behind it (the i-th with `deadlines[i]`, or none), then lets
+  // everything run; returns each queued call's answer.
   std::vector<absl::StatusOr<v1::ApplyResponse>> RunQueued(
-      ApplyGrouper& grouper, const std::vector<v1::ApplyRequest>& plans) {
+      ApplyGrouper& grouper, const std::vector<v1::ApplyRequest>& plans,
+      const std::vector<ApplyGrouper::Deadline>& deadlines = {}) {
     store_.hold_first_ = true;
     const v1::ApplyRequest first = Plan({"first"});
     std::thread leader([&] { grouper.Apply(first).IgnoreError(); });
     store_.entered_.WaitForNotification();
     std::vector<absl::StatusOr<v1::ApplyResponse>> answers(plans.size(),
                                                            absl::UnknownError("unset"));
-    std::vector<std::thread> callers;
+    std::vector<absl::Notification> answered(plans.size());
     for (size_t i = 0; i < plans.size(); ++i) {
-      callers.emplace_back([&, i] { answers[i] = grouper.Apply(plans[i]); });
-      while (grouper.waiting() < static_cast<int>(i + 1)) absl::SleepFor(absl::Milliseconds(1));
+      grouper.Apply(
+          plans[i],
+          [&, i](absl::StatusOr<v1::ApplyResponse> answer) {
+            answers[i] = std::move(answer);
+            answered[i].Notify();
+          },
+          i < deadlines.size() ? deadlines[i] : ApplyGrouper::Deadline::max());
     }
     store_.release_.Notify();
     leader.join();
-    for (std::thread& caller : callers) caller.join();
+    for (absl::Notification& done : answered) done.WaitForNotification();
     return answers;
   }
 
@@ -209,39 +215,16 @@ TEST_F(ApplyGrouperTest, UnreachableMysqlFailsTheWholeGroupAtOnce) {
 
 TEST_F(ApplyGrouperTest, APlanWhoseCallerStoppedWaitingIsNotApplied) {
   ApplyGrouper grouper = MakeGrouper(1);
-  store_.hold_first_ = true;
-  const v1::ApplyRequest first = Plan({"first"});
-  std::thread leader([&] { grouper.Apply(first).IgnoreError(); });
-  store_.entered_.WaitForNotification();
   // Queued behind the held transaction: one whose caller's deadline passes
   // while it waits, one whose caller still waits when it is taken.
-  const v1::ApplyRequest late = Plan({"late"});
-  const v1::ApplyRequest waiting = Plan({"waiting"});
-  absl::StatusOr<v1::ApplyResponse> late_answer, waiting_answer;
-  absl::Notification late_done, waiting_done;
   const auto now = std::chrono::system_clock::now();
-  grouper.Apply(
-      late,
-      [&](absl::StatusOr<v1::ApplyResponse> r) {
-        late_answer = std::move(r);
-        late_done.Notify();
-      },
-      now - std::chrono::milliseconds(1));
-  grouper.Apply(
-      waiting,
-      [&](absl::StatusOr<v1::ApplyResponse> r) {
-        waiting_answer = std::move(r);
-        waiting_done.Notify();
-      },
-      now + std::chrono::hours(1));
-  store_.release_.Notify();
-  leader.join();
-  late_done.WaitForNotification();
-  waiting_done.WaitForNotification();
-  EXPECT_TRUE(absl::IsDeadlineExceeded(late_answer.status()))
-      << late_answer.status();
-  ASSERT_TRUE(waiting_answer.ok()) << waiting_answer.status();
-  EXPECT_EQ(waiting_answer->current_rows(0).row_id(), "waiting");
+  auto answers = RunQueued(
+      grouper, {Plan({"late"}), Plan({"waiting"})},
+      {now - std::chrono::milliseconds(1), now + std::chrono::hours(1)});
+  EXPECT_TRUE(absl::IsDeadlineExceeded(answers[0].status()))
+      << answers[0].status();
+  ASSERT_TRUE(answers[1].ok()) << answers[1].status();
+  EXPECT_EQ(answers[1]->current_rows(0).row_id(), "waiting");
   const std::vector<v1::ApplyRequest> seen = store_.seen();
   ASSERT_EQ(seen.size(), 2u);  // the held plan, then the one still awaited
   EXPECT_THAT(RowIds(seen[1]), ElementsAre("waiting"));
@@ -261,36 +244,13 @@ TEST_F(ApplyGrouperTest,
     return response;
   };
   ApplyGrouper grouper = MakeGrouper(1);
-  store_.hold_first_ = true;
-  const v1::ApplyRequest first = Plan({"first"});
-  std::thread leader([&] { grouper.Apply(first).IgnoreError(); });
-  store_.entered_.WaitForNotification();
-  const v1::ApplyRequest soon = Plan({"soon"});
-  const v1::ApplyRequest later = Plan({"later"});
-  absl::StatusOr<v1::ApplyResponse> soon_answer, later_answer;
-  absl::Notification soon_done, later_done;
   const auto now = std::chrono::system_clock::now();
-  grouper.Apply(
-      soon,
-      [&](absl::StatusOr<v1::ApplyResponse> r) {
-        soon_answer = std::move(r);
-        soon_done.Notify();
-      },
-      now + std::chrono::milliseconds(500));
-  grouper.Apply(
-      later,
-      [&](absl::StatusOr<v1::ApplyResponse> r) {
-        later_answer = std::move(r);
-        later_done.Notify();
-      },
-      now + std::chrono::hours(1));
-  store_.release_.Notify();
-  leader.join();
-  soon_done.WaitForNotification();
-  later_done.WaitForNotification();
-  EXPECT_TRUE(absl::IsDeadlineExceeded(soon_answer.status()))
-      << soon_answer.status();
-  EXPECT_TRUE(later_answer.ok()) << later_answer.status();
+  auto answers = RunQueued(
+      grouper, {Plan({"soon"}), Plan({"later"})},
+      {now + std::chrono::milliseconds(500), now + std::chrono::hours(1)});
+  EXPECT_TRUE(absl::IsDeadlineExceeded(answers[0].status()))
+      << answers[0].status();
+  EXPECT_TRUE(answers[1].ok()) << answers[1].status();
   const std::vector<v1::ApplyRequest> seen = store_.seen();
   ASSERT_EQ(seen.size(), 3u);  // held, combined, then only "later" alone
   EXPECT_THAT(RowIds(seen[2]), ElementsAre("later"));
