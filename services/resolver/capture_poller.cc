@@ -22,9 +22,10 @@ void CapturePoller::Start() {
     absl::Duration wait = absl::ZeroDuration();
     while (!stop_.WaitForNotificationWithTimeout(wait)) {
       absl::StatusOr<Polled> polled = PollOnce();
-      if (!polled.ok() && !absl::IsUnavailable(polled.status())) {
-        LogWarning("capture poll failed",
-                   {{"status", polled.status().ToString()}});
+      const absl::Status status =
+          polled.ok() ? polled->failed : polled.status();
+      if (!status.ok() && !absl::IsUnavailable(status)) {
+        LogWarning("capture poll failed", {{"status", status.ToString()}});
       }
       wait = polled.ok() && polled->backlog ? absl::ZeroDuration()
                                             : options_.interval;
@@ -46,15 +47,13 @@ absl::StatusOr<CapturePoller::Polled> CapturePoller::PollOnce() {
         writer_.ListTables(&context, v1::ListTablesRequest(), &tables)));
   }
   Polled polled;
-  absl::Status failed;  // one broken table must not stop the others
   for (const std::string& table : tables.tables()) {
     absl::Status status = PollTable(table, polled);
     if (!status.ok() && !absl::IsNotFound(status)) {
       // NOT_FOUND: unregistered meanwhile, or missing (the writer reports it).
-      failed.Update(status);
+      polled.failed.Update(status);
     }
   }
-  if (!failed.ok()) return failed;
   return polled;
 }
 

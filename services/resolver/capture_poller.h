@@ -40,8 +40,11 @@ class CapturePoller {
   struct Polled {
     int merged = 0;        // edits merged
     bool backlog = false;  // some table filled its batch: more may wait
+    absl::Status failed;   // of the tables whose poll failed
   };
-  // Merges up to a batch of what is captured now in every table.
+  // Merges up to a batch of what is captured now in every table. An error
+  // only when the tables could not be listed; one table failing does not
+  // keep the others from being polled, nor their backlog from being seen.
   absl::StatusOr<Polled> PollOnce();
 
   // Starts polling in a background thread: at once, then every `interval`,

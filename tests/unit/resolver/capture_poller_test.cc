@@ -25,6 +25,7 @@ constexpr int64_t kT = 1764082869000000;
 
 // One table, "users", with `backlog` captured inserts of new rows; it
 // leases them out in claim order and counts the claims and the commits.
+// A second table, "broken", fails every claim.
 class BackloggedWriter : public v1::Writer::Service {
  public:
   explicit BackloggedWriter(int backlog) {
@@ -33,6 +34,7 @@ class BackloggedWriter : public v1::Writer::Service {
 
   grpc::Status ListTables(grpc::ServerContext*, const v1::ListTablesRequest*,
                           v1::ListTablesResponse* response) override {
+    response->add_tables("broken");
     response->add_tables("users");
     return grpc::Status::OK;
   }
@@ -40,6 +42,9 @@ class BackloggedWriter : public v1::Writer::Service {
   grpc::Status ClaimCapture(grpc::ServerContext*,
                             const v1::ClaimCaptureRequest* request,
                             v1::ClaimCaptureResponse* response) override {
+    if (request->table() == "broken") {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "a broken table");
+    }
     absl::MutexLock lock(&mu_);
     ++claims_;
     while (!captured_.empty() && response->changes_size() < request->limit()) {
@@ -139,9 +144,12 @@ TEST_F(CapturePollerTest, ABacklogDrainsWithoutWaitingAnIntervalPerBatch) {
   EXPECT_EQ(writer_.claims(), 3) << "a batch short of full ends the backlog";
 }
 
+// Also when another table's poll fails: it is reported, and does not hide
+// the backlog.
 TEST_F(CapturePollerTest, APollReportsWhetherATableFilledItsBatch) {
   absl::StatusOr<CapturePoller::Polled> polled = poller_.PollOnce();
   ASSERT_TRUE(polled.ok()) << polled.status();
+  EXPECT_TRUE(absl::IsInternal(polled->failed)) << polled->failed;
   EXPECT_EQ(polled->merged, 2);
   EXPECT_TRUE(polled->backlog);
   polled = poller_.PollOnce();
