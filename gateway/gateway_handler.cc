@@ -62,7 +62,13 @@ HttpResponse FromGrpc(const grpc::Status& status) {
     case grpc::StatusCode::OUT_OF_RANGE:
       return ErrorResponse(413, "too_many_changes", status.error_message());
     case grpc::StatusCode::FAILED_PRECONDITION:
-      return ErrorResponse(410, "cursor_expired", status.error_message());
+      if (absl::StartsWith(status.error_message(), kCursorExpired)) {
+        return ErrorResponse(410, kCursorExpired, status.error_message());
+      }
+      // The table's schema changed under the engine (say its key lost its
+      // unique index): a server-side fault, which clients retry as any 5xx
+      // until someone fixes the table.
+      return ErrorResponse(500, "table_cannot_sync", status.error_message());
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
     case grpc::StatusCode::ABORTED:

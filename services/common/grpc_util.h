@@ -18,6 +18,11 @@ namespace sheetsync {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// How a FAILED_PRECONDITION's message starts when the change-feed cursor is
+// older than the retention (HTTP 410); any other FAILED_PRECONDITION is a
+// table that cannot sync as it now stands.
+inline constexpr char kCursorExpired[] = "cursor_expired";
+
 // Moves an OK `result` into `*response` and answers OK, or answers the
 // result's status: the last line of every RPC adapter.
 template <typename T>

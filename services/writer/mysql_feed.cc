@@ -15,6 +15,7 @@
 #include "cppconn/resultset.h"
 #include "cppconn/statement.h"
 #include "services/common/coerce.h"
+#include "services/common/grpc_util.h"
 #include "services/common/ids.h"
 #include "services/common/metrics.h"
 #include "services/common/status_macros.h"
@@ -130,9 +131,10 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
     const int64_t pruned = QueryInt(conn, absl::StrCat(
         "SELECT pruned_seq FROM _sheetsync_tables WHERE tbl = ", tbl));
     if (request.since_seq() < pruned) {
-      return absl::FailedPreconditionError(
-          "cursor_expired: the change log before this cursor was pruned; "
-          "resync from GET /v1/rows");
+      return absl::FailedPreconditionError(absl::StrCat(
+          kCursorExpired,
+          ": the change log before this cursor was pruned; resync from GET "
+          "/v1/rows"));
     }
     std::vector<std::string> ids;
     for (const auto& [id, seen] : rows) {

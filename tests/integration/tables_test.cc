@@ -69,6 +69,8 @@ constexpr const char* kSchema[] = {
     "CREATE TABLE via_admin (uuid CHAR(36) NOT NULL PRIMARY KEY,"
     " v VARCHAR(10) NULL, locked VARCHAR(10) NULL)",
     "CREATE TABLE int_key (id INT NOT NULL PRIMARY KEY, uuid CHAR(36) NULL)",
+    // Loses its primary key while registered.
+    "CREATE TABLE rekeyed (uuid CHAR(36) NOT NULL PRIMARY KEY, v INT NULL)",
 };
 
 // Returns the 100-column table: c001..c100, INT and VARCHAR in turn.
@@ -88,7 +90,7 @@ std::string RegistryJson(bool with_late) {
   {"name": "accounts", "key_column": "id", "sheet": "Accounts",
    "read_only_columns": ["balance"]},
   {"name": "strict_t"}, {"name": "evolving"}, {"name": "shrinking"},
-  {"name": "wide"},
+  {"name": "wide"}, {"name": "rekeyed"},
   {"name": "Straße `x` data", "key_column": "Row ID",
    "create_if_missing": true, "headers": ["first name", "名前"]})",
       with_late ? R"(, {"name": "late"})" : "", "]}\n");
@@ -446,6 +448,38 @@ TEST_F(TablesTest, DroppedColumnIsRejectedAndNeverHalfWritten) {
   EXPECT_EQ(statuses.front(), 503) << "the caches were not primed";
   EXPECT_EQ(Str(r->result(0), {"code"}), "unknown_column");
   EXPECT_THAT(Str(r->result(0), {"error"}), HasSubstr("`gone`"));
+}
+
+// A registered table whose key loses its unique index cannot sync: every
+// route says so with a 5xx (which clients retry) until it is fixed, never
+// with the feed's 410 (which would send a client to resync, in vain).
+TEST_F(TablesTest, ATableThatLostItsKeyAnswers500UntilFixed) {
+  RoundTrip("rekeyed", R"({"v": 1})", R"({"v": 1})");
+  ASSERT_TRUE(RootSql("ALTER TABLE rekeyed DROP PRIMARY KEY").ok());
+  absl::StatusOr<ApiResponse> r;
+  const absl::Time deadline = absl::Now() + absl::Seconds(8);
+  do {  // until the schema caches (5 s) see the change
+    absl::SleepFor(absl::Milliseconds(200));
+    r = api().Get("/v1/changes?table=rekeyed");
+    ASSERT_TRUE(r.ok()) << r.status();
+  } while (r->status == 200 && absl::Now() < deadline);
+  EXPECT_EQ(r->status, 500) << r->http.body;
+  EXPECT_EQ(Str(r->json, {"error", "code"}), "table_cannot_sync");
+  EXPECT_THAT(Str(r->json, {"error", "message"}), HasSubstr("UNIQUE"));
+  r = api().Get("/v1/rows?table=rekeyed");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 500) << r->http.body;
+  EXPECT_EQ(Str(r->json, {"error", "code"}), "table_cannot_sync");
+
+  ASSERT_TRUE(RootSql("ALTER TABLE rekeyed ADD PRIMARY KEY (uuid)").ok());
+  const absl::Time fixed = absl::Now() + absl::Seconds(8);
+  do {
+    absl::SleepFor(absl::Milliseconds(200));
+    r = api().Get("/v1/changes?table=rekeyed");
+    ASSERT_TRUE(r.ok()) << r.status();
+  } while (r->status != 200 && absl::Now() < fixed);
+  EXPECT_EQ(r->status, 200) << r->http.body;
+  RoundTrip("rekeyed", R"({"v": 2})", R"({"v": 2})");
 }
 
 TEST_F(TablesTest, UnregisteredTablesAnswer404) {
