@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cppconn/resultset.h"
@@ -57,6 +58,21 @@ v1::SqlValue UnwrittenValue(const v1::Column& column) {
   v1::SqlValue value;
   value.set_is_default(true);
   return value;
+}
+
+// Columns an INSERT must name even when the plan does not write them: NOT
+// NULL without a DEFAULT. Strict mode refuses an INSERT ... ON DUPLICATE KEY
+// UPDATE that leaves one out before it finds the row exists, so every upsert
+// names them with their implicit default (and never updates them).
+ColumnList RequiredColumns(const v1::TableSchema& schema) {
+  ColumnList columns;
+  for (const v1::Column& column : schema.columns()) {
+    if (column.name() != schema.key_column() && !column.generated() &&
+        !column.nullable() && !column.has_default()) {
+      columns.push_back(column.name());
+    }
+  }
+  return columns;
 }
 
 // Returns true when the plan writes a column the schema does not list (one
@@ -198,6 +214,7 @@ void AddUserTableWrites(PooledConnection& conn,
   const std::string key = QuoteIdentifier(schema.key_column());
   std::vector<std::string> deletes;
   std::map<ColumnList, std::vector<std::string>> upserts;
+  const ColumnList required = RequiredColumns(schema);
   for (const v1::RowWrite& row : request.rows()) {
     if (row.delete_row()) {
       deletes.push_back(row.row_id());
@@ -210,11 +227,17 @@ void AddUserTableWrites(PooledConnection& conn,
     for (const std::string& name : columns) {
       tuple.push_back(',');
       auto value = row.table_values().find(name);
-      if (value != row.table_values().end()) {
+      if (value != row.table_values().end() && !value->second.is_default()) {
         AppendValueLiteral(conn, tuple, value->second);
-      } else {
+      } else {  // not written, or erased by a delete
         AppendValueLiteral(conn, tuple, UnwrittenValue(*FindColumn(schema, name)));
       }
+    }
+    for (const std::string& name : required) {
+      if (absl::c_linear_search(columns, name)) continue;
+      tuple.push_back(',');
+      AppendValueLiteral(conn, tuple,
+                         ImplicitDefault(*FindColumn(schema, name)));
     }
     tuple += ")";
     upserts[std::move(columns)].push_back(std::move(tuple));
@@ -228,6 +251,10 @@ void AddUserTableWrites(PooledConnection& conn,
     for (const std::string& name : columns) {
       names.push_back(QuoteIdentifier(name));
       updates.push_back(absl::StrCat(names.back(), " = VALUES(", names.back(), ")"));
+    }
+    for (const std::string& name : required) {  // inserted, never updated
+      if (!absl::c_linear_search(columns, name))
+        names.push_back(QuoteIdentifier(name));
     }
     batch.Add(absl::StrCat("INSERT INTO ", table, " (", key, ",",
                            absl::StrJoin(names, ","), ") VALUES ",

@@ -69,6 +69,10 @@ constexpr const char* kSchema[] = {
     "CREATE TABLE via_admin (uuid CHAR(36) NOT NULL PRIMARY KEY,"
     " v VARCHAR(10) NULL, locked VARCHAR(10) NULL)",
     "CREATE TABLE int_key (id INT NOT NULL PRIMARY KEY, uuid CHAR(36) NULL)",
+    // NOT NULL columns without a DEFAULT, which strict mode makes every
+    // INSERT name.
+    "CREATE TABLE required_t (uuid CHAR(36) NOT NULL PRIMARY KEY,"
+    " a INT NOT NULL, e ENUM('x','y') NOT NULL, b VARCHAR(10) NULL)",
     // Loses its primary key while registered.
     "CREATE TABLE rekeyed (uuid CHAR(36) NOT NULL PRIMARY KEY, v INT NULL)",
 };
@@ -90,7 +94,7 @@ std::string RegistryJson(bool with_late) {
   {"name": "accounts", "key_column": "id", "sheet": "Accounts",
    "read_only_columns": ["balance"]},
   {"name": "strict_t"}, {"name": "evolving"}, {"name": "shrinking"},
-  {"name": "wide"}, {"name": "rekeyed"},
+  {"name": "wide"}, {"name": "rekeyed"}, {"name": "required_t"},
   {"name": "Straße `x` data", "key_column": "Row ID",
    "create_if_missing": true, "headers": ["first name", "名前"]})",
       with_late ? R"(, {"name": "late"})" : "", "]}\n");
@@ -448,6 +452,54 @@ TEST_F(TablesTest, DroppedColumnIsRejectedAndNeverHalfWritten) {
   EXPECT_EQ(statuses.front(), 503) << "the caches were not primed";
   EXPECT_EQ(Str(r->result(0), {"code"}), "unknown_column");
   EXPECT_THAT(Str(r->result(0), {"error"}), HasSubstr("`gone`"));
+}
+
+// Columns NOT NULL without a DEFAULT hold their implicit default until
+// written, and edits of other columns (partial upserts of an existing row,
+// a delete that erases some cells, a captured SQL edit) still commit.
+TEST_F(TablesTest, NotNullColumnsWithoutDefaultDoNotBlockPartialWrites) {
+  const std::string row = NewRowId();
+  auto change = [&](const std::string& id, int64_t at,
+                    const std::string& cells) {
+    EditChange c{id, row, Rfc3339(at), cells.empty()};
+    c.cells_json = cells;
+    return c;
+  };
+  const int64_t t = kT0 + 5'000'000;
+  for (const EditChange& c :
+       {change("req-b", t, R"({"b": "new"})"),
+        change("req-a", t + 2, R"({"a": 5})"),
+        change("req-b2", t + 4, R"({"b": "later"})"),
+        change("req-del", t + 3, "")}) {  // erases a, b survives
+    absl::StatusOr<ApiResponse> r = api().Edits(EditsBody("required_t", {c}));
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->status, 200) << c.event_id << ": " << r->http.body;
+    EXPECT_EQ(Str(r->result(0), {"status"}), "applied") << r->http.body;
+  }
+  auto stored = Sql(
+      absl::StrCat("SELECT a, e, b FROM required_t WHERE uuid = '", row, "'"));
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0][0], "0");
+  EXPECT_EQ((*stored)[0][1], "x");
+  EXPECT_EQ((*stored)[0][2], "later");
+
+  ASSERT_TRUE(
+      RootSql(absl::StrCat("UPDATE required_t SET b = 'sql' WHERE uuid = '",
+                           row, "'"))
+          .ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  absl::StatusOr<Value> entry;
+  do {
+    absl::SleepFor(absl::Milliseconds(100));
+    entry = FeedEntry("required_t", row);
+    ASSERT_TRUE(entry.ok()) << entry.status();
+  } while (Str(*entry, {"source"}) != "MYSQL" && absl::Now() < deadline);
+  EXPECT_EQ(Str(*entry, {"source"}), "MYSQL") << "the SQL edit was not merged";
+  EXPECT_EQ(Str(*entry, {"cells", "b"}), "sql");
+  auto pending = Sql("SELECT COUNT(*) FROM _sheetsync_capture");
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  EXPECT_EQ((*pending)[0][0], "0");
 }
 
 // A registered table whose key loses its unique index cannot sync: every
