@@ -6,9 +6,11 @@
 #include <memory>
 
 #include "absl/algorithm/container.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cppconn/resultset.h"
+#include "cppconn/resultset_metadata.h"
 #include "cppconn/statement.h"
 #include "mysql_connection.h"
 #include "services/common/coerce.h"
@@ -271,21 +273,36 @@ void AddCurrentRowsQuery(PooledConnection& conn, const v1::ApplyRequest& request
                                request.current_row_ids().end());
   batch.AddQuery(
       absl::StrCat("SELECT * FROM ", QuoteIdentifier(schema.table()), " WHERE ",
-                   QuoteIdentifier(schema.key_column()), " IN ", InList(conn, ids)),
+                   QuoteIdentifier(schema.key_column()), " IN ",
+                   InList(conn, ids)),
       [&schema, found](sql::ResultSet& rs) {
+        // By the columns the table has now: one of the cached schema's may
+        // have been dropped since, and asking for it would throw after the
+        // batch has committed.
+        sql::ResultSetMetaData* meta = rs.getMetaData();
+        std::vector<const v1::Column*> columns(meta->getColumnCount() + 1);
+        for (size_t i = 1; i < columns.size(); ++i) {
+          const std::string label = std::string(meta->getColumnLabel(i));
+          for (const v1::Column& column : schema.columns()) {
+            if (absl::EqualsIgnoreCase(column.name(), label))
+              columns[i] = &column;
+          }  // none: a column added since
+        }
         while (rs.next()) {
           v1::StoredRow row;
           row.set_exists(true);
-          for (const v1::Column& column : schema.columns()) {
-            if (column.name() == schema.key_column()) {
-              row.set_row_id(std::string(rs.getString(column.name())));
+          for (size_t i = 1; i < columns.size(); ++i) {
+            if (columns[i] == nullptr) continue;
+            const std::string& name = columns[i]->name();
+            if (name == schema.key_column()) {
+              row.set_row_id(std::string(rs.getString(i)));
               continue;
             }
-            v1::SqlValue& value = (*row.mutable_values())[column.name()];
-            if (rs.isNull(column.name())) {
+            v1::SqlValue& value = (*row.mutable_values())[name];
+            if (rs.isNull(i)) {
               value.set_is_null(true);
             } else {
-              value.set_text(std::string(rs.getString(column.name())));
+              value.set_text(std::string(rs.getString(i)));
             }
           }
           (*found)[row.row_id()] = std::move(row);

@@ -221,6 +221,34 @@ TEST_F(WriterApplyTest, CurrentRowsAreReadInsideTheCommit) {
   EXPECT_FALSE(applied->current_rows(1).exists());
 }
 
+// The rows read back inside the commit are read by the columns the table
+// has: a column dropped since the writer cached the schema must not fail the
+// answer of a batch that has committed.
+TEST_F(WriterApplyTest, CurrentRowsAreReadByTheColumnsTheTableHasNow) {
+  auto root = MysqlSession::ConnectAdmin(*config_, db_->name());
+  ASSERT_TRUE(root.ok()) << root.status();
+  ASSERT_TRUE(
+      (*root)->Execute("ALTER TABLE users ADD COLUMN extra INT NULL").ok());
+  const std::string row = NewRowId();
+  v1::ApplyRequest cached =
+      Plan({NameWrite(row, 0, "Ada", "e-11a", kT0)}, {"e-11a"});
+  (*cached.mutable_rows(0)->mutable_table_values())["extra"].set_text("1");
+  auto applied = Apply(cached);  // a new column: the writer re-reads the schema
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_FALSE(applied->conflict());
+  ASSERT_TRUE((*root)->Execute("ALTER TABLE users DROP COLUMN extra").ok());
+
+  v1::ApplyRequest request =
+      Plan({NameWrite(row, 1, "Grace", "e-11b", kT0 + 1)}, {"e-11b"});
+  request.add_current_row_ids(row);
+  applied = Apply(request);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_FALSE(applied->conflict());
+  ASSERT_EQ(applied->current_rows_size(), 1);
+  EXPECT_EQ(applied->current_rows(0).values().at("name").text(), "Grace");
+  EXPECT_FALSE(applied->current_rows(0).values().contains("extra"));
+}
+
 TEST_F(WriterApplyTest, HorizonRaisedSinceThePlanWritesNothing) {
   // The plan brings back a row with nothing stored, by a change at kT0 + 50;
   // meanwhile a prune raised the horizon to that time: a late replay that
