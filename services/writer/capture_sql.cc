@@ -21,11 +21,16 @@ namespace {
 using Quote = std::function<std::string(const std::string&)>;
 
 // The server's time of the write, in microseconds since the epoch (UTC,
-// whatever the session's time zone).
+// whatever the session's time zone). UTC_TIMESTAMP(6) is the time the
+// statement started, which may be long before the write (a statement that
+// waited for another transaction's row lock writes after that one's
+// commit); SYSDATE(6) - NOW(6) is the time since then, both in the
+// session's zone.
 constexpr char kNowUs[] =
-    "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
+    "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) + "
+    "TIMESTAMPDIFF(MICROSECOND, NOW(6), SYSDATE(6)))";
 
-constexpr char kTriggerVersion[] = "2";
+constexpr char kTriggerVersion[] = "3";
 
 uint64_t Fnv1a(absl::string_view text, uint64_t hash = 1469598103934665603ull) {
   for (unsigned char c : text) {

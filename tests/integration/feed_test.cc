@@ -189,6 +189,37 @@ TEST_F(FeedTest, CaseOnlyEditsAndReplaceReachTheSheetAsMysqlHoldsThem) {
   EXPECT_EQ(TableCopy()[kA]["email"], "b@x");
 }
 
+// A statement that waited for another transaction's row lock writes after
+// that transaction: its capture is stamped when it wrote, not when it
+// started, so the engine keeps what MySQL ordered last.
+TEST_F(FeedTest, AWriteThatWaitedForALockIsStampedWhenItWrote) {
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA, "', 'start', NULL, 0)"));
+  StartStack();
+  auto a = MysqlSession::Connect(config_, db_->name());
+  auto b = MysqlSession::Connect(config_, db_->name());
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::string where = absl::StrCat(" WHERE uuid = '", kA, "'");
+  ASSERT_TRUE((*a)->Execute("BEGIN").ok());
+  ASSERT_TRUE((*a)->Execute("UPDATE users SET name = 'A1'" + where).ok());
+  std::thread waiter([&] {  // starts now, writes after A commits
+    EXPECT_TRUE((*b)->Execute("UPDATE users SET name = 'B'" + where).ok());
+  });
+  absl::SleepFor(absl::Milliseconds(500));
+  ASSERT_TRUE((*a)->Execute("UPDATE users SET name = 'A2'" + where).ok());
+  ASSERT_TRUE((*a)->Execute("COMMIT").ok());
+  waiter.join();
+  Reader reader;
+  ASSERT_TRUE(Within2s([&] {
+    reader.Pull(*api_);
+    auto pending = sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture");
+    return pending.ok() && *pending == "0";
+  }));
+  absl::SleepFor(absl::Milliseconds(600));  // a write-back would be done by now
+  reader.Pull(*api_);
+  EXPECT_EQ(TableCopy()[kA]["name"], "B");
+  EXPECT_EQ(reader.copy, TableCopy());
+}
+
 TEST_F(FeedTest, SheetEditsNeverEchoAsMysqlAndExcludeOriginHidesThem) {
   StartStack();
   auto r = api_->Edits(EditsBody("users", {{"s-1", kA, Rfc3339(absl::ToUnixMicros(absl::Now())),
