@@ -78,10 +78,11 @@ std::string JsonOfRow(const v1::TableSchema& schema, const std::string& alias,
 }
 
 // Statements that delete a row and then write the same key (REPLACE, LOAD
-// DATA ... REPLACE, an UPDATE moving keys) run their triggers at one time T,
-// and the merge lets a delete win a tie: the row would end up deleted while
-// MySQL holds it. So a delete notes "<table>@T" in the session, and an insert
-// of that table at the same T is stamped T + 1 us, after the delete.
+// DATA ... REPLACE, an UPDATE moving keys) can run both triggers in the same
+// microsecond T, and the merge lets a delete win a tie: the row would end up
+// deleted while MySQL holds it. So a delete notes "<table>@T" in the
+// session, and an insert of that table at the same T is stamped T + 1 us,
+// after the delete.
 std::string DeletedHereNow(const std::string& table_literal) {
   return absl::StrCat("CONCAT(", table_literal, ", '@', ", kNowUs, ")");
 }
