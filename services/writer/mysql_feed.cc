@@ -30,21 +30,27 @@ namespace {
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 constexpr int kSequenceBatch = 5000;
 
+// User-table rows as JSON cells (every column but the key), in the order
+// read, by their normalised row id.
+struct CellRows {
+  std::vector<std::pair<std::string, google::protobuf::Struct>> rows;
+  int read = 0;          // rows MySQL returned, also those skipped
+  std::string last_key;  // the key of the last one, as stored
+};
 
-
-
-// Reads the user-table rows `ids` as JSON cells (every column but the key).
-std::map<std::string, google::protobuf::Struct> ReadCells(
-    PooledConnection& conn, const v1::TableSchema& schema,
-    const std::string& where) {
-  std::map<std::string, google::protobuf::Struct> rows;
+// Reads the user-table rows that `where` selects. A row whose key is not a
+// UUID never syncs: it is skipped (but counted in `read`).
+CellRows ReadCells(PooledConnection& conn, const v1::TableSchema& schema,
+                   const std::string& where) {
+  CellRows out;
   auto rs = Query(conn, absl::StrCat("SELECT * FROM ", QuoteIdentifier(schema.table()),
                                      " WHERE ", where));
   while (rs->next()) {
-    absl::StatusOr<std::string> id = NormalizeRowId(
-        std::string(rs->getString(schema.key_column())));
-    if (!id.ok()) continue;  // a key that is not a UUID never syncs
-    google::protobuf::Struct& cells = rows[*id];
+    ++out.read;
+    out.last_key = std::string(rs->getString(schema.key_column()));
+    absl::StatusOr<std::string> id = NormalizeRowId(out.last_key);
+    if (!id.ok()) continue;
+    google::protobuf::Struct cells;
     for (const v1::Column& column : schema.columns()) {
       if (column.name() == schema.key_column()) continue;
       v1::SqlValue value;
@@ -55,8 +61,9 @@ std::map<std::string, google::protobuf::Struct> ReadCells(
       }
       (*cells.mutable_fields())[column.name()] = SqlToJson(column, value);
     }
+    out.rows.emplace_back(*std::move(id), std::move(cells));
   }
-  return rows;
+  return out;
 }
 
 }  // namespace
@@ -142,8 +149,14 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
     }
     if (ids.empty()) return response;
     const std::string in = InList(conn, ids);
-    std::map<std::string, google::protobuf::Struct> cells = ReadCells(
-        conn, *schema, absl::StrCat(QuoteIdentifier(schema->key_column()), " IN ", in));
+    std::map<std::string, google::protobuf::Struct> cells;
+    for (auto& [id, row] :
+         ReadCells(
+             conn, *schema,
+             absl::StrCat(QuoteIdentifier(schema->key_column()), " IN ", in))
+             .rows) {
+      cells[id] = std::move(row);
+    }
     std::map<std::string, int64_t> times;
     rs = Query(conn, absl::StrCat(
         "SELECT r.row_id, GREATEST(COALESCE(r.tomb_us, 0), COALESCE(MAX(c.ts_us), 0)) "
@@ -191,10 +204,19 @@ absl::StatusOr<v1::ReadRowsResponse> MysqlVersionStore::ReadRows(
         Literal(conn, request.table()))));
     const int limit = std::max(1, request.limit());
     const std::string key = QuoteIdentifier(schema->key_column());
-    std::map<std::string, google::protobuf::Struct> rows = ReadCells(
-        conn, *schema,
-        absl::StrCat(key, " > ", Literal(conn, request.after()), " ORDER BY ", key,
-                     " LIMIT ", limit + 1));
+    // One more row than the page, to tell whether more follow. Rows whose
+    // key is not a UUID are skipped, so read on past them.
+    std::vector<std::pair<std::string, google::protobuf::Struct>> rows;
+    std::string after = request.after();
+    for (;;) {
+      CellRows read =
+          ReadCells(conn, *schema,
+                    absl::StrCat(key, " > ", Literal(conn, after), " ORDER BY ",
+                                 key, " LIMIT ", limit + 1));
+      for (auto& row : read.rows) rows.push_back(std::move(row));
+      if (read.read < limit + 1 || static_cast<int>(rows.size()) > limit) break;
+      after = read.last_key;
+    }
     for (auto& [id, cells] : rows) {
       if (response.rows_size() == limit) {
         response.set_has_more(true);

@@ -220,6 +220,36 @@ TEST_F(FeedTest, AWriteThatWaitedForALockIsStampedWhenItWrote) {
   EXPECT_EQ(reader.copy, TableCopy());
 }
 
+// Rows whose key is not a UUID never sync, and do not cut the snapshot's
+// pages short: paging reads on past them.
+TEST_F(FeedTest, SnapshotPagesReadPastKeysThatAreNotUuids) {
+  // In key order: a row, two keys that are not UUIDs, a row, one more.
+  const std::string first = "30000000-0000-4000-8000-000000000001";
+  Sql(absl::StrCat("INSERT INTO users (uuid, name) VALUES ('", first,
+                   "', 'a'), ('30000000-0000-4000-8000-00000000000:', 'no'), "
+                   "('30000000-0000-4000-8000-00000000000;', 'no'), ('",
+                   kB, "', 'b'), ('zzzz', 'no')"));
+  StartStack();
+  for (int limit : {1, 2, 3}) {
+    SCOPED_TRACE(limit);
+    std::vector<std::string> seen;
+    std::string after;
+    for (int page = 0; page < 10; ++page) {
+      auto r = api_->Get(
+          absl::StrCat("/v1/rows?table=users&limit=", limit, "&after=", after));
+      ASSERT_TRUE(r.ok() && r->status == 200)
+          << (r.ok() ? r->http.body : r.status().ToString());
+      const auto& fields = r->json.struct_value().fields();
+      for (const auto& row : fields.at("rows").list_value().values()) {
+        seen.push_back(Str(row, {"row_id"}));
+      }
+      after = fields.at("next_after").string_value();
+      if (!fields.at("has_more").bool_value()) break;
+    }
+    EXPECT_EQ(seen, (std::vector<std::string>{first, kB}));
+  }
+}
+
 TEST_F(FeedTest, SheetEditsNeverEchoAsMysqlAndExcludeOriginHidesThem) {
   StartStack();
   auto r = api_->Edits(EditsBody("users", {{"s-1", kA, Rfc3339(absl::ToUnixMicros(absl::Now())),
