@@ -183,6 +183,11 @@ class BadInputTest : public ::testing::Test {
                               << r->http.body.substr(0, 500);
     EXPECT_FALSE(Str(r->json, {"error", "message"}).empty())
         << r->http.body.substr(0, 500);
+    if (r->status == 422) {  // a result per change, ids even when empty
+      const auto& result = r->result(0).struct_value().fields();
+      EXPECT_TRUE(result.contains("event_id") && result.contains("row_id"))
+          << r->http.body.substr(0, 500);
+    }
     EXPECT_EQ(Snapshot(), before) << body.substr(0, 300);
   }
 

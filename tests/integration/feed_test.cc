@@ -296,6 +296,18 @@ TEST_F(FeedTest, LosingSqlWritesAreUndoneAndNewerOnesWin) {
                                               {{"score", "1"}}}}));
   EXPECT_EQ(Str(old->result(0), {"status"}), "stale");
   EXPECT_EQ(Str(old->result(0), {"current_versions", "score", "source"}), "MYSQL");
+  // The contract's shape: "origin" is there, "" for MYSQL.
+  const auto& version = old->result(0)
+                            .struct_value()
+                            .fields()
+                            .at("current_versions")
+                            .struct_value()
+                            .fields()
+                            .at("score")
+                            .struct_value()
+                            .fields();
+  ASSERT_TRUE(version.contains("origin")) << old->http.body;
+  EXPECT_EQ(version.at("origin").string_value(), "");
 }
 
 TEST_F(FeedTest, ConcurrentSheetAndSqlWritersWhileAReaderPages) {
