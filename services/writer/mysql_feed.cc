@@ -158,11 +158,17 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
       cells[id] = std::move(row);
     }
     std::map<std::string, int64_t> times;
-    rs = Query(conn, absl::StrCat(
-        "SELECT r.row_id, GREATEST(COALESCE(r.tomb_us, 0), COALESCE(MAX(c.ts_us), 0)) "
-        "FROM _sheetsync_rows r LEFT JOIN _sheetsync_cells c ON c.tbl = r.tbl AND "
-        "c.row_id = r.row_id WHERE r.tbl = ", tbl, " AND r.row_id IN ", in,
-        " GROUP BY r.row_id, r.tomb_us"));
+    rs = Query(
+        conn,
+        absl::StrCat(
+            // The later of the tombstone and the newest cell, either of which
+            // may be missing (and times may be before 1970).
+            "SELECT r.row_id, GREATEST(COALESCE(r.tomb_us, MAX(c.ts_us)), "
+            "COALESCE(MAX(c.ts_us), r.tomb_us)) "
+            "FROM _sheetsync_rows r LEFT JOIN _sheetsync_cells c ON c.tbl = "
+            "r.tbl AND "
+            "c.row_id = r.row_id WHERE r.tbl = ",
+            tbl, " AND r.row_id IN ", in, " GROUP BY r.row_id, r.tomb_us"));
     while (rs->next()) times[std::string(rs->getString(1))] = rs->getInt64(2);
     // Entries in feed order: by the position of each row's last change.
     std::vector<std::pair<int64_t, std::string>> order;

@@ -250,6 +250,26 @@ TEST_F(FeedTest, SnapshotPagesReadPastKeysThatAreNotUuids) {
   }
 }
 
+// The feed's updated_at is the row's newest time, also before 1970.
+TEST_F(FeedTest, TimesBefore1970AreShownAsTheyAre) {
+  StartStack();
+  ASSERT_EQ(
+      api_
+          ->Edits(EditsBody(
+              "users",
+              {{"old-1", kA, "-1", false, {{"name", "a"}}},
+               {"old-2", kB, "0001-01-01T00:00:00Z", false, {{"name", "b"}}}}))
+          ->status,
+      200);
+  Reader reader;
+  std::map<std::string, std::string> times;
+  for (const auto& entry : reader.Pull(*api_)) {
+    times[Str(entry, {"row_id"})] = Str(entry, {"updated_at"});
+  }
+  EXPECT_EQ(times[kA], "1969-12-31T23:59:59.999000Z");
+  EXPECT_EQ(times[kB], "0001-01-01T00:00:00.000000Z");
+}
+
 TEST_F(FeedTest, SheetEditsNeverEchoAsMysqlAndExcludeOriginHidesThem) {
   StartStack();
   auto r = api_->Edits(EditsBody("users", {{"s-1", kA, Rfc3339(absl::ToUnixMicros(absl::Now())),
