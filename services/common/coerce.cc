@@ -71,12 +71,13 @@ absl::StatusOr<std::string> Canonical(const v1::Column& col,
   return CoerceNonNull(Target{col, type}, v);
 }
 
-// Integers: a number when exact in a double, else a string.
+// Integers: a number within ±(2^53 - 1), where a double (and a JavaScript
+// number) tells every integer apart; else a string.
 Value IntegerToJson(absl::string_view text) {
   Value v;
   int64_t n;
-  if (absl::SimpleAtoi(text, &n) && n >= -(int64_t{1} << 53) &&
-      n <= (int64_t{1} << 53)) {
+  constexpr int64_t kMaxSafe = (int64_t{1} << 53) - 1;
+  if (absl::SimpleAtoi(text, &n) && n >= -kMaxSafe && n <= kMaxSafe) {
     v.set_number_value(static_cast<double>(n));
   } else {
     v.set_string_value(std::string(text));

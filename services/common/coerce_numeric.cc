@@ -20,7 +20,10 @@ namespace {
 
 using google::protobuf::Value;
 
-constexpr double kMaxExactInteger = 9007199254740992.0;  // 2^53
+// 2^53 - 1: past it a double no longer tells neighbouring integers apart
+// (9007199254740993 parses as 9007199254740992), so the number the client
+// sent may not be the one received. I-JSON's (RFC 7493) interoperable range.
+constexpr double kMaxSafeInteger = 9007199254740991.0;
 
 struct Integer {
   bool negative = false;
@@ -58,9 +61,9 @@ absl::StatusOr<Integer> IntegerFromValue(const Target& t, const Value& v) {
   if (v.kind_case() == Value::kNumberValue) {
     const double d = v.number_value();
     if (std::trunc(d) != d) return ValueError("type_mismatch", t, v);
-    if (std::fabs(d) > kMaxExactInteger) {
+    if (std::fabs(d) > kMaxSafeInteger) {
       return ValueError("out_of_range", t, v,
-                        "JSON numbers beyond 2^53 may have lost digits; send "
+                        "JSON numbers from 2^53 on may have lost digits; send "
                         "large integers as strings");
     }
     n.negative = d < 0;
