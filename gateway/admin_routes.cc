@@ -64,15 +64,12 @@ bool IsAdminPath(absl::string_view path) {
 std::optional<HttpResponse> GatewayHandler::CheckAdminToken(
     const HttpRequest& head) {
   std::optional<HttpResponse> refused;
-  const std::string authorization = head.Header("authorization");
-  constexpr absl::string_view kBearer = "Bearer ";
   if (options_.admin_token.empty() || options_.admin == nullptr) {
     refused = ErrorResponse(403, "admin_disabled",
                             "the admin API is off: start the gateway with "
                             "--admin_token (or SHEETSYNC_ADMIN_TOKEN)");
-  } else if (!absl::StartsWith(authorization, kBearer) ||
-             !ConstantTimeEquals(authorization.substr(kBearer.size()),
-                                 options_.admin_token)) {
+  } else if (!BearerMatches(head.Header("authorization"),
+                            options_.admin_token)) {
     refused = ErrorResponse(
         401, "unauthorized",
         "admin routes take the admin token (not the edit token) as "
@@ -96,9 +93,9 @@ void GatewayHandler::HandleAdmin(HttpRequest request, Responder respond) {
   };
   if (path == kTables) {
     if (method != "GET") {
-      return fail(ErrorResponse(405, "method_not_allowed",
-                                "use GET for /v1/admin/tables (PUT and "
-                                "DELETE take /v1/admin/tables/NAME)"));
+      return fail(MethodNotAllowed(
+          "GET",
+          "/v1/admin/tables (PUT and DELETE take /v1/admin/tables/NAME)"));
     }
     return AdminList(std::move(respond));
   }
@@ -116,8 +113,7 @@ void GatewayHandler::HandleAdmin(HttpRequest request, Responder respond) {
   if (method == "GET") return AdminGet(*name, std::move(respond));
   if (method == "PUT") return AdminPut(*name, request.body, std::move(respond));
   if (method == "DELETE") return AdminDelete(*name, std::move(respond));
-  fail(ErrorResponse(405, "method_not_allowed",
-                     "use GET, PUT or DELETE for /v1/admin/tables/NAME"));
+  fail(MethodNotAllowed("GET, PUT, DELETE", "/v1/admin/tables/NAME"));
 }
 
 void GatewayHandler::AdminList(Responder respond) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "gateway/edits_json.h"
 #include "gateway/static_page.h"
 #include "google/protobuf/arena.h"
@@ -95,6 +96,24 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   return diff == 0;
 }
 
+bool BearerMatches(absl::string_view authorization, absl::string_view token) {
+  constexpr absl::string_view kScheme = "Bearer";
+  if (!absl::StartsWithIgnoreCase(authorization, kScheme)) return false;
+  absl::string_view credentials = authorization.substr(kScheme.size());
+  if (!absl::StartsWith(credentials, " ")) return false;
+  while (absl::ConsumePrefix(&credentials, " ")) {
+  }
+  return ConstantTimeEquals(credentials, token);
+}
+
+HttpResponse MethodNotAllowed(absl::string_view allow,
+                              absl::string_view route) {
+  HttpResponse response = ErrorResponse(
+      405, "method_not_allowed", absl::StrCat("use ", allow, " for ", route));
+  response.headers.emplace_back("Allow", std::string(allow));
+  return response;
+}
+
 GatewayHandler::GatewayHandler(v1::Ingest::StubInterface& ingest,
                                v1::Writer::StubInterface& writer,
                                const Readiness* readiness,
@@ -127,10 +146,7 @@ GatewayHandler::~GatewayHandler() {
 std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
   if (IsPublic(head.path)) return std::nullopt;
   if (IsAdminPath(head.path)) return CheckAdminToken(head);
-  const std::string authorization = head.Header("authorization");
-  constexpr absl::string_view kBearer = "Bearer ";
-  if (!absl::StartsWith(authorization, kBearer) ||
-      !ConstantTimeEquals(authorization.substr(kBearer.size()), options_.token)) {
+  if (!BearerMatches(head.Header("authorization"), options_.token)) {
     HttpResponse response = ErrorResponse(
         401, "unauthorized",
         "send the gateway token as \"Authorization: Bearer <token>\"");
@@ -200,17 +216,13 @@ void GatewayHandler::Dispatch(HttpRequest request, Responder respond) {
   }
   if (path == "/v1/edits") {
     if (request.method != "POST") {
-      return Finish(path, ErrorResponse(405, "method_not_allowed",
-                                        "use POST for /v1/edits"),
-                    std::move(respond));
+      return Finish(path, MethodNotAllowed("POST", path), std::move(respond));
     }
     return HandleEdits(std::move(request), std::move(respond));
   }
   if (path == "/v1/changes" || path == "/v1/rows") {
     if (request.method != "GET") {
-      return Finish(path, ErrorResponse(405, "method_not_allowed",
-                                        absl::StrCat("use GET for ", path)),
-                    std::move(respond));
+      return Finish(path, MethodNotAllowed("GET", path), std::move(respond));
     }
     if (path == "/v1/changes") return HandleChanges(request, std::move(respond));
     return HandleRows(request, std::move(respond));

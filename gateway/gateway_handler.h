@@ -46,6 +46,15 @@ HttpResponse FromGrpc(const grpc::Status& status);
 // Returns true when `a` equals `b`, in time that depends only on a's length.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
+// Returns whether an Authorization header value carries `token` as Bearer
+// credentials: the scheme in any case (RFC 7235), one or more spaces, the
+// token compared in constant time.
+bool BearerMatches(absl::string_view authorization, absl::string_view token);
+
+// A 405 answer with the Allow header RFC 9110 asks for: `allow` lists the
+// methods the route takes ("GET, PUT, DELETE").
+HttpResponse MethodNotAllowed(absl::string_view allow, absl::string_view route);
+
 // One asynchronous call to a backend service and the HTTP request waiting
 // for its answer. `hold` counts it among the handler's calls in flight; it
 // goes first, so it is released last.

@@ -585,6 +585,15 @@ TEST_F(BadInputTest, HeaderInjectionAndSmuggling) {
       {"GET /healthz?x=\r\nSet-Cookie: a=b HTTP/1.1\r\nHost: t\r\nConnection: "
        "close\r\n\r\n",
        400},
+      // The auth scheme in any case, one or more spaces (RFC 7235).
+      {absl::StrCat("GET /v1/changes?table=users HTTP/1.1\r\nHost: "
+                    "t\r\nAuthorization: bEARER  ",
+                    kToken, "\r\nConnection: close\r\n\r\n"),
+       200},
+      {absl::StrCat("GET /v1/changes?table=users HTTP/1.1\r\nHost: "
+                    "t\r\nAuthorization: Bearer",
+                    kToken, "\r\nConnection: close\r\n\r\n"),
+       401},
       // A token with something appended (obsolete line folding).
       {absl::StrCat("GET /v1/changes?table=users HTTP/1.1\r\nHost: "
                     "t\r\nAuthorization: Bearer ",
@@ -597,6 +606,14 @@ TEST_F(BadInputTest, HeaderInjectionAndSmuggling) {
         << absl::CEscape(c.request.substr(0, 120)) << "\n"
         << raw.substr(0, 300);
   }
+  // A wrong method: 405 naming the right one in Allow (RFC 9110).
+  const std::string wrong_method = RawExchange(
+      port(), absl::StrCat("DELETE /v1/edits HTTP/1.1\r\nHost: t\r\n", auth,
+                           "Connection: close\r\n\r\n"));
+  EXPECT_EQ(RawStatus(wrong_method), 405);
+  EXPECT_THAT(wrong_method.substr(0, wrong_method.find("\r\n\r\n")),
+              HasSubstr("\r\nAllow: POST"))
+      << wrong_method;
   // Percent-encoded CR LF comes back escaped inside the JSON body, never as a
   // header.
   const std::string reflected = RawExchange(
