@@ -253,8 +253,9 @@ absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
       cell.set_text(value->second.string_value());
     }
   }
-  if (change.cells().empty()) {
-    return absl::InvalidArgumentError("the captured edit names no synced column");
+  if (change.cells().empty()) {  // columns added since `schema` was read?
+    return absl::NotFoundError(
+        "the captured edit names no column of the schema");
   }
   return change;
 }

@@ -37,7 +37,8 @@ std::string CaptureSnapshotSql(
 // Returns the captured row as a change (source MYSQL). `cols` is the JSON
 // array of changed column names (or empty: all), `vals` the JSON object of
 // column texts (binary columns hex-encoded). InvalidArgument when the key is
-// not a UUID or the JSON does not parse.
+// not a UUID or the JSON does not parse; NotFound when it names no column of
+// `schema` (one added since the schema was read, or dropped since the edit).
 absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
                                           int64_t capture_id, char op,
                                           const std::string& row_id,

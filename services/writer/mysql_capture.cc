@@ -1,6 +1,7 @@
 // MysqlVersionStore: capture of direct MySQL edits and retention.
 #include <memory>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cppconn/resultset.h"
@@ -91,50 +92,85 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(request.table()));
   ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
-  v1::ClaimCaptureResponse response;
-  const int64_t now = clock_.NowMicros();
-  try {
-    Begin(conn);
-    auto rs = Query(conn, absl::StrCat(
-        "SELECT id, op, row_id, captured_at_us, cols, vals FROM _sheetsync_capture "
-        "WHERE tbl = ", Literal(conn, request.table()),
-        " AND lease_until_us < ", now, " ORDER BY id LIMIT ",
-        std::max(1, request.limit()), " FOR UPDATE SKIP LOCKED"));
-    std::vector<int64_t> ids, unusable;
-    while (rs->next()) {
-      const int64_t id = rs->getInt64("id");
-      const std::string op = std::string(rs->getString("op"));
-      absl::StatusOr<v1::Change> change = CapturedChange(
-          *schema, id, op.empty() ? 'U' : op[0], std::string(rs->getString("row_id")),
-          rs->getInt64("captured_at_us"),
-          rs->isNull("cols") ? "" : std::string(rs->getString("cols")),
-          rs->isNull("vals") ? "{}" : std::string(rs->getString("vals")));
-      if (!change.ok()) {
-        unusable.push_back(id);
+  struct Captured {
+    int64_t id;
+    char op;
+    std::string row_id;
+    int64_t at_us;
+    std::string cols, vals;
+  };
+  auto decode = [&schema](const Captured& c) {
+    return CapturedChange(*schema, c.id, c.op, c.row_id, c.at_us, c.cols,
+                          c.vals);
+  };
+  for (bool refreshed = false;; refreshed = true) {
+    v1::ClaimCaptureResponse response;
+    const int64_t now = clock_.NowMicros();
+    try {
+      Begin(conn);
+      auto rs = Query(
+          conn,
+          absl::StrCat("SELECT id, op, row_id, captured_at_us, cols, vals FROM "
+                       "_sheetsync_capture "
+                       "WHERE tbl = ",
+                       Literal(conn, request.table()), " AND lease_until_us < ",
+                       now, " ORDER BY id LIMIT ", std::max(1, request.limit()),
+                       " FOR UPDATE SKIP LOCKED"));
+      std::vector<Captured> captured;
+      while (rs->next()) {
+        const std::string op = std::string(rs->getString("op"));
+        captured.push_back(
+            {rs->getInt64("id"), op.empty() ? 'U' : op[0],
+             std::string(rs->getString("row_id")),
+             rs->getInt64("captured_at_us"),
+             rs->isNull("cols") ? "" : std::string(rs->getString("cols")),
+             rs->isNull("vals") ? "{}" : std::string(rs->getString("vals"))});
+      }
+      // An edit of only columns added since the schema was cached (the
+      // triggers may be newer than this writer's cache): read the table as
+      // it is now, and claim again.
+      if (!refreshed && absl::c_any_of(captured, [&](const Captured& c) {
+            return absl::IsNotFound(decode(c).status());
+          })) {
+        RollbackQuietly(conn);
+        ASSIGN_OR_RETURN(v1::TableSchema fresh, DescribeTable(request.table()));
+        schema = std::make_shared<const v1::TableSchema>(std::move(fresh));
         continue;
       }
-      ids.push_back(id);
-      v1::CapturedChange& captured = *response.add_changes();
-      captured.set_capture_id(id);
-      captured.set_captured_at_us(rs->getInt64("captured_at_us"));
-      *captured.mutable_change() = *std::move(change);
+      std::vector<int64_t> ids, unusable;
+      for (const Captured& c : captured) {
+        absl::StatusOr<v1::Change> change = decode(c);
+        if (!change.ok()) {
+          unusable.push_back(c.id);
+          continue;
+        }
+        ids.push_back(c.id);
+        v1::CapturedChange& claimed = *response.add_changes();
+        claimed.set_capture_id(c.id);
+        claimed.set_captured_at_us(c.at_us);
+        *claimed.mutable_change() = *std::move(change);
+      }
+      if (!ids.empty()) {
+        Execute(conn,
+                absl::StrCat("UPDATE _sheetsync_capture SET lease_until_us = ",
+                             now + request.lease_us(), " WHERE id IN (",
+                             absl::StrJoin(ids, ","), ")"));
+      }
+      if (!unusable.empty()) {
+        // A key that is not a UUID cannot sync; an edit of only columns
+        // the table no longer has changes nothing that syncs.
+        Execute(conn,
+                absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",
+                             absl::StrJoin(unusable, ","), ")"));
+        response.set_skipped(static_cast<int>(unusable.size()));
+      }
+      Commit(conn);
+      return response;
+    } catch (const sql::SQLException& e) {
+      RollbackQuietly(conn);
+      return MysqlErrorStatus(e, conn, "claiming captured edits");
     }
-    if (!ids.empty()) {
-      Execute(conn, absl::StrCat("UPDATE _sheetsync_capture SET lease_until_us = ",
-                                now + request.lease_us(), " WHERE id IN (",
-                                absl::StrJoin(ids, ","), ")"));
-    }
-    if (!unusable.empty()) {  // a key that is not a UUID cannot sync
-      Execute(conn, absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",
-                                absl::StrJoin(unusable, ","), ")"));
-      response.set_skipped(static_cast<int>(unusable.size()));
-    }
-    Commit(conn);
-  } catch (const sql::SQLException& e) {
-    RollbackQuietly(conn);
-    return MysqlErrorStatus(e, conn, "claiming captured edits");
   }
-  return response;
 }
 
 absl::Status MysqlVersionStore::Maintain(absl::Duration retention, bool prune) {

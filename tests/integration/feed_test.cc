@@ -270,6 +270,40 @@ TEST_F(FeedTest, TimesBefore1970AreShownAsTheyAre) {
   EXPECT_EQ(times[kB], "0001-01-01T00:00:00.000000Z");
 }
 
+// Triggers installed by another writer replica (or the migrate job) can be
+// newer than this writer's cached schema: an edit of only a column added
+// since is decoded against the table as it is now, not dropped.
+TEST_F(FeedTest, ACapturedEditOfANewColumnIsMergedNotDropped) {
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA, "', 'a', NULL, 1)"));
+  StartStack({"--maintenance_interval=1h"});  // this writer keeps old triggers
+  Reader reader;
+  ASSERT_TRUE(Within2s([&] {
+    reader.Pull(*api_);
+    return reader.copy.count(kA) > 0;
+  }));
+  Sql("ALTER TABLE users ADD COLUMN c VARCHAR(20) NULL");
+  // What a newer replica's trigger logs for UPDATE users SET c = 'sql'.
+  Sql("SET @sheetsync_writer = 1");
+  Sql(absl::StrCat("UPDATE users SET c = 'sql' WHERE uuid = '", kA, "'"));
+  Sql(
+      absl::StrCat("INSERT INTO _sheetsync_capture (tbl, op, row_id, "
+                   "captured_at_us, cols, vals) "
+                   "VALUES ('users', 'U', '",
+                   kA, "', ", absl::ToUnixMicros(absl::Now()),
+                   ", '[\"c\"]', '{\"c\": \"sql\"}')"));
+  Sql("SET @sheetsync_writer = NULL");
+  ASSERT_TRUE(Within2s([&] {
+    auto pending = sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture");
+    return pending.ok() && *pending == "0";
+  }));
+  auto versions =
+      sql_->QueryValue(absl::StrCat("SELECT COUNT(*) FROM _sheetsync_cells "
+                                    "WHERE tbl = 'users' AND row_id = '",
+                                    kA, "' AND col = 'c' AND source = 2"));
+  ASSERT_TRUE(versions.ok()) << versions.status();
+  EXPECT_EQ(*versions, "1") << "the captured edit of `c` was dropped";
+}
+
 TEST_F(FeedTest, SheetEditsNeverEchoAsMysqlAndExcludeOriginHidesThem) {
   StartStack();
   auto r = api_->Edits(EditsBody("users", {{"s-1", kA, Rfc3339(absl::ToUnixMicros(absl::Now())),
