@@ -104,12 +104,10 @@ absl::StatusOr<std::string> CoerceInteger(const Target& t, const Value& v) {
   return n.negative ? absl::StrCat("-", text) : text;
 }
 
+// JSON true/false, or what fits a TINYINT; the contract lets a string into
+// an integer column only as a sign and digits, so "true" is not 1.
 absl::StatusOr<std::string> CoerceBool(const Target& t, const Value& v) {
   if (v.kind_case() == Value::kBoolValue) return v.bool_value() ? "1" : "0";
-  if (v.kind_case() == Value::kStringValue) {
-    if (absl::EqualsIgnoreCase(v.string_value(), "true")) return "1";
-    if (absl::EqualsIgnoreCase(v.string_value(), "false")) return "0";
-  }
   return CoerceInteger(t, v);
 }
 

@@ -138,15 +138,15 @@ TEST(CoerceTest, Booleans) {
       {b, N(0), "0"},
       {b, S("1"), "1"},
       {b, S("0"), "0"},
-      {b, S("true"), "1"},
-      {b, S("FALSE"), "0"},
-      {b, S("True"), "1"},
       {b, N(5), "5"},
       {b, N(-128), "-128"},
       {Col("boolean", ""), B(true), "1"},
   });
   RunRefuses({
       {b, S("yes"), "type_mismatch", "expects BOOLEAN; got \"yes\""},
+      // A string fits an integer column only as a sign and digits.
+      {b, S("true"), "type_mismatch", "expects BOOLEAN; got \"true\""},
+      {b, S("FALSE"), "type_mismatch", "BOOLEAN"},
       {b, N(0.5), "type_mismatch", "BOOLEAN"},
       {b, N(128), "out_of_range", "-128 to 127"},
       {b, J("[true]"), "type_mismatch", "BOOLEAN"},
