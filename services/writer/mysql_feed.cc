@@ -135,13 +135,23 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
     }
     // Checked after the read: a prune that committed before it shows here,
     // and one that commits after it removed nothing this page holds.
-    const int64_t pruned = QueryInt(conn, absl::StrCat(
-        "SELECT pruned_seq FROM _sheetsync_tables WHERE tbl = ", tbl));
-    if (request.since_seq() < pruned) {
+    rs = Query(conn, absl::StrCat(
+        "SELECT pruned_seq, next_seq FROM _sheetsync_tables WHERE tbl = ", tbl));
+    const bool found = rs->next();
+    if (found && request.since_seq() < rs->getInt64(1)) {
       return absl::FailedPreconditionError(absl::StrCat(
           kCursorExpired,
           ": the change log before this cursor was pruned; resync from GET "
           "/v1/rows"));
+    }
+    // No position handed out is ever past next_seq: such a cursor is forged
+    // or from before the database was restored from a backup, and reading on
+    // from it would skip every change up to it.
+    if (found && request.since_seq() > rs->getInt64(2)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          kCursorExpired,
+          ": this cursor is ahead of the change log (restored from a backup?); "
+          "resync from GET /v1/rows"));
     }
     std::vector<std::string> ids;
     for (const auto& [id, seen] : rows) {
