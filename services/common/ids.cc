@@ -44,6 +44,19 @@ absl::StatusOr<std::string> NormalizeRowId(absl::string_view row_id) {
   return absl::AsciiStrToLower(row_id);
 }
 
+absl::StatusOr<std::string> RowIdOfStoredKey(absl::string_view key,
+                                             bool case_sensitive) {
+  absl::StatusOr<std::string> id = NormalizeRowId(key);
+  if (id.ok() && case_sensitive && *id != key) {
+    return Reject(
+        "invalid_row_id",
+        absl::StrCat("key ", Shown(key),
+                     " has upper-case letters in a key column that "
+                     "tells case apart: the sheet cannot address it"));
+  }
+  return id;
+}
+
 absl::Status ValidateEventId(absl::string_view event_id) {
   if (event_id.empty()) {
     return Reject("invalid_event_id", "event_id is missing or empty");

@@ -18,6 +18,14 @@ namespace sheetsync {
 // returns Reject("invalid_row_id", ...).
 absl::StatusOr<std::string> NormalizeRowId(absl::string_view row_id);
 
+// Returns the row id of a key as MySQL stores it: NormalizeRowId, and, when
+// the key column tells case apart (`case_sensitive`: a _bin or _cs
+// collation), only a key already in lower case. There 'ABC…' and 'abc…' are
+// two rows, and the sheet, whose ids are lower case, can only address the
+// second: the first does not sync (Reject("invalid_row_id", ...)).
+absl::StatusOr<std::string> RowIdOfStoredKey(absl::string_view key,
+                                             bool case_sensitive);
+
 // Returns OK when `event_id` is 1-128 bytes, each printable ASCII
 // (0x21-0x7E). Otherwise returns Reject("invalid_event_id", ...). Event ids
 // are compared byte for byte, so nothing is normalised.

@@ -211,7 +211,8 @@ absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
                                           const std::string& cols,
                                           const std::string& vals) {
   v1::Change change;
-  ASSIGN_OR_RETURN(*change.mutable_row_id(), NormalizeRowId(row_id));
+  ASSIGN_OR_RETURN(*change.mutable_row_id(),
+                   RowIdOfStoredKey(row_id, schema.key_case_sensitive()));
   // Two captures of a row in one microsecond (one statement writing it
   // twice) tie on time, and the merge then prefers the greater event id:
   // the capture id is zero-padded so that the later capture is the greater.

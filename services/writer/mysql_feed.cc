@@ -48,7 +48,8 @@ CellRows ReadCells(PooledConnection& conn, const v1::TableSchema& schema,
   while (rs->next()) {
     ++out.read;
     out.last_key = std::string(rs->getString(schema.key_column()));
-    absl::StatusOr<std::string> id = NormalizeRowId(out.last_key);
+    absl::StatusOr<std::string> id =
+        RowIdOfStoredKey(out.last_key, schema.key_case_sensitive());
     if (!id.ok()) continue;
     google::protobuf::Struct cells;
     for (const v1::Column& column : schema.columns()) {

@@ -388,7 +388,7 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::ReadSchema(
           "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
           "COLUMN_DEFAULT, EXTRA, CHARACTER_MAXIMUM_LENGTH, "
           "CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
-          "COLUMN_KEY "
+          "COLUMN_KEY, COLLATION_NAME "
           "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
           "AND TABLE_NAME = ",
           Literal(conn, registration.table), " ORDER BY ORDINAL_POSITION"));
@@ -400,6 +400,12 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::ReadSchema(
     if (column_key == "PRI") ++primary_columns;
     if (schema.columns().rbegin()->name() == registration.key_column) {
       key_column_key = column_key;
+      const std::string collation =
+          rs->isNull("COLLATION_NAME")
+              ? ""
+              : std::string(rs->getString("COLLATION_NAME"));
+      schema.set_key_case_sensitive(absl::EndsWith(collation, "_bin") ||
+                                    absl::StrContains(collation, "_cs"));
     }
   }
   if (schema.columns().empty()) {

@@ -14,6 +14,7 @@
 #include "cppconn/statement.h"
 #include "mysql_connection.h"
 #include "services/common/coerce.h"
+#include "services/common/ids.h"
 #include "services/common/status_macros.h"
 #include "services/writer/mysql_error.h"
 #include "services/writer/sql_text.h"
@@ -295,7 +296,10 @@ void AddCurrentRowsQuery(PooledConnection& conn, const v1::ApplyRequest& request
             if (columns[i] == nullptr) continue;
             const std::string& name = columns[i]->name();
             if (name == schema.key_column()) {
-              row.set_row_id(std::string(rs.getString(i)));
+              // As the plan names it: a key stored in upper case in a column
+              // that ignores case is the plan's lower-case row id.
+              const std::string key = std::string(rs.getString(i));
+              row.set_row_id(NormalizeRowId(key).value_or(key));
               continue;
             }
             v1::SqlValue& value = (*row.mutable_values())[name];
