@@ -126,11 +126,14 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
              rs->isNull("cols") ? "" : std::string(rs->getString("cols")),
              rs->isNull("vals") ? "{}" : std::string(rs->getString("vals"))});
       }
+      std::vector<absl::StatusOr<v1::Change>> changes;
+      for (const Captured& c : captured) changes.push_back(decode(c));
       // An edit of only columns added since the schema was cached (the
       // triggers may be newer than this writer's cache): read the table as
       // it is now, and claim again.
-      if (!refreshed && absl::c_any_of(captured, [&](const Captured& c) {
-            return absl::IsNotFound(decode(c).status());
+      if (!refreshed &&
+          absl::c_any_of(changes, [](const absl::StatusOr<v1::Change>& change) {
+            return absl::IsNotFound(change.status());
           })) {
         RollbackQuietly(conn);
         ASSIGN_OR_RETURN(v1::TableSchema fresh, DescribeTable(request.table()));
@@ -138,8 +141,9 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
         continue;
       }
       std::vector<int64_t> ids, unusable;
-      for (const Captured& c : captured) {
-        absl::StatusOr<v1::Change> change = decode(c);
+      for (size_t i = 0; i < captured.size(); ++i) {
+        const Captured& c = captured[i];
+        absl::StatusOr<v1::Change>& change = changes[i];
         if (!change.ok()) {
           unusable.push_back(c.id);
           continue;
