@@ -216,7 +216,13 @@ void AddUserTableWrites(PooledConnection& conn,
   const std::string table = QuoteIdentifier(schema.table());
   const std::string key = QuoteIdentifier(schema.key_column());
   std::vector<std::string> deletes;
-  std::map<ColumnList, std::vector<std::string>> upserts;
+  // By the columns updated: the columns inserted (those and the required
+  // ones they leave out, never updated) and each row's tuple.
+  struct Upsert {
+    ColumnList inserted;
+    std::vector<std::string> tuples;
+  };
+  std::map<ColumnList, Upsert> upserts;
   const ColumnList required = RequiredColumns(schema);
   for (const v1::RowWrite& row : request.rows()) {
     if (row.delete_row()) {
@@ -225,44 +231,45 @@ void AddUserTableWrites(PooledConnection& conn,
     }
     ColumnList columns = ColumnsToWrite(row, schema);
     if (columns.empty()) continue;
+    Upsert& upsert = upserts[columns];
+    if (upsert.inserted.empty()) {
+      upsert.inserted = columns;
+      for (const std::string& name : required) {
+        if (!absl::c_linear_search(columns, name))
+          upsert.inserted.push_back(name);
+      }
+    }
     std::string tuple = "(";
     AppendLiteral(conn, tuple, row.row_id());
-    for (const std::string& name : columns) {
+    for (const std::string& name : upsert.inserted) {
       tuple.push_back(',');
       auto value = row.table_values().find(name);
       if (value != row.table_values().end() && !value->second.is_default()) {
         AppendValueLiteral(conn, tuple, value->second);
-      } else {  // not written, or erased by a delete
+      } else {  // not written, erased by a delete, or only required
         AppendValueLiteral(conn, tuple, UnwrittenValue(*FindColumn(schema, name)));
       }
     }
-    for (const std::string& name : required) {
-      if (absl::c_linear_search(columns, name)) continue;
-      tuple.push_back(',');
-      AppendValueLiteral(conn, tuple,
-                         ImplicitDefault(*FindColumn(schema, name)));
-    }
     tuple += ")";
-    upserts[std::move(columns)].push_back(std::move(tuple));
+    upsert.tuples.push_back(std::move(tuple));
   }
   if (!deletes.empty()) {
     batch.Add(absl::StrCat("DELETE FROM ", table, " WHERE ", key, " IN ",
                            InList(conn, deletes)));
   }
-  for (const auto& [columns, tuples] : upserts) {
+  for (const auto& [columns, upsert] : upserts) {
     std::vector<std::string> names, updates;
-    for (const std::string& name : columns) {
+    for (const std::string& name : upsert.inserted) {
       names.push_back(QuoteIdentifier(name));
-      updates.push_back(absl::StrCat(names.back(), " = VALUES(", names.back(), ")"));
     }
-    for (const std::string& name : required) {  // inserted, never updated
-      if (!absl::c_linear_search(columns, name))
-        names.push_back(QuoteIdentifier(name));
+    for (const std::string& name : columns) {
+      const std::string quoted = QuoteIdentifier(name);
+      updates.push_back(absl::StrCat(quoted, " = VALUES(", quoted, ")"));
     }
-    batch.Add(absl::StrCat("INSERT INTO ", table, " (", key, ",",
-                           absl::StrJoin(names, ","), ") VALUES ",
-                           absl::StrJoin(tuples, ","), " ON DUPLICATE KEY UPDATE ",
-                           absl::StrJoin(updates, ",")));
+    batch.Add(absl::StrCat(
+        "INSERT INTO ", table, " (", key, ",", absl::StrJoin(names, ","),
+        ") VALUES ", absl::StrJoin(upsert.tuples, ","),
+        " ON DUPLICATE KEY UPDATE ", absl::StrJoin(updates, ",")));
   }
 }
 
