@@ -1,7 +1,6 @@
 // MysqlVersionStore: capture of direct MySQL edits and retention.
 #include <memory>
 
-#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cppconn/resultset.h"
@@ -92,17 +91,6 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(request.table()));
   ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
-  struct Captured {
-    int64_t id;
-    char op;
-    std::string row_id;
-    int64_t at_us;
-    std::string cols, vals;
-  };
-  auto decode = [&schema](const Captured& c) {
-    return CapturedChange(*schema, c.id, c.op, c.row_id, c.at_us, c.cols,
-                          c.vals);
-  };
   for (bool refreshed = false;; refreshed = true) {
     v1::ClaimCaptureResponse response;
     const int64_t now = clock_.NowMicros();
@@ -116,42 +104,39 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
                        Literal(conn, request.table()), " AND lease_until_us < ",
                        now, " ORDER BY id LIMIT ", std::max(1, request.limit()),
                        " FOR UPDATE SKIP LOCKED"));
-      std::vector<Captured> captured;
+      std::vector<std::pair<int64_t, absl::StatusOr<v1::Change>>> decoded;
+      bool unknown_column = false;
       while (rs->next()) {
+        const int64_t id = rs->getInt64("id");
         const std::string op = std::string(rs->getString("op"));
-        captured.push_back(
-            {rs->getInt64("id"), op.empty() ? 'U' : op[0],
-             std::string(rs->getString("row_id")),
-             rs->getInt64("captured_at_us"),
-             rs->isNull("cols") ? "" : std::string(rs->getString("cols")),
-             rs->isNull("vals") ? "{}" : std::string(rs->getString("vals"))});
+        absl::StatusOr<v1::Change> change = CapturedChange(
+            *schema, id, op.empty() ? 'U' : op[0],
+            std::string(rs->getString("row_id")),
+            rs->getInt64("captured_at_us"),
+            rs->isNull("cols") ? "" : std::string(rs->getString("cols")),
+            rs->isNull("vals") ? "{}" : std::string(rs->getString("vals")));
+        unknown_column |= absl::IsNotFound(change.status());
+        decoded.emplace_back(id, std::move(change));
       }
-      std::vector<absl::StatusOr<v1::Change>> changes;
-      for (const Captured& c : captured) changes.push_back(decode(c));
       // An edit of only columns added since the schema was cached (the
       // triggers may be newer than this writer's cache): read the table as
       // it is now, and claim again.
-      if (!refreshed &&
-          absl::c_any_of(changes, [](const absl::StatusOr<v1::Change>& change) {
-            return absl::IsNotFound(change.status());
-          })) {
+      if (unknown_column && !refreshed) {
         RollbackQuietly(conn);
         ASSIGN_OR_RETURN(v1::TableSchema fresh, DescribeTable(request.table()));
         schema = std::make_shared<const v1::TableSchema>(std::move(fresh));
         continue;
       }
       std::vector<int64_t> ids, unusable;
-      for (size_t i = 0; i < captured.size(); ++i) {
-        const Captured& c = captured[i];
-        absl::StatusOr<v1::Change>& change = changes[i];
+      for (auto& [id, change] : decoded) {
         if (!change.ok()) {
-          unusable.push_back(c.id);
+          unusable.push_back(id);
           continue;
         }
-        ids.push_back(c.id);
+        ids.push_back(id);
         v1::CapturedChange& claimed = *response.add_changes();
-        claimed.set_capture_id(c.id);
-        claimed.set_captured_at_us(c.at_us);
+        claimed.set_capture_id(id);
+        claimed.set_captured_at_us(change->updated_at_us());
         *claimed.mutable_change() = *std::move(change);
       }
       if (!ids.empty()) {
