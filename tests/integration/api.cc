@@ -62,16 +62,22 @@ google::protobuf::Value ParseJson(const std::string& body) {
   return value;
 }
 
-std::string Str(const google::protobuf::Value& value,
-                std::initializer_list<const char*> path) {
+const google::protobuf::Value* Find(const google::protobuf::Value& value,
+                                    std::initializer_list<const char*> path) {
   const google::protobuf::Value* at = &value;
   for (const char* field : path) {
-    if (!at->has_struct_value()) return "";
+    if (!at->has_struct_value()) return nullptr;
     auto it = at->struct_value().fields().find(field);
-    if (it == at->struct_value().fields().end()) return "";
+    if (it == at->struct_value().fields().end()) return nullptr;
     at = &it->second;
   }
-  return at->has_string_value() ? at->string_value() : "";
+  return at;
+}
+
+std::string Str(const google::protobuf::Value& value,
+                std::initializer_list<const char*> path) {
+  const google::protobuf::Value* at = Find(value, path);
+  return at != nullptr && at->has_string_value() ? at->string_value() : "";
 }
 
 absl::StatusOr<ApiResponse> Api::Edits(const std::string& body) const {

@@ -21,6 +21,10 @@ namespace sheetsync::test {
 // Returns the parsed JSON body (a null Value when it is not JSON).
 google::protobuf::Value ParseJson(const std::string& body);
 
+// Returns the value at a path of struct fields (null when absent).
+const google::protobuf::Value* Find(const google::protobuf::Value& value,
+                                    std::initializer_list<const char*> path);
+
 // Returns the string at a path of struct fields ("" when absent).
 std::string Str(const google::protobuf::Value& value,
                 std::initializer_list<const char*> path);
