@@ -1,5 +1,7 @@
 #include "gateway/edits_json.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/json_syntax.h"
 #include "google/protobuf/arena.h"
@@ -29,7 +31,7 @@ size_t Utf8Chars(absl::string_view text) {
 absl::Status NotIJson(absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(
       "the body must be a JSON object: {\"table\": ..., \"changes\": "
-      "[...]}, without duplicate names or numbers beyond 1.8e308 (",
+      "[...]}, without duplicate names (",
       why, ")"));
 }
 
@@ -82,6 +84,108 @@ absl::Status ToValue(simdjson::dom::element element, Value& out) {
   return NotIJson("unknown JSON type");
 }
 
+// The same from simdjson's On-Demand API, for the rare bodies its DOM parser
+// refuses: integers beyond 64 bits and numbers beyond a double. Each number is
+// read from its text: the nearest double, or ±infinity beyond 1.8e308, which
+// coercion rejects as `out_of_range` for that change alone (the body is JSON).
+absl::Status OnDemandToValue(simdjson::ondemand::value element, Value& out) {
+  simdjson::ondemand::json_type type;
+  if (simdjson::error_code error = element.type().get(type); error) {
+    return NotIJson(simdjson::error_message(error));
+  }
+  switch (type) {
+    case simdjson::ondemand::json_type::object: {
+      simdjson::ondemand::object object;
+      if (simdjson::error_code error = element.get_object().get(object);
+          error) {
+        return NotIJson(simdjson::error_message(error));
+      }
+      auto& fields = *out.mutable_struct_value()->mutable_fields();
+      for (auto field : object) {
+        std::string_view key;
+        simdjson::ondemand::value value;
+        if (simdjson::error_code error = field.unescaped_key().get(key);
+            error) {
+          return NotIJson(simdjson::error_message(error));
+        }
+        std::string name(key);
+        if (simdjson::error_code error = field.value().get(value); error) {
+          return NotIJson(simdjson::error_message(error));
+        }
+        auto [slot, inserted] = fields.try_emplace(name);
+        if (!inserted)
+          return NotIJson(absl::StrCat("duplicate name \"", name, "\""));
+        RETURN_IF_ERROR(OnDemandToValue(value, slot->second));
+      }
+      return absl::OkStatus();
+    }
+    case simdjson::ondemand::json_type::array: {
+      simdjson::ondemand::array array;
+      if (simdjson::error_code error = element.get_array().get(array); error) {
+        return NotIJson(simdjson::error_message(error));
+      }
+      auto& values = *out.mutable_list_value()->mutable_values();
+      for (auto item : array) {
+        simdjson::ondemand::value value;
+        if (simdjson::error_code error = item.get(value); error) {
+          return NotIJson(simdjson::error_message(error));
+        }
+        RETURN_IF_ERROR(OnDemandToValue(value, *values.Add()));
+      }
+      return absl::OkStatus();
+    }
+    case simdjson::ondemand::json_type::number: {
+      double number = 0;
+      // CheckJsonSyntax passed the token, so it parses; from_chars gives
+      // ±infinity beyond a double's range and 0 below its smallest.
+      const std::string_view token = element.raw_json_token();
+      if (!absl::SimpleAtod(absl::StripTrailingAsciiWhitespace(
+                                absl::string_view(token.data(), token.size())),
+                            &number)) {
+        return NotIJson("a number simdjson cannot read");
+      }
+      out.set_number_value(number);
+      return absl::OkStatus();
+    }
+    case simdjson::ondemand::json_type::string: {
+      std::string_view text;
+      if (simdjson::error_code error = element.get_string().get(text); error) {
+        return NotIJson(simdjson::error_message(error));
+      }
+      out.set_string_value(text.data(), text.size());
+      return absl::OkStatus();
+    }
+    case simdjson::ondemand::json_type::boolean: {
+      bool value = false;
+      if (simdjson::error_code error = element.get_bool().get(value); error) {
+        return NotIJson(simdjson::error_message(error));
+      }
+      out.set_bool_value(value);
+      return absl::OkStatus();
+    }
+    case simdjson::ondemand::json_type::null:
+      out.set_null_value(google::protobuf::NULL_VALUE);
+      return absl::OkStatus();
+  }
+  return NotIJson("unknown JSON type");
+}
+
+// Parses `body` with the On-Demand API into `out` (see OnDemandToValue).
+absl::Status ParseOnDemand(absl::string_view body, Value& out) {
+  thread_local simdjson::ondemand::parser parser;
+  const simdjson::padded_string padded(body.data(), body.size());
+  simdjson::ondemand::document document;
+  if (simdjson::error_code error = parser.iterate(padded).get(document);
+      error) {
+    return NotIJson(simdjson::error_message(error));
+  }
+  // A scalar root has no ondemand::value; the caller refuses any non-object.
+  simdjson::ondemand::value root;
+  if (document.get_value().get(root) != simdjson::SUCCESS)
+    return absl::OkStatus();
+  return OnDemandToValue(root, out);
+}
+
 }  // namespace
 
 absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body) {
@@ -96,9 +200,9 @@ absl::Status ParseEditsBodyInto(absl::string_view body, v1::SubmitRequest& reque
     return syntax;
   }
   // simdjson parses text CheckJsonSyntax has passed, into a parser that
-  // keeps its buffers across calls. It refuses integers beyond 64 bits, which
-  // are valid JSON (a double holds them, as protobuf's parser does): those
-  // rare bodies, and numbers beyond a double, go through protobuf's parser.
+  // keeps its buffers across calls. Its DOM parser refuses integers beyond 64
+  // bits and numbers beyond a double, which are valid JSON: those rare bodies
+  // go through its On-Demand API, which reads each number from its text.
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element parsed;
   // On the request's arena (if any), so that its changes move in for free.
@@ -109,9 +213,7 @@ absl::Status ParseEditsBodyInto(absl::string_view body, v1::SubmitRequest& reque
           : *google::protobuf::Arena::CreateMessage<Value>(request.GetArena());
   if (simdjson::error_code error = parser.parse(body.data(), body.size()).get(parsed);
       error == simdjson::NUMBER_ERROR) {
-    const auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(body.data(), body.size()), &root_value);
-    if (!status.ok()) return NotIJson(std::string(status.message()));
+    RETURN_IF_ERROR(ParseOnDemand(body, root_value));
   } else if (error != simdjson::SUCCESS) {
     return NotIJson(simdjson::error_message(error));
   } else if (absl::Status status = ToValue(parsed, root_value); !status.ok()) {

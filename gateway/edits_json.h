@@ -1,10 +1,9 @@
 // JSON <-> protobuf for POST /v1/edits (contract section 2): the body is
 // checked against RFC 8259 (json_syntax.h), parsed with simdjson into a
-// google.protobuf.Struct (protobuf's own JSON parser, ~6x slower, only for
-// integers beyond 64 bits), its shape checked (the only reasons for 400), and
-// each change is handed on as sent for ingest to validate. Responses are
-// printed with protobuf's JSON support.
-// Pure; thread-safe.
+// google.protobuf.Struct (numbers beyond a double become ±infinity, which
+// coercion rejects for that change alone), its shape checked (the only reasons
+// for 400), and each change is handed on as sent for ingest to validate.
+// Responses are printed with protobuf's JSON support. Pure; thread-safe.
 #ifndef SHEETSYNC_GATEWAY_EDITS_JSON_H_
 #define SHEETSYNC_GATEWAY_EDITS_JSON_H_
 
@@ -18,7 +17,7 @@ namespace sheetsync::gateway {
 
 // Returns the request for ingest, or InvalidArgument with a message a person
 // can act on when the body is not JSON (also: nested more than 32 deep, a
-// duplicate name, a number beyond a double), not an object with a string
+// duplicate name), not an object with a string
 // `table` and an array `changes` of objects, or has a `spreadsheet_id` that is
 // not a string of at most 255 characters.
 absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body);

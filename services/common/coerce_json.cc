@@ -224,7 +224,8 @@ absl::StatusOr<std::string> CoerceJson(const Target& t, const Value& v) {
   if (v.kind_case() == Value::kStringValue) return CoerceJsonText(t, v);
   std::string out;
   if (!AppendJson(v, &out)) {
-    return ValueError("invalid_value", t, v, "holds a non-finite number");
+    return ValueError("out_of_range", t, v,
+                      "holds a number beyond a double's range");
   }
   if (!IsValidUtf8(out)) {
     return ValueError("invalid_value", t, v, "not valid UTF-8");

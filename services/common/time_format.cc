@@ -224,10 +224,10 @@ absl::StatusOr<int64_t> ParseTimestamp(const google::protobuf::Value& value) {
     case google::protobuf::Value::kNumberValue: {
       const double ms = value.number_value();
       const std::string shown = absl::StrFormat("%.17g", ms);
-      if (!std::isfinite(ms) || std::trunc(ms) != ms) {
+      if (std::isfinite(ms) && std::trunc(ms) != ms) {
         return InvalidTimestamp(shown, "milliseconds must be a whole number");
       }
-      if (ms < kMinEpochMillis || ms > kMaxEpochMillis) {
+      if (!(ms >= kMinEpochMillis && ms <= kMaxEpochMillis)) {  // also ±inf
         return InvalidTimestamp(shown, "outside the years 0001-9999");
       }
       return static_cast<int64_t>(ms) * 1000;

@@ -49,11 +49,17 @@ TEST(CoerceTest, NullEmptyStringAndReadOnly) {
       {ro, N(1), "read_only_column", "read-only"},
       {ro, Null(), "read_only_column", "read-only"},
       {generated, S("x"), "read_only_column", "read-only"},
+      // 1e400 in the body: beyond a double, whatever the column.
       {Col("int", "int(11)"), N(std::numeric_limits<double>::infinity()),
-       "invalid_value", "not a finite number"},
+       "out_of_range", "beyond a double's range"},
+      {Col("varchar", "varchar(5)"),
+       N(-std::numeric_limits<double>::infinity()), "out_of_range",
+       "beyond a double's range"},
+      {Col("double", "double"), N(std::numeric_limits<double>::infinity()),
+       "out_of_range", "beyond a double's range"},
       {Col("varchar", "varchar(5)"),
        N(std::numeric_limits<double>::quiet_NaN()), "invalid_value",
-       "not a finite number"},
+       "not a number"},
   });
 }
 

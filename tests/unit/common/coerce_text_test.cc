@@ -1,5 +1,6 @@
 // Table-driven tests of services/common/coerce.h for string, binary, ENUM,
 // SET, JSON, UUID and unsupported columns.
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,19 @@ TEST(CoerceTextTest, Json) {
       {j, S("[0.1000000000000000000001]"), "invalid_value", "exactly"},
       {j, S("{\"n\": 9007199254740993}"), "invalid_value", "exactly"},
       {j, S("\"\xFF\""), "invalid_value", "UTF-8"},
+      // 1e400 (the gateway reads it as infinity), alone or inside a value.
+      {j, N(std::numeric_limits<double>::infinity()), "out_of_range",
+       "beyond a double's range"},
+      {j,
+       [] {
+         Value v = J("{\"a\":[1]}");
+         (*v.mutable_struct_value()->mutable_fields())["a"]
+             .mutable_list_value()
+             ->add_values()
+             ->set_number_value(-std::numeric_limits<double>::infinity());
+         return v;
+       }(),
+       "out_of_range", "beyond a double's range"},
   });
 }
 

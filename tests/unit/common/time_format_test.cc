@@ -132,10 +132,10 @@ TEST(ParseTimestampTest, RejectsOtherNumbersAndKinds) {
   ExpectInvalidTimestamp(ParseTimestamp(Number(1e300)).status(), "0001-9999");
   ExpectInvalidTimestamp(
       ParseTimestamp(Number(std::numeric_limits<double>::quiet_NaN())).status(),
-      "whole number");
+      "0001-9999");
   ExpectInvalidTimestamp(
       ParseTimestamp(Number(std::numeric_limits<double>::infinity())).status(),
-      "whole number");
+      "0001-9999");
   google::protobuf::Value v;
   v.set_bool_value(true);
   ExpectInvalidTimestamp(ParseTimestamp(v).status(), "a boolean");

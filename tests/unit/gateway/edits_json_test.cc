@@ -1,5 +1,6 @@
 #include "gateway/edits_json.h"
 
+#include <limits>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -88,12 +89,55 @@ TEST(ParseEditsBodyTest, RefusesJsonThatIsNotIJson) {
               HasSubstr("duplicate names"));
   EXPECT_THAT(Message(R"({"table":"users","changes":[{"cells":{"a":1,"a":2}}]})"),
               HasSubstr("duplicate name \"a\""));
-  EXPECT_THAT(Message(R"({"table":"users","changes":[{"cells":{"n":1e400}}]})"),
-              HasSubstr("beyond 1.8e308"));
-  EXPECT_THAT(Message(R"({"table":"users","changes":[{"cells":{"n":-1e400,"m":1}}]})"),
-              HasSubstr("beyond 1.8e308"));
+  // Also where only the On-Demand fallback sees it (a number beyond 64 bits).
+  EXPECT_THAT(
+      Message(R"({"table":"users","changes":[{"cells":{"a":1e400,"a":2}}]})"),
+      HasSubstr("duplicate name \"a\""));
   EXPECT_EQ(ParseEditsBody("[]").status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Numbers beyond 64 bits or beyond a double are JSON: they parse (through
+// simdjson's On-Demand API), to the nearest double or to ±infinity, which
+// coercion rejects for that change alone.
+TEST(ParseEditsBodyTest, ReadsNumbersBeyondTheDomParser) {
+  absl::StatusOr<v1::SubmitRequest> request = ParseEditsBody(
+      R"({"table":"users","spreadsheet_id":"s","changes":[)"
+      R"({"cells":{"n":1e400,"m":-1E+400 ,"t":1e-400,"big":99999999999999999999,)"
+      R"("s":"x\u00e9","l":[1,true,null,{"k":[]}]}},{"cells":{"ok":1}}]})");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->table(), "users");
+  EXPECT_EQ(request->spreadsheet_id(), "s");
+  ASSERT_EQ(request->changes_size(), 2);
+  const auto& cells =
+      request->changes(0).fields().at("cells").struct_value().fields();
+  EXPECT_EQ(cells.at("n").number_value(),
+            std::numeric_limits<double>::infinity());
+  EXPECT_EQ(cells.at("m").number_value(),
+            -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(cells.at("t").number_value(), 0);
+  EXPECT_EQ(cells.at("big").number_value(), 1e20);
+  EXPECT_EQ(cells.at("s").string_value(), "x\xc3\xa9");
+  const auto& list = cells.at("l").list_value();
+  ASSERT_EQ(list.values_size(), 4);
+  EXPECT_EQ(list.values(0).number_value(), 1);
+  EXPECT_TRUE(list.values(1).bool_value());
+  EXPECT_EQ(list.values(2).kind_case(), google::protobuf::Value::kNullValue);
+  EXPECT_EQ(
+      list.values(3).struct_value().fields().at("k").list_value().values_size(),
+      0);
+  EXPECT_EQ(request->changes(1)
+                .fields()
+                .at("cells")
+                .struct_value()
+                .fields()
+                .at("ok")
+                .number_value(),
+            1);
+  // The shape checks hold on this path too.
+  EXPECT_THAT(Message(R"({"table":1,"changes":[{"cells":{"n":1e400}}]})"),
+              HasSubstr("\"table\" must be a string"));
+  EXPECT_THAT(Message(R"([1e400])"), HasSubstr("not an object"));
 }
 
 }  // namespace
