@@ -1,5 +1,6 @@
 #include "gateway/edits_json.h"
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -35,28 +36,67 @@ absl::Status NotIJson(absl::string_view why) {
       why, ")"));
 }
 
-// Copies a parsed JSON value into `out`, refusing duplicate names (I-JSON,
-// RFC 7493). Recursion is bounded: CheckJsonSyntax capped the depth.
-absl::Status ToValue(simdjson::dom::element element, Value& out) {
+// Where a value sits in the body, for telling a duplicate name inside one
+// change (only that change is refused) from one elsewhere (the body is).
+struct Where {
+  int depth = 0;
+  bool changes = false;  // the root's "changes" array
+  int change = -1;       // the index of the change this value is in
+  Where Field(absl::string_view name) const {
+    Where child = *this;
+    ++child.depth;
+    child.changes = depth == 0 && name == "changes";
+    return child;
+  }
+  Where Item(int index) const {
+    Where child = *this;
+    ++child.depth;
+    child.changes = false;
+    if (changes) child.change = index;
+    return child;
+  }
+};
+
+// The first duplicate name found outside any change and in each change. A
+// name's later values are read (so that parsing goes on) and dropped.
+struct Duplicates {
+  std::string outside;
+  absl::flat_hash_map<int, std::string> in_change;
+  void Add(const Where& where, std::string name) {
+    if (where.change >= 0) {
+      in_change.try_emplace(where.change, std::move(name));
+    } else if (outside.empty()) {
+      outside = std::move(name);
+    }
+  }
+};
+
+// Copies a parsed JSON value into `out`, noting duplicate names (not I-JSON,
+// RFC 7493) in `dups`. Recursion is bounded: CheckJsonSyntax capped the depth.
+absl::Status ToValue(simdjson::dom::element element, Value& out, Where where,
+                     Duplicates& dups) {
   switch (element.type()) {
     case simdjson::dom::element_type::OBJECT: {
       auto& fields = *out.mutable_struct_value()->mutable_fields();
       const simdjson::dom::object object = element.get_object().value_unsafe();
       for (simdjson::dom::key_value_pair field : object) {
         std::string name(field.key.data(), field.key.size());
+        const Where child = where.Field(name);
         auto [slot, inserted] = fields.try_emplace(name);
-        if (!inserted) return NotIJson(absl::StrCat("duplicate name \"", name, "\""));
-        if (absl::Status status = ToValue(field.value, slot->second); !status.ok()) {
-          return status;
-        }
+        Value dropped;
+        if (!inserted) dups.Add(where, std::move(name));
+        RETURN_IF_ERROR(ToValue(field.value, inserted ? slot->second : dropped,
+                                child, dups));
       }
       return absl::OkStatus();
     }
     case simdjson::dom::element_type::ARRAY: {
       auto& values = *out.mutable_list_value()->mutable_values();
       const simdjson::dom::array array = element.get_array().value_unsafe();
+      int index = 0;
       for (simdjson::dom::element item : array) {
-        if (absl::Status status = ToValue(item, *values.Add()); !status.ok()) return status;
+        RETURN_IF_ERROR(
+            ToValue(item, *values.Add(), where.Item(index++), dups));
       }
       return absl::OkStatus();
     }
@@ -88,7 +128,8 @@ absl::Status ToValue(simdjson::dom::element element, Value& out) {
 // refuses: integers beyond 64 bits and numbers beyond a double. Each number is
 // read from its text: the nearest double, or ±infinity beyond 1.8e308, which
 // coercion rejects as `out_of_range` for that change alone (the body is JSON).
-absl::Status OnDemandToValue(simdjson::ondemand::value element, Value& out) {
+absl::Status OnDemandToValue(simdjson::ondemand::value element, Value& out,
+                             Where where, Duplicates& dups) {
   simdjson::ondemand::json_type type;
   if (simdjson::error_code error = element.type().get(type); error) {
     return NotIJson(simdjson::error_message(error));
@@ -112,10 +153,12 @@ absl::Status OnDemandToValue(simdjson::ondemand::value element, Value& out) {
         if (simdjson::error_code error = field.value().get(value); error) {
           return NotIJson(simdjson::error_message(error));
         }
+        const Where child = where.Field(name);
         auto [slot, inserted] = fields.try_emplace(name);
-        if (!inserted)
-          return NotIJson(absl::StrCat("duplicate name \"", name, "\""));
-        RETURN_IF_ERROR(OnDemandToValue(value, slot->second));
+        Value dropped;
+        if (!inserted) dups.Add(where, std::move(name));
+        RETURN_IF_ERROR(OnDemandToValue(
+            value, inserted ? slot->second : dropped, child, dups));
       }
       return absl::OkStatus();
     }
@@ -125,12 +168,14 @@ absl::Status OnDemandToValue(simdjson::ondemand::value element, Value& out) {
         return NotIJson(simdjson::error_message(error));
       }
       auto& values = *out.mutable_list_value()->mutable_values();
+      int index = 0;
       for (auto item : array) {
         simdjson::ondemand::value value;
         if (simdjson::error_code error = item.get(value); error) {
           return NotIJson(simdjson::error_message(error));
         }
-        RETURN_IF_ERROR(OnDemandToValue(value, *values.Add()));
+        RETURN_IF_ERROR(
+            OnDemandToValue(value, *values.Add(), where.Item(index++), dups));
       }
       return absl::OkStatus();
     }
@@ -171,7 +216,8 @@ absl::Status OnDemandToValue(simdjson::ondemand::value element, Value& out) {
 }
 
 // Parses `body` with the On-Demand API into `out` (see OnDemandToValue).
-absl::Status ParseOnDemand(absl::string_view body, Value& out) {
+absl::Status ParseOnDemand(absl::string_view body, Value& out,
+                           Duplicates& dups) {
   thread_local simdjson::ondemand::parser parser;
   const simdjson::padded_string padded(body.data(), body.size());
   simdjson::ondemand::document document;
@@ -183,7 +229,7 @@ absl::Status ParseOnDemand(absl::string_view body, Value& out) {
   simdjson::ondemand::value root;
   if (document.get_value().get(root) != simdjson::SUCCESS)
     return absl::OkStatus();
-  return OnDemandToValue(root, out);
+  return OnDemandToValue(root, out, Where(), dups);
 }
 
 }  // namespace
@@ -207,17 +253,21 @@ absl::Status ParseEditsBodyInto(absl::string_view body, v1::SubmitRequest& reque
   simdjson::dom::element parsed;
   // On the request's arena (if any), so that its changes move in for free.
   Value heap_root;
+  Duplicates dups;
   Value& root_value =
       request.GetArena() == nullptr
           ? heap_root
           : *google::protobuf::Arena::CreateMessage<Value>(request.GetArena());
   if (simdjson::error_code error = parser.parse(body.data(), body.size()).get(parsed);
       error == simdjson::NUMBER_ERROR) {
-    RETURN_IF_ERROR(ParseOnDemand(body, root_value));
+    RETURN_IF_ERROR(ParseOnDemand(body, root_value, dups));
   } else if (error != simdjson::SUCCESS) {
     return NotIJson(simdjson::error_message(error));
-  } else if (absl::Status status = ToValue(parsed, root_value); !status.ok()) {
-    return status;
+  } else {
+    RETURN_IF_ERROR(ToValue(parsed, root_value, Where(), dups));
+  }
+  if (!dups.outside.empty()) {
+    return NotIJson(absl::StrCat("duplicate name \"", dups.outside, "\""));
   }
   if (root_value.kind_case() != Value::kStructValue) return NotIJson("not an object");
   Struct& root = *root_value.mutable_struct_value();
@@ -247,6 +297,11 @@ absl::Status ParseEditsBodyInto(absl::string_view body, v1::SubmitRequest& reque
     }
   }
   request.set_table(table->second.string_value());
+  for (const auto& [index, name] : dups.in_change) {
+    (*request.mutable_unreadable_changes())[index] = absl::StrCat(
+        "the change names \"", name,
+        "\" twice (duplicate names in JSON are ambiguous); send each once");
+  }
   for (Value& change : *changes->second.mutable_list_value()->mutable_values()) {
     request.add_changes()->Swap(change.mutable_struct_value());
   }

@@ -17,9 +17,10 @@ namespace sheetsync::gateway {
 
 // Returns the request for ingest, or InvalidArgument with a message a person
 // can act on when the body is not JSON (also: nested more than 32 deep, a
-// duplicate name), not an object with a string
-// `table` and an array `changes` of objects, or has a `spreadsheet_id` that is
-// not a string of at most 255 characters.
+// name twice outside a change), not an object with a string `table` and an
+// array `changes` of objects, or has a `spreadsheet_id` that is not a string
+// of at most 255 characters. A change that names a field twice keeps the
+// first value and is listed in `unreadable_changes`, for ingest to reject.
 absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body);
 // The same, into `request` (empty; it may live on an arena). On an error
 // `request` holds part of the body.

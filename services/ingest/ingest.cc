@@ -102,7 +102,11 @@ void Ingest::Validate(const v1::SubmitRequest& request, const v1::TableSchema& s
     const auto& raw = request.changes(i);
     v1::ChangeResult& result = *response.add_results();
     v1::Change& change = *resolve.add_changes();
-    absl::Status valid = ValidateChangeInto(raw, schema, limits, change);
+    const auto unreadable =
+        request.unreadable_changes().find(static_cast<uint32_t>(i));
+    absl::Status valid = unreadable != request.unreadable_changes().end()
+                             ? Reject("invalid_change", unreadable->second)
+                             : ValidateChangeInto(raw, schema, limits, change);
     if (!valid.ok()) {
       resolve.mutable_changes()->RemoveLast();
       result.set_event_id(RawString(raw, "event_id"));

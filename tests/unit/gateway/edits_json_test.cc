@@ -3,6 +3,7 @@
 #include <limits>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/arena.h"
 #include "gtest/gtest.h"
@@ -87,14 +88,42 @@ TEST(ParseEditsBodyTest, RefusesLenientJsonWithAReason) {
 TEST(ParseEditsBodyTest, RefusesJsonThatIsNotIJson) {
   EXPECT_THAT(Message(R"({"table":"users","table":"x","changes":[]})"),
               HasSubstr("duplicate names"));
-  EXPECT_THAT(Message(R"({"table":"users","changes":[{"cells":{"a":1,"a":2}}]})"),
+  EXPECT_THAT(Message(R"({"table":"users","x":{"a":1,"a":2},"changes":[]})"),
               HasSubstr("duplicate name \"a\""));
-  // Also where only the On-Demand fallback sees it (a number beyond 64 bits).
+  // Also where only the On-Demand parser sees it (a number beyond a double).
   EXPECT_THAT(
-      Message(R"({"table":"users","changes":[{"cells":{"a":1e400,"a":2}}]})"),
-      HasSubstr("duplicate name \"a\""));
+      Message(R"({"table":"users","changes":[{"n":1e400}],"table":"x"})"),
+      HasSubstr("duplicate name \"table\""));
   EXPECT_EQ(ParseEditsBody("[]").status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// A name twice inside a change marks only that change (ingest rejects it,
+// naming the first duplicate found);
+// its first value is kept, and both parsers agree.
+TEST(ParseEditsBodyTest, MarksChangesThatNameAFieldTwice) {
+  for (const char* number : {"1", "1e400"}) {
+    absl::StatusOr<v1::SubmitRequest> request = ParseEditsBody(absl::StrCat(
+        R"({"table":"users","changes":[{"cells":{"a":1}},)",
+        R"({"event_id":"e","cells":{"a":1,"b":{"c":1,"c":2},"a":)", number,
+        R"(}},)", R"({"cells":{"a":1}},{"event_id":"f","event_id":"g","n":)",
+        number, "}]}"));
+    ASSERT_TRUE(request.ok()) << request.status();
+    ASSERT_EQ(request->changes_size(), 4);
+    EXPECT_EQ(request->unreadable_changes().size(), 2);
+    EXPECT_THAT(request->unreadable_changes().at(1), HasSubstr("\"c\" twice"));
+    EXPECT_THAT(request->unreadable_changes().at(3),
+                HasSubstr("\"event_id\" twice"));
+    EXPECT_EQ(request->changes(3).fields().at("event_id").string_value(), "f");
+    EXPECT_EQ(request->changes(1)
+                  .fields()
+                  .at("cells")
+                  .struct_value()
+                  .fields()
+                  .at("a")
+                  .number_value(),
+              1);
+  }
 }
 
 // Numbers beyond 64 bits or beyond a double are JSON: they parse (through
