@@ -193,6 +193,23 @@ std::vector<std::string> CaptureTriggerSql(const v1::TableSchema& schema,
   };
 }
 
+std::vector<std::string> DeleteCapturedSql(absl::Span<const int64_t> ids) {
+  std::vector<std::string> statements;
+  statements.reserve(ids.size());
+  for (const int64_t id : ids) {
+    statements.push_back(
+        absl::StrCat("DELETE FROM _sheetsync_capture WHERE id = ", id));
+  }
+  return statements;
+}
+
+std::string LeaseCapturedSql(absl::Span<const int64_t> ids,
+                             int64_t lease_until_us) {
+  return absl::StrCat(
+      "UPDATE _sheetsync_capture FORCE INDEX (PRIMARY) SET lease_until_us = ",
+      lease_until_us, " WHERE id IN (", absl::StrJoin(ids, ","), ")");
+}
+
 std::string CaptureSnapshotSql(const v1::TableSchema& schema, int64_t at_us,
                                const Quote& quote) {
   const std::string key = QuoteIdentifier(schema.key_column());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "sheetsync/v1/sync.pb.h"
 
 namespace sheetsync {
@@ -33,6 +34,18 @@ std::vector<std::string> CaptureTriggerSql(
 std::string CaptureSnapshotSql(
     const v1::TableSchema& schema, int64_t at_us,
     const std::function<std::string(const std::string&)>& quote);
+
+// Return the statements that delete, and lease until `lease_until_us`, the
+// captured rows with these ids, touching no other row. The capture table is
+// small and its statistics often say empty, so MariaDB plans `id IN (...)`
+// as a full scan, and a scanning DELETE waits for every row it reads that
+// another transaction holds: one direct edit left uncommitted on a synced
+// table (its trigger's row) would stall every merge, and the feed behind it.
+// So each id is deleted on its own (a primary-key lookup), and the lease
+// UPDATE forces the primary key.
+std::vector<std::string> DeleteCapturedSql(absl::Span<const int64_t> ids);
+std::string LeaseCapturedSql(absl::Span<const int64_t> ids,
+                             int64_t lease_until_us);
 
 // Returns the captured row as a change (source MYSQL). `cols` is the JSON
 // array of changed column names (or empty: all), `vals` the JSON object of

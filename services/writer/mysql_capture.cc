@@ -140,17 +140,16 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
         *claimed.mutable_change() = *std::move(change);
       }
       if (!ids.empty()) {
-        Execute(conn,
-                absl::StrCat("UPDATE _sheetsync_capture SET lease_until_us = ",
-                             now + request.lease_us(), " WHERE id IN (",
-                             absl::StrJoin(ids, ","), ")"));
+        Execute(conn, LeaseCapturedSql(ids, now + request.lease_us()));
       }
       if (!unusable.empty()) {
         // A key that is not a UUID cannot sync; an edit of only columns
         // the table no longer has changes nothing that syncs.
-        Execute(conn,
-                absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",
-                             absl::StrJoin(unusable, ","), ")"));
+        SqlBatch deletes;
+        for (std::string& statement : DeleteCapturedSql(unusable)) {
+          deletes.Add(std::move(statement));
+        }
+        deletes.Run(conn);
         response.set_skipped(static_cast<int>(unusable.size()));
       }
       Commit(conn);

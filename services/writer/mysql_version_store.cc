@@ -16,6 +16,7 @@
 #include "services/common/coerce.h"
 #include "services/common/ids.h"
 #include "services/common/status_macros.h"
+#include "services/writer/capture_sql.h"
 #include "services/writer/mysql_error.h"
 #include "services/writer/sql_text.h"
 
@@ -513,8 +514,10 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
   }
   const bool commit_in_batch = stale_if.empty() || events_at >= 0;
   if (!request.consumed_capture_ids().empty()) {
-    batch.Add(absl::StrCat("DELETE FROM _sheetsync_capture WHERE id IN (",
-                           absl::StrJoin(request.consumed_capture_ids(), ","), ")"));
+    for (std::string& statement :
+         DeleteCapturedSql(request.consumed_capture_ids())) {
+      batch.Add(std::move(statement));
+    }
   }
   if (!request.rows().empty()) {
     AddCellWrites(conn, request, tbl, now, batch);

@@ -29,4 +29,18 @@ TEST(CapturedChangeTest,
 }
 
 }  // namespace
+// Deletes and leases name rows by primary key only: a statement planned as a
+// scan would wait for rows other transactions hold (feed_test has the stall).
+TEST(CapturedRowsSqlTest, TouchOnlyTheGivenIdsByPrimaryKey) {
+  const std::vector<int64_t> ids = {7, 9};
+  EXPECT_EQ(DeleteCapturedSql(ids),
+            (std::vector<std::string>{
+                "DELETE FROM _sheetsync_capture WHERE id = 7",
+                "DELETE FROM _sheetsync_capture WHERE id = 9"}));
+  EXPECT_EQ(
+      LeaseCapturedSql(ids, 42),
+      "UPDATE _sheetsync_capture FORCE INDEX (PRIMARY) SET lease_until_us = 42 "
+      "WHERE id IN (7,9)");
+}
+
 }  // namespace sheetsync
