@@ -143,7 +143,10 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
     google::protobuf::Arena arena;
     auto& plan = *google::protobuf::Arena::CreateMessage<v1::ApplyRequest>(&arena);
     CombinePlans(plans, plan);
-    absl::StatusOr<v1::ApplyResponse> combined = apply_(plan);
+    Deadline latest = Deadline::min();
+    for (const Waiter* waiter : group)
+      latest = std::max(latest, waiter->deadline);
+    absl::StatusOr<v1::ApplyResponse> combined = apply_(plan, latest);
     if (combined.ok() && !combined->conflict()) {
       for (Waiter* waiter : group) waiter->result = AnswerFor(*waiter->request, *combined);
       if (observer_) observer_(static_cast<int>(group.size()));
@@ -163,7 +166,7 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
       waiter->result = PastDeadline();
       continue;
     }
-    waiter->result = apply_(*waiter->request);
+    waiter->result = apply_(*waiter->request, waiter->deadline);
   }
 }
 

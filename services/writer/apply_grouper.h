@@ -36,15 +36,16 @@ namespace sheetsync {
 
 class ApplyGrouper {
  public:
-  using ApplyFn = std::function<absl::StatusOr<v1::ApplyResponse>(const v1::ApplyRequest&)>;
+  using Deadline = std::chrono::system_clock::time_point;
+  using ApplyFn = std::function<absl::StatusOr<v1::ApplyResponse>(
+      const v1::ApplyRequest&, Deadline retry_until)>;
   // Called with the number of plans each combined transaction committed.
   using GroupObserver = std::function<void(int plans)>;
   using Done = std::function<void(absl::StatusOr<v1::ApplyResponse>)>;
-  using Deadline = std::chrono::system_clock::time_point;
 
-  // `apply` commits one plan (MysqlVersionStore::Apply) and must be
-  // thread-safe. Starts `max_leaders` threads (at least one); `max_rows` 0
-  // never combines plans.
+  // `apply` commits one plan (MysqlVersionStore::Apply, retrying until the
+  // latest deadline of the plan's callers) and must be thread-safe. Starts
+  // `max_leaders` threads (at least one); `max_rows` 0 never combines plans.
   ApplyGrouper(ApplyFn apply, int max_leaders, int max_rows,
                GroupObserver observer = nullptr);
   // Applies what is queued, then stops the threads.

@@ -153,10 +153,15 @@ int Main() {
   // many workers as connections.
   const bool grouping = absl::GetFlag(FLAGS_group_commit_leaders) > 0;
   auto grouper = std::make_unique<ApplyGrouper>(
-      [&store](const v1::ApplyRequest& plan) { return store.Apply(plan); },
+      [&store](const v1::ApplyRequest& plan,
+               ApplyGrouper::Deadline retry_until) {
+        return store.Apply(plan, absl::FromChrono(retry_until));
+      },
       grouping ? absl::GetFlag(FLAGS_group_commit_leaders) : config.pool_size,
       grouping ? absl::GetFlag(FLAGS_group_commit_max_rows) : 0,
-      [&writer_metrics](int plans) { writer_metrics.ObserveCommitGroup(plans); });
+      [&writer_metrics](int plans) {
+        writer_metrics.ObserveCommitGroup(plans);
+      });
   const int max_waiting = absl::GetFlag(FLAGS_max_waiting_calls);
   if (max_waiting < 0) {
     DieOnBadConfig("--max_waiting_calls must not be negative");

@@ -401,7 +401,7 @@ absl::StatusOr<v1::ReadStateResponse> MysqlVersionStore::ReadState(
 }
 
 absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
-    const v1::ApplyRequest& request) {
+    const v1::ApplyRequest& request, absl::Time retry_until) {
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(request.table()));
   if (WritesUnknownColumn(request, *schema)) {
@@ -414,6 +414,7 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
   }
   absl::Status last;
   for (int attempt = 0; attempt < kDeadlockRetries; ++attempt) {
+    if (attempt > 0 && absl::Now() >= retry_until) break;
     ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
     try {
       v1::ApplyResponse response = ApplyOnce(conn, request, *schema);

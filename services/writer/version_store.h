@@ -9,6 +9,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "sheetsync/v1/sync.pb.h"
 
 namespace sheetsync {
@@ -29,9 +30,12 @@ class VersionStore {
   // Commits the plan in one transaction when every row's rev still equals
   // its expected_rev and no new event id is known yet; otherwise writes
   // nothing and answers conflict with the fresh state. UNAVAILABLE when
-  // MySQL cannot be reached (nothing was committed).
+  // MySQL cannot be reached (nothing was committed). After a deadlock or a
+  // lock wait timeout it tries again, but not once `retry_until` (the
+  // callers' deadline) has passed: a commit then would be acknowledged to
+  // no one, and the caller's own retry (or the capture lease) applies it.
   virtual absl::StatusOr<v1::ApplyResponse> Apply(
-      const v1::ApplyRequest& request) = 0;
+      const v1::ApplyRequest& request, absl::Time retry_until) = 0;
 
   // Returns the registered tables.
   virtual std::vector<std::string> ListTables() = 0;

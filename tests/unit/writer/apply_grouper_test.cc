@@ -42,10 +42,12 @@ std::vector<std::string> RowIds(const v1::ApplyRequest& plan) {
 // existing with value "v-<row>", and can be held inside its first call.
 class FakeStore {
  public:
-  absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& plan) {
+  absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& plan,
+                                          ApplyGrouper::Deadline retry_until) {
     {
       absl::MutexLock lock(&mu_);
       seen_.push_back(plan);
+      retry_until_.push_back(retry_until);
     }
     if (hold_first_ && !held_.exchange(true)) {
       entered_.Notify();
@@ -66,6 +68,11 @@ class FakeStore {
     absl::MutexLock lock(&mu_);
     return seen_;
   }
+  // The `retry_until` of each call, in the order of seen().
+  std::vector<ApplyGrouper::Deadline> retry_until() {
+    absl::MutexLock lock(&mu_);
+    return retry_until_;
+  }
 
   bool hold_first_ = false;
   std::atomic<bool> held_{false};
@@ -76,16 +83,22 @@ class FakeStore {
  private:
   absl::Mutex mu_;
   std::vector<v1::ApplyRequest> seen_;
+  std::vector<ApplyGrouper::Deadline> retry_until_;
 };
 
 class ApplyGrouperTest : public ::testing::Test {
  protected:
   ApplyGrouper MakeGrouper(int max_leaders, int max_rows = 1000) {
-    return ApplyGrouper([this](const v1::ApplyRequest& plan) { return store_.Apply(plan); },
-                        max_leaders, max_rows, [this](int plans) {
-                          absl::MutexLock lock(&groups_mu_);
-                          groups_.push_back(plans);
-                        });
+    return ApplyGrouper(
+        [this](const v1::ApplyRequest& plan,
+               ApplyGrouper::Deadline retry_until) {
+          return store_.Apply(plan, retry_until);
+        },
+        max_leaders, max_rows,
+        [this](int plans) {
+          absl::MutexLock lock(&groups_mu_);
+          groups_.push_back(plans);
+        });
   }
 
   // Holds the only leader inside the store with plan `first`, queues
@@ -211,6 +224,38 @@ TEST_F(ApplyGrouperTest, UnreachableMysqlFailsTheWholeGroupAtOnce) {
   EXPECT_TRUE(absl::IsUnavailable(answers[0].status()));
   EXPECT_TRUE(absl::IsUnavailable(answers[1].status()));
   EXPECT_EQ(store_.seen().size(), 2u);  // held, combined; nothing plan by plan
+}
+
+// The store retries a plan after a lock wait or deadlock only while one of
+// its callers still waits: a combined plan until the latest deadline of the
+// group, a lone plan until its own.
+TEST_F(ApplyGrouperTest, ThePlanIsRetriedUntilItsLastCallerStopsWaiting) {
+  ApplyGrouper grouper = MakeGrouper(1);
+  const auto now = std::chrono::system_clock::now();
+  const auto soon = now + std::chrono::minutes(1);
+  const auto later = now + std::chrono::minutes(2);
+  RunQueued(grouper, {Plan({"a"}), Plan({"b"})}, {soon, later});
+  ASSERT_EQ(store_.retry_until().size(), 2u);  // the held plan, then a+b
+  EXPECT_EQ(store_.retry_until()[0], ApplyGrouper::Deadline::max());
+  EXPECT_EQ(store_.retry_until()[1], later);
+}
+
+TEST_F(ApplyGrouperTest, SettledPlanByPlanEachIsRetriedUntilItsOwnDeadline) {
+  store_.answer_ = [](const v1::ApplyRequest& plan) {
+    v1::ApplyResponse response;
+    response.set_conflict(plan.rows_size() > 1);  // only the combined plan
+    return response;
+  };
+  ApplyGrouper grouper = MakeGrouper(1);
+  const auto now = std::chrono::system_clock::now();
+  const auto soon = now + std::chrono::minutes(1);
+  const auto later = now + std::chrono::minutes(2);
+  RunQueued(grouper, {Plan({"c"}), Plan({"d"})}, {soon, later});
+  const std::vector<ApplyGrouper::Deadline> seen = store_.retry_until();
+  ASSERT_EQ(seen.size(), 4u);  // held, c+d, then c and d alone
+  EXPECT_EQ(seen[1], later);
+  EXPECT_EQ(seen[2], soon);
+  EXPECT_EQ(seen[3], later);
 }
 
 TEST_F(ApplyGrouperTest, APlanWhoseCallerStoppedWaitingIsNotApplied) {
