@@ -80,6 +80,7 @@ const PROP = {
   token: 'sheetsync.token',
   table: 'sheetsync.table',
   sheet: 'sheetsync.sheet',
+  sheetId: 'sheetsync.sheet_id',
   key: 'sheetsync.key_column',
   kinds: 'sheetsync.kinds',
   columns: 'sheetsync.columns',
@@ -96,6 +97,7 @@ const PROP = {
  * @property {string} token bearer token
  * @property {string} table MySQL table
  * @property {string} sheetName the synced sheet (tab)
+ * @property {number} sheetId that tab's getSheetId() (survives renames), 0 when not known
  * @property {string} keyColumn the table's key column (UUIDs)
  * @property {Object<string, string>} kinds column name -> one of COLUMN_KINDS
  * @property {string[]} columns table columns known at Connect (headers adopted by name)
@@ -113,6 +115,7 @@ function loadSettings_() {
     token: token,
     table: table,
     sheetName: doc.getProperty(PROP.sheet) || '',
+    sheetId: Number(doc.getProperty(PROP.sheetId) || 0),
     keyColumn: doc.getProperty(PROP.key) || 'uuid',
     kinds: parseJson_(doc.getProperty(PROP.kinds), {}),
     columns: parseJson_(doc.getProperty(PROP.columns), []),
@@ -126,6 +129,7 @@ function saveSettings_(/** @type {Settings} */ s) {
     [PROP.url]: s.url,
     [PROP.table]: s.table,
     [PROP.sheet]: s.sheetName,
+    [PROP.sheetId]: String(s.sheetId || ''),
     [PROP.key]: s.keyColumn,
     [PROP.kinds]: JSON.stringify(s.kinds),
     [PROP.columns]: JSON.stringify(s.columns),

@@ -39,7 +39,7 @@ function connect(/** @type {Object<string, string>} */ form) {
   const lock = LockService.getScriptLock();
   lock.waitLock(LOCK_WAIT_MS);
   try {
-    if (!old || old.url !== settings.url || old.table !== settings.table) resetSyncState_();
+    if (!sameTarget_(old, settings)) resetSyncState_();
     saveSettings_(settings);
     const ctx = newContext_(settings, { manual: true });
     const names = withDocumentLock_(function () { return prepareSheet_(ctx, settings.columns); });
@@ -53,6 +53,17 @@ function connect(/** @type {Object<string, string>} */ form) {
   return 'Connected "' + settings.sheetName + '" to table ' + settings.table + '. ' + run.message;
 }
 
+/**
+ * Returns whether `settings` sync the same gateway, table and tab as `old`, so that the synced
+ * state (the rows that tab and the table last agreed on) and the queue still apply. Another tab
+ * has other rows: keeping the state would send a delete for every row the new tab lacks.
+ */
+function sameTarget_(/** @type {Settings|null} */ old, /** @type {Settings} */ settings) {
+  if (!old || old.url !== settings.url || old.table !== settings.table) return false;
+  // Settings saved before the tab id was kept: the name is all there is.
+  return old.sheetId ? old.sheetId === settings.sheetId : old.sheetName === settings.sheetName;
+}
+
 /** Returns validated settings from the dialog's form. */
 function settingsFromForm_(/** @type {Object<string, string>} */ form, /** @type {Settings|null} */ old) {
   const url = String(form.url || '').trim().replace(/\/+$/, '');
@@ -62,11 +73,12 @@ function settingsFromForm_(/** @type {Object<string, string>} */ form, /** @type
   const table = String(form.table || '').trim();
   if (!/^[A-Za-z0-9_$]{1,64}$/.test(table)) throw new Error('The table name must be a MySQL identifier (letters, digits, _).');
   const sheetName = String(form.sheetName || '').trim() || SpreadsheetApp.getActiveSheet().getName();
-  if (sheetName === QUEUE_SHEET || sheetName === STATE_SHEET || !SpreadsheetApp.getActiveSpreadsheet().getSheetByName(sheetName)) {
+  const sheet = SpreadsheetApp.getActiveSpreadsheet().getSheetByName(sheetName);
+  if (sheetName === QUEUE_SHEET || sheetName === STATE_SHEET || !sheet) {
     throw new Error('There is no sheet named "' + sheetName + '" to sync.');
   }
   return {
-    url: url, token: token, table: table, sheetName: sheetName,
+    url: url, token: token, table: table, sheetName: sheetName, sheetId: sheet.getSheetId(),
     keyColumn: String(form.keyColumn || '').trim() || 'uuid',
     kinds: parseKinds_(String(form.kinds || '')),
     columns: old && old.table === table ? old.columns : [],
@@ -144,7 +156,7 @@ function union_(/** @type {string[]} */ a, /** @type {string[]} */ b) {
   return a.concat(b.filter(function (x) { return a.indexOf(x) < 0; }));
 }
 
-/** Forgets cursor, state, queue and backoff (connecting to another table or gateway). */
+/** Forgets cursor, state, queue and backoff (connecting to another table, gateway or tab). */
 function resetSyncState_() {
   const doc = PropertiesService.getDocumentProperties();
   [PROP.cursor, PROP.resync, PROP.backoff, PROP.status].forEach(function (k) { doc.deleteProperty(k); });

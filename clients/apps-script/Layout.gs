@@ -8,7 +8,7 @@
  * Rows: the key column (protected, warning-only) holds each row's UUID — that is the identity.
  * Row developer metadata (key sheetsync.row) repeats the UUID only while the sheet's 30,000
  * character metadata quota allows (~500 rows); where present it restores a UUID cell that
- * someone overwrote or cleared. Duplicated UUIDs (a copied row) get a fresh UUID on the copy.
+ * someone overwrote or cleared (not when the whole row was cleared: that is a delete, tag or not). Duplicated UUIDs (a copied row) get a fresh UUID on the copy.
  */
 
 /**
@@ -137,7 +137,8 @@ function readRowTags_(/** @type {GoogleAppsScript.Spreadsheet.Sheet} */ sheet) {
 
 /**
  * Gives every row with data one unique UUID: restores a UUID cell from the row tag when the
- * tagged UUID vanished from the key column, re-keys copies of another row's UUID (preferring to
+ * tagged UUID vanished from the key column (unless every synced cell of the row was cleared too:
+ * the row is deleted, tag or not, and loses its tag), re-keys copies of another row's UUID (preferring to
  * keep it on a row outside `edited`), keys new rows, and re-points tags that a sort left behind.
  * Writes the key cells it changed; updates rows[].key. Returns the rows whose key changed.
  */
@@ -152,8 +153,16 @@ function repairKeys_(/** @type {Ctx} */ ctx, /** @type {Layout} */ layout, /** @
     const tag = tags[r.sheetRow];
     let want = r.key;
     if (tag && tag.uuid && tag.uuid !== r.key) {
-      if (!count[tag.uuid]) want = tag.uuid;  // the tagged UUID is gone from the column: restore it
-      else if (r.key && count[r.key] === 1) tag.md.setValue(r.key);  // tag left behind (e.g. sort)
+      if (!count[tag.uuid] && !r.key && !hasData_(layout, r)) {
+        // Key and every synced cell cleared: the row is gone, as it is without a tag (reconcile
+        // sends the delete); its tag must not bring the UUID back to what is typed there next.
+        tag.md.remove();
+        delete tags[r.sheetRow];
+      } else if (!count[tag.uuid]) {
+        want = tag.uuid;  // the tagged UUID is gone from the column: restore it
+      } else if (r.key && count[r.key] === 1) {
+        tag.md.setValue(r.key);  // tag left behind (e.g. sort)
+      }
     }
     if (want && want === r.key && count[want] > 1 && keepers[want] !== r.sheetRow) want = '';
     if (!want && hasData_(layout, r)) {

@@ -69,7 +69,8 @@ function onEditInstalled(/** @type {GoogleAppsScript.Events.SheetsOnEdit} */ e) 
   const settings = loadSettings_();
   if (!settings || !e || !e.range || e.range.getSheet().getName() !== settings.sheetName) return;
   const ctx = newContext_(settings, { budgetMs: ON_EDIT_BUDGET_MS });
-  withDocumentLock_(function () { captureEdit_(ctx, e, editedAt); });
+  const before = editedKeys_(ctx, e);  // before waiting: a script may move rows meanwhile
+  withDocumentLock_(function () { captureEdit_(ctx, e, editedAt, before); });
   for (let i = 0; i < 3 && hasTime_(ctx) && !inBackoff_(ctx); i++) {
     const r = withScriptLock_(ctx, 0, function () { return flush_(ctx); });
     if (!r || r.error || queueLength_(ctx.ss) === 0) return;  // busy (that run sends it), failed, or done

@@ -2,8 +2,8 @@
  * Pull: MySQL -> sheet.
  *
  * Pages GET /v1/changes?table&since=<cursor>&limit&exclude_origin=<spreadsheet id> and applies
- * each page with one batched write (rows found by UUID, new rows appended, tombstoned rows
- * removed); the cursor advances only after the page is applied and the state saved, so a stop
+ * each page writing only the cells it changes, in batched writes (rows found by UUID, new rows
+ * appended, tombstoned rows removed); the cursor advances only after the page is applied and the state saved, so a stop
  * in between re-applies the page (idempotent). A 410 cursor_expired (or a cursor the gateway
  * does not understand, 400 invalid_cursor: another gateway) starts a resync from
  * GET /v1/rows (every live row, paged by key); the first page's `cursor` resumes the feed once
@@ -105,8 +105,8 @@ function finishResync_(/** @type {Ctx} */ ctx, /** @type {number} */ gen) {
 }
 
 /**
- * Applies feed entries {row_id, deleted, cells} to the sheet and the synced state: one block
- * write for updated and appended rows, then row deletions. `gen` marks rows a resync saw.
+ * Applies feed entries {row_id, deleted, cells} to the sheet and the synced state: the changed
+ * cells, then the appended rows, then row deletions. `gen` marks rows a resync saw.
  */
 function applyEntries_(/** @type {Ctx} */ ctx, /** @type {Array<Object>} */ entries, /** @type {number} */ gen) {
   if (entries.length === 0) return 0;
@@ -114,14 +114,15 @@ function applyEntries_(/** @type {Ctx} */ ctx, /** @type {Array<Object>} */ entr
     const layout = requireLayout_(ctx);
     const rows = readRows_(ctx, layout);
     const view = { layout: layout, rows: rows, byKey: indexRows_(rows), pending: pendingIndex_(ctx.ss) };
-    const plan = { dirty: new Set(), cells: new Set(), appends: [], removals: [] };
+    /** @type {{cells: Map<string, CellWrite>, appends: Array<Object>, removals: number[]}} */
+    const plan = { cells: new Map(), appends: [], removals: [] };
     for (const entry of entries) {
       const id = normalizeUuid_(entry.row_id);
       if (!id) continue;
       if (entry.deleted) applyDelete_(ctx, view, id, plan);
       else applyUpsert_(ctx, view, id, entry.cells || {}, plan, gen);
     }
-    writePlan_(ctx, layout, rows, plan);
+    writePlan_(ctx, layout, plan);
     saveState_(ctx);
     return entries.length;
   });
@@ -139,8 +140,7 @@ function applyDelete_(/** @type {Ctx} */ ctx, /** @type {Object} */ view, /** @t
   for (const c of view.layout.columns) {
     if (view.pending.cells.has(id + '\t' + c.name) || row.values[c.index - 1] === '') continue;
     row.values[c.index - 1] = '';
-    plan.dirty.add(row.sheetRow);
-    plan.cells.add(row.sheetRow + '\t' + c.index);
+    planCell_(plan, row, c.index, null);
   }
 }
 
@@ -148,30 +148,64 @@ function applyDelete_(/** @type {Ctx} */ ctx, /** @type {Object} */ view, /** @t
 function applyUpsert_(/** @type {Ctx} */ ctx, /** @type {Object} */ view, /** @type {string} */ id, /** @type {Object<string, *>} */ cells, /** @type {Object} */ plan, /** @type {number} */ gen) {
   const row = view.byKey[id];
   const old = ensureState_(ctx)[id];
-  if (!row && (old || view.pending.deletes.has(id))) return;  // deleted here; the delete is on its way
+  if (!row && (old || view.pending.deletes.has(id))) {
+    // Deleted here; the delete is on its way (reconcile sends it from the state): a resync that
+    // lists the row must not take it for a row deleted in MySQL and drop that state.
+    if (old && gen) rowState_(ctx, id).g = gen;
+    return;
+  }
   const st = rowState_(ctx, id);
   if (gen) st.g = gen;
   if (!row) {
     plan.appends.push({ id: id, cells: cells });
-    for (const c of view.layout.columns) if (has_(cells, c.name)) st.c[c.name] = cells[c.name];
+    for (const c of view.layout.columns) {
+      if (has_(cells, c.name)) setSynced_(st, c.name, cells[c.name], shownJson_(cells[c.name], c.kind, ctx.tz));
+    }
     return;
   }
   for (const c of view.layout.columns) {
     if (!has_(cells, c.name)) continue;
-    const idx = c.index - 1;
-    const local = cellToJson_(row.values[idx], c.kind, row.formats[idx], ctx.tz);
-    const mine = view.pending.cells.has(id + '\t' + c.name) ||
-        (old && !sameJson_(local, old.c[c.name]) && !(old.r && has_(old.r, c.name) && sameJson_(local, old.r[c.name])));
-    st.c[c.name] = cells[c.name];
-    if (mine) continue;  // a local edit not yet acknowledged: it is sent and the merge decides
-    if (st.r) delete st.r[c.name];
-    if (sameJson_(local, cells[c.name])) continue;
-    const cell = jsonToCell_(cells[c.name], c.kind, ctx.tz);
-    row.values[idx] = cell.value;
-    if (cell.format) row.formats[idx] = cell.format;
-    plan.dirty.add(row.sheetRow);
-    plan.cells.add(row.sheetRow + '\t' + c.index);
+    const cell = pullCell_(ctx, view, row, c, old, st, cells[c.name]);
+    if (cell) planCell_(plan, row, c.index, cell.format);
   }
+}
+
+/**
+ * @typedef {Object} CellWrite  A cell the pull changes: its row's values hold the new value.
+ * @property {SheetRow} row
+ * @property {number} col 1-based column
+ * @property {string|null} format the number format to set, null: keep the cell's
+ */
+
+/** Puts the cell (row, col) into the plan; row.values already holds its new value. */
+function planCell_(/** @type {Object} */ plan, /** @type {SheetRow} */ row, /** @type {number} */ col, /** @type {string|null} */ format) {
+  plan.cells.set(row.sheetRow + '\t' + col, { row: row, col: col, format: format });
+}
+
+/**
+ * Records a pulled cell value as synced and puts it into row.values unless the cell has a local
+ * edit not yet acknowledged (it is sent and the merge decides) or already shows that value.
+ * Returns what to write ({value, format}), or null when the cell stays.
+ */
+function pullCell_(/** @type {Ctx} */ ctx, /** @type {Object} */ view, /** @type {SheetRow} */ row, /** @type {SyncColumn} */ c, /** @type {RowState|undefined} */ old, /** @type {RowState} */ st, /** @type {*} */ json) {
+  const idx = c.index - 1;
+  const local = cellToJson_(row.values[idx], c.kind, row.formats[idx], ctx.tz);
+  const mine = view.pending.cells.has(row.key + '\t' + c.name) ||
+      (old && !sameJson_(local, syncedShown_(old, c.name)) && !(old.r && has_(old.r, c.name) && sameJson_(local, old.r[c.name])));
+  if (mine) {
+    setSynced_(st, c.name, json);
+    return null;
+  }
+  if (st.r) delete st.r[c.name];
+  const shown = shownJson_(json, c.kind, ctx.tz);
+  if (sameJson_(local, json) || sameJson_(local, shown) || sameInstant_(row.values[idx], json, c.kind, ctx.tz)) {
+    setSynced_(st, c.name, json, local);  // the cell already shows it: keep the person's form
+    return null;
+  }
+  const cell = jsonToCell_(json, c.kind, ctx.tz);
+  row.values[idx] = cell.value;
+  setSynced_(st, c.name, json, shown);
+  return cell;
 }
 
 /** Returns whether `obj` has own property `k`. */
@@ -180,54 +214,77 @@ function has_(/** @type {Object} */ obj, /** @type {string} */ k) {
 }
 
 /**
- * Writes the plan: one setValues (and one setNumberFormats) over the block from the first
- * changed row to the last appended one, keeping formulas of cells it does not change and
- * formatting as plain text any string that Sheets would otherwise reinterpret; then tags the
- * appended rows and deletes the removed rows bottom up.
+ * Writes the plan: the changed cells only — a person typing elsewhere in the sheet meanwhile
+ * (LockService does not hold people) keeps what they typed — in one setValues per block of
+ * rows that change the same run of columns; then the appended rows below whatever the sheet
+ * holds by now, in one block, tagged; then deletes the removed rows bottom up.
  */
-function writePlan_(/** @type {Ctx} */ ctx, /** @type {Layout} */ layout, /** @type {SheetRow[]} */ rows, /** @type {Object} */ plan) {
+function writePlan_(/** @type {Ctx} */ ctx, /** @type {Layout} */ layout, /** @type {Object} */ plan) {
+  for (const run of cellRuns_(Array.from(plan.cells.values()))) writeRun_(ctx, run);
   const start = Math.max(ctx.sheet.getLastRow(), 1) + 1;
   const built = plan.appends.map(function (a) { return buildRow_(ctx, layout, a.id, a.cells); });
-  const touched = Array.from(plan.dirty);
-  built.forEach(function (b, i) { touched.push(start + i); });
-  if (touched.length) {
-    const first = Math.min.apply(null, touched);
-    const last = Math.max.apply(null, touched);
-    const source = [];
-    for (let r = first; r <= last; r++) source.push(r < start ? rows[r - 2] : built[r - start]);
-    writeBlock_(ctx, layout, first, source, plan.cells, start);
-  }
-  if (built.length) {
-    const appended = built.map(function (b, i) { return /** @type {SheetRow} */ ({ sheetRow: start + i, key: b.key, values: b.values, formats: b.formats }); });
-    ensureRowTags_(ctx, appended);
-  }
+  writeNewRows_(ctx, layout, start, built);
   deleteSheetRows_(ctx, plan.removals);
 }
 
-/** Writes rows first.. from `source` (SheetRow-like {values, formats}) in one call each. */
-function writeBlock_(/** @type {Ctx} */ ctx, /** @type {Layout} */ layout, /** @type {number} */ first, /** @type {Array<Object>} */ source, /** @type {Set<string>} */ changedCells, /** @type {number} */ appendStart) {
-  ensureSize_(ctx.sheet, first + source.length - 1, layout.width);
-  const block = ctx.sheet.getRange(first, 1, source.length, layout.width);
-  const formulas = block.getFormulas();
-  const current = block.getNumberFormats();
+/**
+ * Groups cell writes into blocks {writes: CellWrite[][], col, width}: per row, runs of adjacent
+ * columns; consecutive rows with the same run share a block.
+ */
+function cellRuns_(/** @type {CellWrite[]} */ writes) {
+  writes.sort(function (a, b) { return a.row.sheetRow - b.row.sheetRow || a.col - b.col; });
+  const runs = [];
+  for (const w of writes) {
+    const last = runs[runs.length - 1];
+    const prev = last && last[last.length - 1];
+    if (prev && prev.row === w.row && prev.col + 1 === w.col) last.push(w);
+    else runs.push([w]);
+  }
+  const blocks = [];
+  for (const run of runs) {
+    const b = blocks[blocks.length - 1];
+    const top = b && b.writes[b.writes.length - 1][0];
+    if (b && b.col === run[0].col && b.width === run.length && top.row.sheetRow + 1 === run[0].row.sheetRow) b.writes.push(run);
+    else blocks.push({ writes: [run], col: run[0].col, width: run.length });
+  }
+  return blocks;
+}
+
+/** Writes one block of cellRuns_, setting number formats only where they change. */
+function writeRun_(/** @type {Ctx} */ ctx, /** @type {{writes: CellWrite[][], col: number, width: number}} */ block) {
   let formatsChanged = false;
   const values = [];
   const formats = [];
-  source.forEach(function (src, i) {
-    const r = first + i;
-    const vrow = [];
-    const frow = [];
-    for (let j = 0; j < layout.width; j++) {
-      const keepFormula = r < appendStart && formulas[i][j] && !changedCells.has(r + '\t' + (j + 1));
-      const v = keepFormula ? formulas[i][j] : src.values[j];
+  for (const run of block.writes) {
+    values.push(run.map(function (w) { return w.row.values[w.col - 1]; }));
+    formats.push(run.map(function (w) {
+      const v = w.row.values[w.col - 1];
+      let f = w.format || w.row.formats[w.col - 1];
+      if (typeof v === 'string' && v !== '' && f !== TEXT_FORMAT && sheetsWouldParse_(v)) f = TEXT_FORMAT;
+      if (f !== w.row.formats[w.col - 1]) formatsChanged = true;
+      return f;
+    }));
+  }
+  const range = ctx.sheet.getRange(block.writes[0][0].row.sheetRow, block.col, block.writes.length, block.width);
+  if (formatsChanged) range.setNumberFormats(formats);
+  range.setValues(values);
+}
+
+/** Writes new rows from `source` ({values, formats}, formats null: keep the cell's) at sheet
+ *  row `first` and below, in one call (and one for the formats when they change). */
+function writeBlock_(/** @type {Ctx} */ ctx, /** @type {Layout} */ layout, /** @type {number} */ first, /** @type {Array<Object>} */ source) {
+  ensureSize_(ctx.sheet, first + source.length - 1, layout.width);
+  const block = ctx.sheet.getRange(first, 1, source.length, layout.width);
+  const current = block.getNumberFormats();
+  let formatsChanged = false;
+  const values = source.map(function (src) { return src.values; });
+  const formats = source.map(function (src, i) {
+    return src.values.map(function (/** @type {*} */ v, /** @type {number} */ j) {
       let f = src.formats[j] || current[i][j];
-      if (!keepFormula && typeof v === 'string' && v !== '' && f !== TEXT_FORMAT && sheetsWouldParse_(v)) f = TEXT_FORMAT;
+      if (typeof v === 'string' && v !== '' && f !== TEXT_FORMAT && sheetsWouldParse_(v)) f = TEXT_FORMAT;
       if (f !== current[i][j]) formatsChanged = true;
-      vrow.push(v);
-      frow.push(f);
-    }
-    values.push(vrow);
-    formats.push(frow);
+      return f;
+    });
   });
   if (formatsChanged) block.setNumberFormats(formats);
   block.setValues(values);
@@ -251,6 +308,6 @@ function buildRow_(/** @type {Ctx} */ ctx, /** @type {Layout} */ layout, /** @ty
 /** Appends built rows at sheet row `start` (one block write). */
 function writeNewRows_(/** @type {Ctx} */ ctx, /** @type {Layout} */ layout, /** @type {number} */ start, /** @type {Array<Object>} */ built) {
   if (built.length === 0) return;
-  writeBlock_(ctx, layout, start, built, new Set(), start);
+  writeBlock_(ctx, layout, start, built);
   ensureRowTags_(ctx, built.map(function (b, i) { return /** @type {SheetRow} */ ({ sheetRow: start + i, key: b.key, values: b.values, formats: b.formats }); }));
 }

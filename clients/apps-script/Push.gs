@@ -9,9 +9,23 @@
  * `duplicate`). Losing cells get the winning value (`current`) and a note saying who won.
  */
 
-/** Captures one edit (made at epoch-ms editedAt) into the queue. Caller holds the document lock.
+/**
+ * Returns the UUIDs of the edited rows (e.range's rows from row 2, '' where a row has none),
+ * read before the trigger waits for the document lock: a script holding it may delete or insert
+ * rows meanwhile, and e.range keeps its coordinates.
+ */
+function editedKeys_(/** @type {Ctx} */ ctx, /** @type {GoogleAppsScript.Events.SheetsOnEdit} */ e) {
+  const top = Math.max(e.range.getRow(), 2);
+  const bottom = e.range.getLastRow();
+  if (bottom < top) return [];
+  const layout = requireLayout_(ctx);
+  return ctx.sheet.getRange(top, layout.keyIndex, bottom - top + 1, 1).getValues().map(function (v) { return normalizeUuid_(v[0]); });
+}
+
+/** Captures one edit (made at epoch-ms editedAt) into the queue. `before`: editedKeys_ read
+ *  before the lock (omitted: the rows cannot have moved). Caller holds the document lock.
  *  Returns the change count. */
-function captureEdit_(/** @type {Ctx} */ ctx, /** @type {GoogleAppsScript.Events.SheetsOnEdit} */ e, /** @type {number} */ editedAt) {
+function captureEdit_(/** @type {Ctx} */ ctx, /** @type {GoogleAppsScript.Events.SheetsOnEdit} */ e, /** @type {number} */ editedAt, /** @type {string[]=} */ before) {
   const range = e.range;
   const top = Math.max(range.getRow(), 2);
   const bottom = range.getLastRow();
@@ -22,12 +36,31 @@ function captureEdit_(/** @type {Ctx} */ ctx, /** @type {GoogleAppsScript.Events
   const edited = layout.columns.filter(function (c) { return c.index >= left && c.index <= right; });
   const keyEdited = layout.keyIndex >= left && layout.keyIndex <= right;
   let rows = readBlock_(ctx, layout, top, bottom);
-  const unkeyed = rows.some(function (r) { return !r.key && hasData_(layout, r); });
-  if (keyEdited || unkeyed) rows = readRows_(ctx, layout);  // identity needs the whole key column
-  const inEdit = rows.filter(function (r) { return r.sheetRow >= top && r.sheetRow <= bottom; });
-  if (keyEdited) restoreEditedKey_(ctx, layout, e, rows, inEdit);
-  else if (unkeyed) repairKeys_(ctx, layout, rows, new Set(inEdit.map(function (r) { return r.sheetRow; })));
-  const single = range.getNumRows() === 1 && range.getNumColumns() === 1;
+  let inEdit;
+  if (before && before.some(function (k, i) { return k && (!rows[i] || rows[i].key !== k); })) {
+    // Rows moved while this trigger waited: find the edited rows by UUID. Unkeyed ones are left
+    // to reconcile, which keys them and sends them whole.
+    const byKey = indexRows_(readRows_(ctx, layout));
+    inEdit = before.filter(function (k) { return k && byKey[k]; }).map(function (k) { return byKey[k]; });
+  } else {
+    const unkeyed = rows.some(function (r) { return !r.key && hasData_(layout, r); });
+    if (keyEdited || unkeyed) rows = readRows_(ctx, layout);  // identity needs the whole key column
+    inEdit = rows.filter(function (r) { return r.sheetRow >= top && r.sheetRow <= bottom; });
+    if (keyEdited) restoreEditedKey_(ctx, layout, e, rows, inEdit);
+    else if (unkeyed) repairKeys_(ctx, layout, rows, new Set(inEdit.map(function (r) { return r.sheetRow; })));
+  }
+  const changes = editChanges_(ctx, layout, e, inEdit, edited);
+  const times = stamps_(editedAt, changes.length);
+  changes.forEach(function (c, i) { c.updated_at = times[i]; });
+  enqueue_(ctx.ss, changes);
+  if (inEdit.some(function (r) { return r.fresh; })) ensureRowTags_(ctx, inEdit);
+  return changes.length;
+}
+
+/** Returns the changes (not yet stamped) of the edited rows: the edited columns, or every
+ *  filled cell of a new row; base from e.oldValue for a single-cell edit. */
+function editChanges_(/** @type {Ctx} */ ctx, /** @type {Layout} */ layout, /** @type {GoogleAppsScript.Events.SheetsOnEdit} */ e, /** @type {SheetRow[]} */ inEdit, /** @type {SyncColumn[]} */ edited) {
+  const single = e.range.getNumRows() === 1 && e.range.getNumColumns() === 1;
   const changes = [];
   for (const r of inEdit) {
     if (!r.key) continue;
@@ -37,11 +70,7 @@ function captureEdit_(/** @type {Ctx} */ ctx, /** @type {GoogleAppsScript.Events
     const base = single && edited.length === 1 && !r.fresh ? baseFromOldValue_(e, edited[0]) : undefined;
     changes.push(newChange_(r.key, cells, '', base));
   }
-  const times = stamps_(editedAt, changes.length);
-  changes.forEach(function (c, i) { c.updated_at = times[i]; });
-  enqueue_(ctx.ss, changes);
-  if (inEdit.some(function (r) { return r.fresh; })) ensureRowTags_(ctx, inEdit);
-  return changes.length;
+  return changes;
 }
 
 /** Reads rows top..bottom only. */

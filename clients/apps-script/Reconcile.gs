@@ -64,7 +64,7 @@ function diffRow_(/** @type {Layout} */ layout, /** @type {string} */ id, /** @t
   let n = 0;
   for (const c of layout.columns) {
     const v = json[c.name];
-    if (pending.cells.has(id + '\t' + c.name) || sameJson_(v, st.c[c.name])) continue;
+    if (pending.cells.has(id + '\t' + c.name) || sameJson_(v, syncedShown_(st, c.name))) continue;
     if (st.r && has_(st.r, c.name) && sameJson_(v, st.r[c.name])) continue;  // still the rejected value
     cells[c.name] = v;
     base[c.name] = has_(st.c, c.name) ? st.c[c.name] : null;

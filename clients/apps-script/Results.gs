@@ -3,7 +3,8 @@
  * the sheet. Acknowledged cells become the synced state; a losing cell gets the winning value
  * (`current`) at once and a note naming who won (`current_versions`) and when; an edit that lost
  * to a delete removes the row; a delete that lost shows the row again; rejected values get a
- * note, a line in Status, and are not re-sent while the cell holds them.
+ * note, a line in Status, and are not re-sent while the cell holds them — until the server
+ * accepts another change of the row, when reconcile sends whatever still differs.
  */
 
 /**
@@ -37,16 +38,18 @@ function editResult_(/** @type {Ctx} */ ctx, /** @type {Object} */ c, /** @type 
   }
   const st = rowState_(ctx, c.row_id);
   const current = r.current || {};
+  // The server took a change of this row: the person is working on it again, so cells held back
+  // after a rejected change (all of that change's cells, the good ones too) may be sent again.
+  delete st.r;
   for (const col in c.cells) {
-    if (st.r) delete st.r[col];
     if (r.status !== 'stale' && r.status !== 'partial') {
-      st.c[col] = c.cells[col];
+      setSynced_(st, col, c.cells[col]);
     } else if (Object.prototype.hasOwnProperty.call(current, col)) {
-      st.c[col] = current[col];
+      setSynced_(st, col, current[col], shownJson_(current[col], kindOf_(ctx, col), ctx.tz));
       ctx.status.conflicts++;
       fixes.push({ kind: 'cell', change: c, result: r, column: col });
     } else {
-      st.c[col] = c.cells[col];  // listed as applied
+      setSynced_(st, col, c.cells[col]);  // listed as applied
     }
   }
 }
@@ -58,9 +61,16 @@ function deleteResult_(/** @type {Ctx} */ ctx, /** @type {Object} */ c, /** @typ
     return;
   }
   const st = rowState_(ctx, c.row_id);
-  st.c = Object.assign({}, r.current);
+  st.c = {};
+  delete st.s;
+  for (const col in r.current) setSynced_(st, col, r.current[col], shownJson_(r.current[col], kindOf_(ctx, col), ctx.tz));
   ctx.status.conflicts++;
   fixes.push({ kind: 'restore', change: c, result: r });
+}
+
+/** Returns the kind of column `col` (Connect's column types; 'auto' when not set). */
+function kindOf_(/** @type {Ctx} */ ctx, /** @type {string} */ col) {
+  return ctx.settings.kinds[col] || 'auto';
 }
 
 /** Records a rejected change. */

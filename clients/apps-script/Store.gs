@@ -17,7 +17,10 @@
 
 /**
  * @typedef {Object} RowState
- * @property {Object<string, *>} c last acknowledged value per column
+ * @property {Object<string, *>} c last acknowledged value per column (the server's exact value)
+ * @property {Object<string, *>=} s what the cell reads back, per column whose value the cell
+ *     cannot show exactly (a DATETIME shown as a date in the sheet's zone, microseconds, a
+ *     {"base64": …} or JSON object shown as text): reconcile compares the cell with it
  * @property {Object<string, *>=} r last rejected value per column (not re-sent while the cell holds it)
  * @property {number=} g generation of the last snapshot resync that saw the row
  */
@@ -104,8 +107,8 @@ function queueLength_(/** @type {GoogleAppsScript.Spreadsheet.Spreadsheet} */ ss
 }
 
 /**
- * Returns the oldest queued changes, at most `max` of them and about `maxBytes` of JSON (at
- * least one): {changes, count, corrupt}; `count` rows are to be dropped once handled, corrupt
+ * Returns the oldest queued changes, at most `max` of them and about `maxBytes` of UTF-8
+ * JSON (at least one): {changes, count, corrupt}; `count` rows are to be dropped once handled, corrupt
  * rows (not JSON) among them are reported and skipped. Caller holds the document lock.
  */
 function peekQueue_(/** @type {GoogleAppsScript.Spreadsheet.Spreadsheet} */ ss, /** @type {number} */ max, /** @type {number} */ maxBytes) {
@@ -117,14 +120,32 @@ function peekQueue_(/** @type {GoogleAppsScript.Spreadsheet.Spreadsheet} */ ss, 
   let bytes = 0;
   for (const row of rows) {
     const text = unchunkJson_(row, 0);
-    if (out.count > 0 && bytes + text.length > maxBytes) break;
-    bytes += text.length + 1;
+    const size = utf8Bytes_(text);  // the gateway's limit is in bytes of the UTF-8 body
+    if (out.count > 0 && bytes + size > maxBytes) break;
+    bytes += size + 1;
     out.count++;
     const change = parseJson_(text, null);
     if (change && change.event_id) out.changes.push(change);
     else out.corrupt.push(text.slice(0, 200));
   }
   return out;
+}
+
+/** Returns the length of `text` in UTF-8 bytes. */
+function utf8Bytes_(/** @type {string} */ text) {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;  // a surrogate pair: one code point beyond U+FFFF
+      i++;
+    } else {
+      n += 3;
+    }
+  }
+  return n;
 }
 
 /** Removes the `count` oldest queued changes. Caller holds the document lock. */
@@ -226,6 +247,28 @@ function rowState_(/** @type {Ctx} */ ctx, /** @type {string} */ id) {
   if (ctx.resyncGen) state[id].g = ctx.resyncGen;  // touched during a resync: not a row it missed
   ctx.stateDirty = true;
   return state[id];
+}
+
+/**
+ * Records `json` as the synced value of column `col`. `shown`: what the cell reads back while it
+ * holds that value (undefined: the cell holds what was sent); kept only where it differs from
+ * `json`, so that reconcile does not take the difference for an edit while the next edit's base
+ * is still the server's exact value.
+ */
+function setSynced_(/** @type {RowState} */ st, /** @type {string} */ col, /** @type {*} */ json, /** @type {*} */ shown = undefined) {
+  st.c[col] = json;
+  if (shown !== undefined && !sameJson_(shown, json)) {
+    st.s = st.s || {};
+    st.s[col] = shown;
+  } else if (st.s) {
+    delete st.s[col];
+    if (Object.keys(st.s).length === 0) delete st.s;
+  }
+}
+
+/** Returns what the cell of a synced column reads back as while it holds the synced value. */
+function syncedShown_(/** @type {RowState} */ st, /** @type {string} */ col) {
+  return st.s && has_(st.s, col) ? st.s[col] : st.c[col];
 }
 
 /** Forgets a row (deleted on both sides). */

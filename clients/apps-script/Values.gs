@@ -81,6 +81,23 @@ function jsonToCell_(/** @type {*} */ json, /** @type {string} */ kind, /** @typ
   return { value: json, format: null };
 }
 
+/** Returns what a cell of a `kind` column reads back as (cellToJson_) once the JSON value is
+ *  written into it (jsonToCell_). */
+function shownJson_(/** @type {*} */ json, /** @type {string} */ kind, /** @type {string} */ tz) {
+  const cell = jsonToCell_(json, kind, tz);
+  return cellToJson_(cell.value, kind, cell.format || '', tz);
+}
+
+/**
+ * Returns whether a date cell holds the instant of a server date/time text, to the millisecond
+ * a cell holds ("2026-11-25 15:01:09.123456" is UTC; the cell shows it in the sheet's zone).
+ */
+function sameInstant_(/** @type {*} */ value, /** @type {*} */ json, /** @type {string} */ kind, /** @type {string} */ tz) {
+  if (kind === 'text' || !isDate_(value) || typeof json !== 'string') return false;
+  const d = parseTemporal_(json, 'time', tz);
+  return !!d && d.getTime() === value.getTime();
+}
+
 /** Returns whether Sheets would turn this string into something else than text. */
 function sheetsWouldParse_(/** @type {string} */ s) {
   const t = s.trim();

@@ -66,4 +66,40 @@ function rowsOf(env, sheetName) {
   return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
 }
 
-module.exports = { KINDS, closedPortUrl, connectedOffline, queued, syncedState, status, rowsOf };
+/** Runs `body` with `ctx` (a run context) and the given JSON values bound, saving state/status. */
+function withCtx(env, vars, body) {
+  const decl = Object.entries(vars).map(([k, v]) => `const ${k} = ${JSON.stringify(v)};`).join('\n');
+  return env.run(`${decl}
+    const ctx = newContext_(loadSettings_(), { manual: true });
+    const out = (function () { ${body} })();
+    saveState_(ctx);
+    saveStatus_(ctx.status);
+    return out === undefined ? undefined : JSON.parse(JSON.stringify(out));`);
+}
+
+/** Marks the sheet's current rows as synced (as if the server had sent exactly them). */
+function markSynced(env) {
+  const entries = rowsOf(env).map((r) => ({ row_id: r.uuid, deleted: false, cells: { name: r.name || null, email: r.email || null, score: r.score === '' ? null : r.score } }));
+  withCtx(env, { entries }, 'applyEntries_(ctx, entries, 0);');
+}
+
+/** Applies `results(changes)` to the queued changes, as a flush does, and empties the queue.
+ *  Returns the changes. */
+function ackQueue(env, results) {
+  const changes = queued(env);
+  withCtx(env, { changes, results: results(changes) }, `
+    applyResults_(ctx, changes, results, changes.length);
+    withDocumentLock_(function () { dropQueueHead_(ctx.ss, changes.length); });`);
+  return changes;
+}
+
+/** Returns results acknowledging every change as applied. */
+const allApplied = (changes) => changes.map((c) => ({ event_id: c.event_id, row_id: c.row_id, status: 'applied', applied: Object.keys(c.cells || {}) }));
+
+/** Runs a reconcile pass; returns the number of changes it queued. */
+const reconcile = (env) => withCtx(env, {}, 'return reconcile_(ctx);');
+
+module.exports = {
+  KINDS, closedPortUrl, connectedOffline, queued, syncedState, status, rowsOf,
+  withCtx, markSynced, ackQueue, allApplied, reconcile,
+};

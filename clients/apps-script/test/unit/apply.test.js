@@ -4,37 +4,12 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { closedPortUrl, connectedOffline, queued, rowsOf, status, syncedState } = require('../harness/fixtures');
+const {
+  closedPortUrl, connectedOffline, queued, rowsOf, status, syncedState, withCtx, markSynced, ackQueue, allApplied, reconcile,
+} = require('../harness/fixtures');
 
 let url;
 test.before(async () => { url = await closedPortUrl(); });
-
-/** Runs `body` with `ctx` (a run context) and the given JSON values bound, saving state/status. */
-function withCtx(env, vars, body) {
-  const decl = Object.entries(vars).map(([k, v]) => `const ${k} = ${JSON.stringify(v)};`).join('\n');
-  return env.run(`${decl}
-    const ctx = newContext_(loadSettings_(), { manual: true });
-    const out = (function () { ${body} })();
-    saveState_(ctx);
-    saveStatus_(ctx.status);
-    return out === undefined ? undefined : JSON.parse(JSON.stringify(out));`);
-}
-
-/** Marks the sheet's current rows as synced (as if the server had sent exactly them). */
-function markSynced(env) {
-  const entries = rowsOf(env).map((r) => ({ row_id: r.uuid, deleted: false, cells: { name: r.name || null, email: r.email || null, score: r.score === '' ? null : r.score } }));
-  withCtx(env, { entries }, 'applyEntries_(ctx, entries, 0);');
-}
-
-function ackQueue(env, results) {
-  const changes = queued(env);
-  withCtx(env, { changes, results: results(changes) }, `
-    applyResults_(ctx, changes, results, changes.length);
-    withDocumentLock_(function () { dropQueueHead_(ctx.ss, changes.length); });`);
-  return changes;
-}
-
-const reconcile = (env) => withCtx(env, {}, 'return reconcile_(ctx);');
 
 test('a losing edit gets the winning value at once and a note naming who won, and when', () => {
   const env = connectedOffline({ url, rows: [['Ada', 'ada@x', '1']] });
@@ -116,7 +91,18 @@ test('a rejected value is noted on the cell, listed in Status and not re-sent wh
   assert.match(env.call('getStatusHtml'), /type_mismatch/);
 });
 
-test('a feed page is applied in one batched write: updates, appends, deletes; nothing is sent back', () => {
+test('once a later change of the row is accepted, the other cells of a rejected change are sent again', () => {
+  const env = connectedOffline({ url });
+  env.user.edit('B2', [['Ada', 'ada@x', 'abc']]);  // a new row; score is not a number
+  ackQueue(env, (cs) => cs.map((c) => ({ event_id: c.event_id, row_id: c.row_id, status: 'rejected', code: 'type_mismatch', error: 'score: "abc" is not an integer' })));
+  assert.equal(reconcile(env), 0, 'nothing is re-sent while the cells hold the rejected values');
+  env.user.edit('D2', '5');  // the person fixes the bad cell
+  ackQueue(env, allApplied);
+  assert.equal(reconcile(env), 1);
+  assert.deepEqual(queued(env).map((c) => [c.cells, c.base]), [[{ name: 'Ada', email: 'ada@x' }, { name: null, email: null }]]);
+});
+
+test('a feed page is applied in batched writes: updates, appends, deletes; nothing is sent back', () => {
   const env = connectedOffline({ url, rows: [['Ada', 'ada@x', '1'], ['Bob', 'bob@x', '2'], ['Cy', '', '3']] });
   markSynced(env);
   const [ada, bob, cy] = rowsOf(env).map((r) => r.uuid);
@@ -131,7 +117,7 @@ test('a feed page is applied in one batched write: updates, appends, deletes; no
       { row_id: cy, deleted: false, cells: { name: 'Cy', email: null, score: 3 }, source: 'MYSQL', origin: '' },
     ],
   }, 'applyEntries_(ctx, entries, 0);');
-  assert.equal(env.sheet().stats.setValues - writes, 1, 'one setValues for the page');
+  assert.equal(env.sheet().stats.setValues - writes, 2, 'one setValues for Ada\'s changed cells, one for the new row');
   const rows = rowsOf(env).map((r) => [r.uuid, r.name, r.email, r.score]);
   assert.deepEqual(rows, [[ada, 'Ada', 'ada@new', 10], [cy, 'Cy', '', 3], [fresh, '007', '', 4]]);
   assert.equal(env.sheet().getRange('E2').getFormula(), '=D2*2');
@@ -141,6 +127,54 @@ test('a feed page is applied in one batched write: updates, appends, deletes; no
   const tags = env.sheet().createDeveloperMetadataFinder().withKey('sheetsync.row').find().map((m) => m.getValue());
   assert.ok(tags.includes(fresh), 'the appended row is tagged');
   assert.ok(!tags.includes(bob), 'the deleted row took its tag with it');
+});
+
+/** Runs `during(sheet)` inside the next applyEntries_, after it read the sheet and before it writes. */
+function duringPull(env, during) {
+  const orig = env.context.pendingIndex_;
+  env.context.pendingIndex_ = function (ss, skip) {
+    env.context.pendingIndex_ = orig;
+    during(env.sheet());
+    return orig(ss, skip);
+  };
+}
+
+test('a pull writes only the cells it changes: what a person types meanwhile stays', () => {
+  const env = connectedOffline({ url, rows: [['Ada', 'a@x', '1'], ['Bob', 'b@x', '2'], ['Carol', 'c@x', '3']] });
+  markSynced(env);
+  const [ada] = rowsOf(env).map((r) => r.uuid);
+  duringPull(env, (sheet) => { sheet.getRange('B3').setValue('Bob NEW'); sheet.getRange('F4').setValue('my note'); });
+  withCtx(env, { page: [
+    { row_id: ada, deleted: false, cells: { name: 'Ada', email: 'a@mysql', score: 1 } },
+    { row_id: '9a0c0305-e82c-4330-8f89-11d33f2504e0', deleted: false, cells: { name: 'Eve', email: 'e@x', score: 5 } },
+  ] }, 'applyEntries_(ctx, page, 0);');
+  assert.equal(env.sheet().getRange('B3').getValue(), 'Bob NEW');
+  assert.equal(env.sheet().getRange('F4').getValue(), 'my note');
+  assert.deepEqual(rowsOf(env).map((r) => [r.name, r.email]), [['Ada', 'a@mysql'], ['Bob NEW', 'b@x'], ['Carol', 'c@x'], ['Eve', 'e@x']]);
+  assert.equal(reconcile(env), 1, 'the edit typed during the pull is still sent');
+  assert.deepEqual(queued(env).map((c) => c.cells), [{ name: 'Bob NEW' }]);
+});
+
+test('a pull writes the same columns of consecutive rows in one call', () => {
+  const env = connectedOffline({ url, rows: [['Ada', 'a@x', '1'], ['Bob', 'b@x', '2'], ['Cy', 'c@x', '3']] });
+  markSynced(env);
+  const page = rowsOf(env).map((r) => ({ row_id: r.uuid, deleted: false, cells: { name: r.name, email: r.name + '@mysql', score: r.score + 10 } }));
+  const writes = env.sheet().stats.setValues;
+  withCtx(env, { page }, 'applyEntries_(ctx, page, 0);');
+  assert.equal(env.sheet().stats.setValues - writes, 1);
+  assert.deepEqual(rowsOf(env).map((r) => [r.name, r.email, r.score]), [['Ada', 'Ada@mysql', 11], ['Bob', 'Bob@mysql', 12], ['Cy', 'Cy@mysql', 13]]);
+});
+
+test('rows a person adds at the bottom during a pull stay; pulled new rows go below them', () => {
+  const env = connectedOffline({ url, rows: [['Ada', 'a@x', '1'], ['Bob', 'b@x', '2']] });
+  markSynced(env);
+  const [ada] = rowsOf(env).map((r) => r.uuid);
+  duringPull(env, (sheet) => sheet.getRange('B4').setValue('New person'));
+  withCtx(env, { page: [
+    { row_id: ada, deleted: false, cells: { name: 'Ada', email: 'a@mysql', score: 1 } },
+    { row_id: '9a0c0305-e82c-4330-8f89-11d33f2504e0', deleted: false, cells: { name: 'Eve', email: 'e@x', score: 5 } },
+  ] }, 'applyEntries_(ctx, page, 0);');
+  assert.deepEqual(rowsOf(env).map((r) => [r.name, r.email]), [['Ada', 'a@mysql'], ['Bob', 'b@x'], ['New person', ''], ['Eve', 'e@x']]);
 });
 
 test('pulled values skip cells with local edits not yet acknowledged and rows deleted here', () => {
@@ -198,6 +232,25 @@ test('finishing a resync removes synced rows the snapshot did not list', () => {
     applyEntries_(ctx, page, 7);
     finishResync_(ctx, 7);`);
   assert.deepEqual(rowsOf(env).map((r) => r.uuid), [ada]);
+});
+
+test('a row deleted here while a resync runs is still deleted in MySQL', () => {
+  const env = connectedOffline({ url, rows: [['Ada', 'a@x', '1'], ['Bob', 'b@x', '2']] });
+  markSynced(env);
+  const [ada, bob] = rowsOf(env).map((r) => r.uuid);
+  env.sheet().deleteRows(3, 1);  // Bob; onChange found the script lock taken by the resync
+  const snapshot = [
+    { row_id: ada, deleted: false, cells: { name: 'Ada', email: 'a@x', score: 1 } },
+    { row_id: bob, deleted: false, cells: { name: 'Bob', email: 'b@x', score: 2 } },
+  ];
+  withCtx(env, { snapshot }, `
+    startResync_(false);
+    ctx.resyncGen = 9;
+    applyEntries_(ctx, snapshot, 9);
+    finishResync_(ctx, 9);`);
+  assert.ok(syncedState(env)[bob], 'the snapshot listed Bob: his state stays until his delete is acknowledged');
+  assert.equal(reconcile(env), 1);
+  assert.deepEqual(queued(env).map((c) => [c.row_id, !!c.deleted]), [[bob, true]]);
 });
 
 test('the Status sidebar escapes what it shows', () => {

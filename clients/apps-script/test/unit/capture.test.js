@@ -4,7 +4,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { closedPortUrl, connectedOffline, queued, rowsOf, status } = require('../harness/fixtures');
+const { closedPortUrl, connectedOffline, markSynced, queued, reconcile, rowsOf, status } = require('../harness/fixtures');
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 let url;
@@ -108,6 +108,40 @@ test('a UUID cleared by pasting over the key column comes back from the row tag;
   assert.notEqual(fresh.uuid, bob);
   assert.match(fresh.uuid, UUID);
   assert.deepEqual(queued(env)[2].cells, { name: 'Another copy', email: 'x@y', score: 5 });
+});
+
+test('clearing a whole row (key and every synced cell) deletes it, with or without a row tag', () => {
+  const env = connectedOffline({ url, rows: [['Ada', 'a@x', '1'], ['Bob', 'b@x', '2']] });
+  markSynced(env);
+  const [ada, bob] = rowsOf(env).map((r) => r.uuid);
+  for (const md of env.sheet().createDeveloperMetadataFinder().withKey('sheetsync.row').find()) {
+    if (md.getLocation().getRow().getRow() === 3) md.remove();  // Bob's row is beyond the tag budget
+  }
+  env.user.clear('A2:D2');
+  env.user.clear('A3:D3');
+  assert.deepEqual(queued(env), [], 'onEdit sends no all-empty edit');
+  reconcile(env);
+  assert.deepEqual(queued(env).map((c) => [c.row_id, !!c.deleted]), [[ada, true], [bob, true]]);
+  const tags = env.sheet().createDeveloperMetadataFinder().withKey('sheetsync.row').find().map((m) => m.getValue());
+  assert.ok(!tags.includes(ada), 'the cleared row\'s tag is gone: typing there later makes a new row');
+  env.user.edit('B2', 'Dee');
+  const dee = rowsOf(env)[0].uuid;
+  assert.notEqual(dee, ada);
+  assert.match(dee, UUID);
+});
+
+test('an edit whose trigger waits while a script deletes a row above is sent for the edited row', () => {
+  const env = connectedOffline({ url, rows: [['Ada', 'a@x', '1'], ['Bob', 'b@x', '2'], ['Cy', 'c@x', '3']] });
+  markSynced(env);
+  const [, bob] = rowsOf(env).map((r) => r.uuid);
+  const orig = env.context.withDocumentLock_;
+  env.context.withDocumentLock_ = function (fn) {  // the trigger waits for the lock while a pull removes Ada
+    env.context.withDocumentLock_ = orig;
+    env.sheet().deleteRows(2, 1);
+    return orig(fn);
+  };
+  env.user.edit('B3', 'Bob NEW');
+  assert.deepEqual(queued(env).map((c) => [c.row_id, c.cells, c.base]), [[bob, { name: 'Bob NEW' }, { name: 'Bob' }]]);
 });
 
 test('inserted rows, sorting and moved columns never send a cell to the wrong row or column', () => {
