@@ -138,7 +138,6 @@ void BatchMerger::MergeCells(const v1::Change& change, WorkingRow& row,
   const bool existed = !cells.empty();
   const int64_t ts = change.updated_at_us();
   const std::string& eid = change.event_id();
-  bool lost_mysql_cell = false;
   for (const std::string* column : columns) {
     const v1::SqlValue& value = change.cells().at(*column);
     auto stored = cells.find(*column);
@@ -169,7 +168,14 @@ void BatchMerger::MergeCells(const v1::Change& change, WorkingRow& row,
     if (!wins) {
       outcome.stale.push_back(*column);
       ++outcome.stale_drops;
-      if (change.source() == v1::MYSQL) lost_mysql_cell = true;
+      if (change.source() == v1::MYSQL) {
+        // What SQL wrote lost: the stored winner goes back in its place (the
+        // column's DEFAULT where a newer delete erased the cell). Only this
+        // cell: the others hold what SQL wrote, or what won before.
+        row.table_values[*column] =
+            stored != cells.end() ? &stored->second.value() : DefaultMarker();
+        row.touched = true;
+      }
       continue;
     }
     v1::CellVersion& version = cells[*column];
@@ -178,15 +184,27 @@ void BatchMerger::MergeCells(const v1::Change& change, WorkingRow& row,
     version.set_event_id(eid);
     version.set_source(change.source());
     version.set_origin(change.origin());
-    row.table_values[*column] = &version.value();
+    if (change.source() == v1::MYSQL) {
+      // MySQL holds this value already, and exactly as SQL wrote it, which
+      // the captured text of some types (FLOAT, BIT) is not: never written
+      // back (also not an earlier loser's restore of this cell).
+      row.table_values.erase(*column);
+    } else {
+      row.table_values[*column] = &version.value();
+    }
     outcome.applied.push_back(*column);
   }
 
   if (!outcome.applied.empty()) {
     row.touched = true;
-    if (!existed) row.replace_row = true;  // (re)created: defaults elsewhere
+    // (Re)created: the other columns get their DEFAULT. Not for a MYSQL edit
+    // of a row the engine never deleted (an INSERT, or a row there when the
+    // table was registered): MySQL holds it already, as SQL left it.
+    if (!existed &&
+        (change.source() != v1::MYSQL || HasTombstone(*row.current))) {
+      row.replace_row = true;
+    }
   }
-  if (lost_mysql_cell) WriteBack(row);
   if (outcome.stale.empty()) {
     outcome.status = MergeStatus::kApplied;
   } else if (outcome.applied.empty()) {
@@ -281,7 +299,7 @@ void BatchMerger::BuildPlan(v1::ApplyRequest& request) const {
       continue;
     }
     auto& values = *write.mutable_table_values();
-    if (row.replace_row || row.original->cells().empty()) {
+    if (row.replace_row) {
       write.set_replace_row(true);
       for (const auto& [column, version] : row.current->cells()) {
         values[column] = version.value();

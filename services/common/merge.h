@@ -74,8 +74,9 @@ class BatchMerger {
     bool ordered = false;      // listed in row_order_
     bool touched = false;      // some change had an effect or needs write-back
     bool replace_row = false;  // the user-table row must be rewritten whole
-    // Columns whose user-table value must be set (winning values, DEFAULTs of
-    // erased cells, and write-backs of losing MYSQL edits): the value of the
+    // Columns whose user-table value must be set (winning SHEET values,
+    // DEFAULTs of erased cells, and the stored winners of cells a MYSQL edit
+    // lost; never a winning MYSQL value, which MySQL holds): the value of the
     // winning version in `current` (whose map never moves a kept cell), or
     // the DEFAULT marker.
     absl::flat_hash_map<std::string, const v1::SqlValue*> table_values;
@@ -87,8 +88,8 @@ class BatchMerger {
                   ChangeOutcome& outcome);
   void MergeDelete(const v1::Change& change, WorkingRow& row,
                    ChangeOutcome& outcome);
-  // Writes the row's whole merged state back to the user table (a MYSQL edit
-  // lost, so what SQL wrote must be undone).
+  // Writes the row's whole merged state back to the user table (a MYSQL
+  // delete lost to newer cells, so the row SQL removed must come back).
   void WriteBack(WorkingRow& row);
 
   // The rows' states, copied and merged many times per batch, live on an

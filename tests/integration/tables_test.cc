@@ -79,6 +79,14 @@ constexpr const char* kSchema[] = {
     " NOT NULL PRIMARY KEY, v INT NULL)",
     // Loses its primary key while registered.
     "CREATE TABLE rekeyed (uuid CHAR(36) NOT NULL PRIMARY KEY, v INT NULL)",
+    // Types whose captured text is not exact (FLOAT to 6 digits, BIT), with
+    // a row there before registration, and an unregistered copy to compare.
+    "CREATE TABLE inexact (uuid CHAR(36) NOT NULL PRIMARY KEY,"
+    " fl FLOAT NULL, bt BIT(12) NULL, n INT NULL)",
+    "CREATE TABLE inexact_ref LIKE inexact",
+    "INSERT INTO inexact VALUES"
+    " ('10000000-0000-4000-8000-0000000000f1', 12345.67, b'101010101010', 1)",
+    "INSERT INTO inexact_ref SELECT * FROM inexact",
 };
 
 // Returns the 100-column table: c001..c100, INT and VARCHAR in turn.
@@ -99,7 +107,7 @@ std::string RegistryJson(bool with_late) {
    "read_only_columns": ["balance"]},
   {"name": "strict_t"}, {"name": "evolving"}, {"name": "shrinking"},
   {"name": "wide"}, {"name": "rekeyed"}, {"name": "required_t"},
-  {"name": "cs_key"},
+  {"name": "cs_key"}, {"name": "inexact"},
   {"name": "Straße `x` data", "key_column": "Row ID",
    "create_if_missing": true, "headers": ["first name", "名前"]})",
       with_late ? R"(, {"name": "late"})" : "", "]}\n");
@@ -523,6 +531,49 @@ TEST_F(TablesTest, NotNullColumnsWithoutDefaultDoNotBlockPartialWrites) {
 // are the same rows as the sheet's lower-case ids (a stale edit gets the
 // row's current values); where it tells case apart, 'ABC…' and 'abc…' are
 // two rows and only the lower-case one syncs.
+// What SQL writes stays as written: the engine never writes a winning SQL
+// value back (the captured text of FLOAT has 6 digits, and of BIT(12) an
+// odd number of hex digits), neither for rows there at registration nor for
+// SQL inserts and updates later.
+TEST_F(TablesTest, SqlWritesOfInexactTypesStayAsWritten) {
+  const std::string before = "10000000-0000-4000-8000-0000000000f1";
+  const std::string after = "10000000-0000-4000-8000-0000000000f2";
+  for (const char* table : {"inexact", "inexact_ref"}) {
+    ASSERT_TRUE(RootSql(absl::StrCat("INSERT INTO ", table, " VALUES ('", after,
+                                     "', 16777217, b'000000000101', 2)"))
+                    .ok());
+  }
+  for (const std::string& row : {before, after}) {
+    absl::StatusOr<Value> entry =
+        AwaitFeedEntry("inexact", row, [](const Value&) { return true; });
+    ASSERT_TRUE(entry.ok()) << entry.status();
+  }
+  auto differing = [] {
+    auto rows =
+        Sql("SELECT COUNT(*) FROM inexact i JOIN inexact_ref r USING (uuid) "
+            "WHERE NOT (i.fl <=> r.fl AND i.bt <=> r.bt AND i.n <=> r.n)");
+    return rows.ok() && rows->size() == 1 ? (*rows)[0][0].value_or("?")
+                                          : "error";
+  };
+  EXPECT_EQ(differing(), "0");
+  // An update of another column, captured and merged: the row stays too.
+  for (const char* table : {"inexact", "inexact_ref"}) {
+    ASSERT_TRUE(
+        RootSql(absl::StrCat("UPDATE ", table,
+                             " SET n = 3, fl = 123.456789 WHERE uuid = '",
+                             after, "'"))
+            .ok());
+  }
+  absl::StatusOr<Value> updated =
+      AwaitFeedEntry("inexact", after, [](const Value& entry) {
+        const Value* n = Find(entry, {"cells", "n"});
+        return n != nullptr && n->number_value() == 3;
+      });
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  absl::SleepFor(absl::Milliseconds(500));  // a write-back would be done by now
+  EXPECT_EQ(differing(), "0");
+}
+
 TEST_F(TablesTest, UpperCaseKeysWrittenBySql) {
   const std::string upper = "ABCDEF00-0000-4000-8000-0000000000A1";
   const std::string lower = absl::AsciiStrToLower(upper);

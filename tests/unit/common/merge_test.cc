@@ -243,5 +243,96 @@ TEST(MergeTest, LosingMysqlEditIsWrittenBack) {
   EXPECT_THAT(plan.rows(0).cell_erasures(), IsEmpty());
 }
 
+// The stored state of a merger's rows, to read the next batch against.
+v1::ReadStateResponse StoredAfter(BatchMerger& merger) {
+  v1::ReadStateResponse stored;
+  *stored.add_rows() = merger.Row(kRow);
+  return stored;
+}
+
+// MySQL holds what SQL wrote, exactly; the captured text of some types is
+// not exact (FLOAT to 6 digits, BIT): a winning MYSQL value is never written
+// back, neither for a row the engine never heard of (an INSERT, the rows
+// there at registration) nor for one it knows.
+TEST(MergeTest, WinningMysqlValuesAreNotWrittenBack) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  EXPECT_EQ(merger
+                .Merge(Update("m1", 10, {{"price", "12345.7"}, {"name", "a"}},
+                              v1::MYSQL))
+                .status,
+            MergeStatus::kApplied);
+  v1::ApplyRequest first;
+  merger.BuildPlan(first);
+  ASSERT_EQ(first.rows_size(), 1);  // its versions are stored...
+  EXPECT_EQ(first.rows(0).cell_upserts().size(), 2u);
+  EXPECT_FALSE(
+      first.rows(0).replace_row());  // ...and the user table is left alone
+  EXPECT_THAT(first.rows(0).table_values(), IsEmpty());
+
+  BatchMerger next{StoredAfter(merger)};
+  next.Merge(Update("m2", 20, {{"price", "1.5"}}, v1::MYSQL));
+  v1::ApplyRequest second;
+  next.BuildPlan(second);
+  ASSERT_EQ(second.rows_size(), 1);
+  EXPECT_FALSE(second.rows(0).replace_row());
+  EXPECT_THAT(second.rows(0).table_values(), IsEmpty());
+}
+
+// A MYSQL edit that loses some cells has only those put back: the stored
+// winner, or DEFAULT where a newer delete erased the cell. The cells it won
+// keep what SQL wrote.
+TEST(MergeTest, ALosingMysqlEditHasOnlyItsLosingCellsPutBack) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  merger.Merge(Update("s1", 50, {{"name", "sheet"}}));
+  merger.Merge(Update("m0", 10, {{"price", "1"}}, v1::MYSQL));
+  v1::ApplyRequest first;
+  merger.BuildPlan(first);
+  BatchMerger next{StoredAfter(merger)};
+  ChangeOutcome outcome = next.Merge(
+      Update("m1", 40, {{"name", "sql"}, {"price", "12345.67"}}, v1::MYSQL));
+  EXPECT_EQ(outcome.status, MergeStatus::kPartial);
+  v1::ApplyRequest plan;
+  next.BuildPlan(plan);
+  ASSERT_EQ(plan.rows_size(), 1);
+  EXPECT_FALSE(plan.rows(0).replace_row());
+  ASSERT_EQ(plan.rows(0).table_values().size(), 1u);
+  EXPECT_EQ(plan.rows(0).table_values().at("name").text(), "sheet");
+
+  // Behind a newer delete, a lost cell that nothing newer wrote gets DEFAULT.
+  BatchMerger later{StoredAfter(next)};
+  later.Merge(Delete("s2", 45));
+  later.Merge(Update("s3", 60, {{"email", "x"}}));
+  v1::ApplyRequest deleted;
+  later.BuildPlan(deleted);
+  BatchMerger last{StoredAfter(later)};
+  // price (written at 40) was erased by the delete at 45.
+  last.Merge(Update("m2", 44, {{"price", "old"}, {"email", "old"}}, v1::MYSQL));
+  v1::ApplyRequest restore;
+  last.BuildPlan(restore);
+  ASSERT_EQ(restore.rows_size(), 1);
+  EXPECT_FALSE(restore.rows(0).replace_row());
+  EXPECT_EQ(restore.rows(0).table_values().size(), 2u);
+  EXPECT_TRUE(restore.rows(0).table_values().at("price").is_default());
+  EXPECT_EQ(restore.rows(0).table_values().at("email").text(), "x");
+}
+
+// A MYSQL edit newer than the delete that removed the row brings it back as
+// a sheet edit would: rewritten whole, DEFAULT where nothing newer wrote.
+TEST(MergeTest, AMysqlEditNewerThanADeleteRewritesTheRow) {
+  BatchMerger merger{v1::ReadStateResponse()};
+  merger.Merge(Update("s1", 10, {{"name", "a"}, {"email", "b"}}));
+  merger.Merge(Delete("s2", 20));
+  v1::ApplyRequest first;
+  merger.BuildPlan(first);
+  BatchMerger next{StoredAfter(merger)};
+  next.Merge(Update("m1", 30, {{"name", "sql"}}, v1::MYSQL));
+  v1::ApplyRequest plan;
+  next.BuildPlan(plan);
+  ASSERT_EQ(plan.rows_size(), 1);
+  EXPECT_TRUE(plan.rows(0).replace_row());
+  EXPECT_EQ(plan.rows(0).table_values().at("name").text(), "sql");
+  EXPECT_FALSE(plan.rows(0).table_values().contains("email"));
+}
+
 }  // namespace
 }  // namespace sheetsync
