@@ -119,6 +119,9 @@ class Resolver::Call {
   bool unread_ = false;  // the first plan was made without reading
   int attempt_ = 0;
   std::optional<Attempt> plan_;
+  // Rows whose values MySQL refused: their changes are rejected, and the
+  // others planned again without them.
+  absl::flat_hash_map<std::string, v1::RefusedRow> refused_;
   v1::ApplyRequest* apply_ = nullptr;
   v1::ApplyResponse* applied_ = nullptr;
   std::unique_ptr<grpc::ClientContext> context_;
@@ -172,12 +175,15 @@ void Resolver::Call::Plan() {
     apply.set_origin(request_.changes(0).origin());
   }
   for (const v1::Change& change : request_.changes()) {
-    plan_->outcomes.push_back(plan_->merger.Merge(change));
+    plan_->outcomes.push_back(refused_.contains(change.row_id())
+                                  ? ChangeOutcome()  // answered as rejected
+                                  : plan_->merger.Merge(change));
   }
   absl::flat_hash_set<absl::string_view> current_rows;
   for (int i = 0; i < request_.changes_size(); ++i) {
     const v1::Change& change = request_.changes(i);
-    if (NeedsCurrent(change, plan_->outcomes[i], plan_->merger) &&
+    if (!refused_.contains(change.row_id()) &&
+        NeedsCurrent(change, plan_->outcomes[i], plan_->merger) &&
         current_rows.insert(change.row_id()).second) {
       apply.add_current_row_ids(change.row_id());
     }
@@ -199,6 +205,16 @@ void Resolver::Call::OnApplied(const grpc::Status& status) {
   if (unread_ && attempt_ == 0) {
     resolver_.read_policy_.Record(request_.table(), !applied_->conflict());
   }
+  if (applied_->has_refused()) {
+    // Nothing was written. Once more without that row's changes (a row
+    // refused twice would be the writer's error: its changes are left out).
+    const std::string row = applied_->refused().row_id();
+    if (!refused_.try_emplace(row, applied_->refused()).second) {
+      return End(absl::InternalError(absl::StrCat(
+          "the writer refused row ", row, " of a plan without it")));
+    }
+    return Plan();
+  }
   if (!applied_->conflict()) return Answer();
   Refresh(*state_, *apply_, *applied_->mutable_fresh());
   if (++attempt_ >= resolver_.options_.max_attempts) {
@@ -215,8 +231,20 @@ void Resolver::Call::Answer() {
     stored[row.row_id()] = &row;
   }
   double effective = 0, stale_drops = 0, conflicts = 0, duplicates = 0;
+  absl::flat_hash_map<std::string, double> rejected;
   for (int i = 0; i < request_.changes_size(); ++i) {
     const v1::Change& change = request_.changes(i);
+    if (auto refused = refused_.find(change.row_id());
+        refused != refused_.end()) {
+      v1::ChangeResult& result = *response_->add_results();
+      result.set_event_id(change.event_id());
+      result.set_row_id(change.row_id());
+      result.set_status("rejected");
+      result.set_code(refused->second.code());
+      result.set_error(refused->second.message());
+      rejected[result.code()] += 1;
+      continue;
+    }
     const ChangeOutcome& outcome = plan_->outcomes[i];
     auto row = stored.find(change.row_id());
     *response_->add_results() = BuildResult(
@@ -232,6 +260,8 @@ void Resolver::Call::Answer() {
   metrics.AddStaleDropped(request_.table(), stale_drops);
   metrics.AddConflicts(request_.table(), conflicts);
   metrics.AddDuplicates(request_.table(), duplicates);
+  for (const auto& [code, n] : rejected)
+    metrics.AddRejected(request_.table(), code, n);
   End(absl::OkStatus());
 }
 

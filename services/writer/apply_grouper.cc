@@ -147,7 +147,7 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
     for (const Waiter* waiter : group)
       latest = std::max(latest, waiter->deadline);
     absl::StatusOr<v1::ApplyResponse> combined = apply_(plan, latest);
-    if (combined.ok() && !combined->conflict()) {
+    if (combined.ok() && !combined->conflict() && !combined->has_refused()) {
       for (Waiter* waiter : group) waiter->result = AnswerFor(*waiter->request, *combined);
       if (observer_) observer_(static_cast<int>(group.size()));
       return;
@@ -156,8 +156,8 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
       for (Waiter* waiter : group) waiter->result = combined.status();
       return;
     }
-    // A row moved, an event was known, or one plan's values were refused:
-    // find out whose, by applying each on its own.
+    // A row moved, an event was known, or MySQL refused a row's values (or
+    // failed otherwise): find out whose, by applying each plan on its own.
   }
   for (Waiter* waiter : group) {
     // Plan by plan takes longer: a caller may have stopped waiting meanwhile.

@@ -3,6 +3,8 @@
 #ifndef SHEETSYNC_SERVICES_WRITER_MYSQL_ERROR_H_
 #define SHEETSYNC_SERVICES_WRITER_MYSQL_ERROR_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "cppconn/exception.h"
@@ -19,6 +21,11 @@ absl::Status MysqlErrorStatus(const sql::SQLException& e, PooledConnection& conn
 // Rolls back the connection's open transaction, ignoring errors (and
 // discarding a connection that cannot roll back).
 void RollbackQuietly(PooledConnection& conn);
+
+// Returns the reject code of a MySQL error that refuses a row's values
+// (duplicate_value, foreign_key, check_failed, value_too_long, out_of_range,
+// invalid_value), or "" for any other error.
+std::string RefusedValueCode(int mysql_error);
 
 }  // namespace sheetsync
 

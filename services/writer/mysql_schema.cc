@@ -239,6 +239,11 @@ absl::Status CheckKeyColumn(const v1::TableSchema& schema,
         absl::StrCat(where, " is ", key->column_type(),
                      "; it must hold UUIDs as text (CHAR(36))"));
   }
+  // The upserts' key guard (mysql_version_store.cc) relies on it too.
+  if (key->nullable()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(where, " allows NULL; it must be NOT NULL"));
+  }
   if (!(column_key == "PRI" && primary_columns == 1) && column_key != "UNI") {
     return absl::FailedPreconditionError(absl::StrCat(
         where, " must be the PRIMARY KEY or have a UNIQUE index of its own"));

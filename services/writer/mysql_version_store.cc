@@ -2,6 +2,7 @@
 #include "services/writer/mysql_version_store.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -32,7 +33,39 @@ constexpr int kUnknownColumn = 1054;
 // Thrown inside ApplyOnce when the plan no longer matches the stored state.
 struct StaleState {};
 
+// Thrown inside ApplyOnce (after rolling back) when MySQL refused a row's
+// user-table values; `row_id` is "" when the statement held several rows.
+struct RefusedValues {
+  std::string row_id;
+  std::string code;
+  std::string message;
+};
 
+// Returns what ApplyOnce throws when MySQL refused a row's values with `e`
+// (no code: not such an error).
+RefusedValues Refused(const std::string& row_id, const std::string& key,
+                      const sql::SQLException& e) {
+  RefusedValues refused{row_id, RefusedValueCode(e.getErrorCode()), ""};
+  const std::string mysql =
+      absl::StrCat("MySQL error ", e.getErrorCode(), ": ", e.what());
+  // The upsert's key guard (AddUserTableWrites) met another row.
+  if (e.getErrorCode() == kBadNull &&
+      absl::StrContains(e.what(), absl::StrCat("'", key, "'"))) {
+    refused.code = "duplicate_value";
+    refused.message =
+        "another row already holds one of this row's UNIQUE values; change "
+        "that value";
+  } else if (refused.code == "duplicate_value") {
+    refused.message = absl::StrCat(
+        "another row already holds one of this row's UNIQUE values; change "
+        "that value (",
+        mysql, ")");
+  } else {
+    refused.message =
+        absl::StrCat("MySQL refused the row's values (", mysql, ")");
+  }
+  return refused;
+}
 
 std::string Str(sql::ResultSet& rs, const char* column) {
   return std::string(rs.getString(column));
@@ -209,11 +242,18 @@ void AddCellWrites(PooledConnection& conn, const v1::ApplyRequest& request,
   }
 }
 
-// Adds the plan's user-table deletes and upserts to `batch`.
-void AddUserTableWrites(PooledConnection& conn,
-                        const v1::ApplyRequest& request,
-                        const v1::TableSchema& schema,
-                        SqlBatch& batch) {
+// Adds the plan's user-table deletes and upserts to `batch`, and notes in
+// `rows` the row of each statement it adds ("" for a statement of several
+// rows). `row_by_row`: a statement per row, to tell which one MySQL refuses.
+//
+// An upsert's ON DUPLICATE KEY UPDATE fires on any UNIQUE key of the table,
+// not only the key column: a new row whose e-mail another row holds would
+// update that other row. So its first assignment keeps the key when it
+// matches and sets it to NULL otherwise, which the key column (NOT NULL)
+// refuses: MySQL error 1048 naming the key column.
+void AddUserTableWrites(PooledConnection& conn, const v1::ApplyRequest& request,
+                        const v1::TableSchema& schema, bool row_by_row,
+                        SqlBatch& batch, std::map<int, std::string>& rows) {
   const std::string table = QuoteIdentifier(schema.table());
   const std::string key = QuoteIdentifier(schema.key_column());
   std::vector<std::string> deletes;
@@ -222,6 +262,7 @@ void AddUserTableWrites(PooledConnection& conn,
   struct Upsert {
     ColumnList inserted;
     std::vector<std::string> tuples;
+    std::vector<std::string> row_ids;
   };
   std::map<ColumnList, Upsert> upserts;
   const ColumnList required = RequiredColumns(schema);
@@ -253,13 +294,25 @@ void AddUserTableWrites(PooledConnection& conn,
     }
     tuple += ")";
     upsert.tuples.push_back(std::move(tuple));
+    upsert.row_ids.push_back(row.row_id());
   }
-  if (!deletes.empty()) {
-    batch.Add(absl::StrCat("DELETE FROM ", table, " WHERE ", key, " IN ",
-                           InList(conn, deletes)));
+  auto add = [&batch, &rows](std::string sql,
+                             const std::vector<std::string>& ids) {
+    rows[batch.Add(std::move(sql))] = ids.size() == 1 ? ids.front() : "";
+  };
+  const size_t group = row_by_row ? 1 : std::numeric_limits<size_t>::max();
+  for (size_t at = 0; at < deletes.size(); at += group) {
+    const std::vector<std::string> ids(
+        deletes.begin() + at,
+        deletes.begin() + std::min(deletes.size(), at + group));
+    add(absl::StrCat("DELETE FROM ", table, " WHERE ", key, " IN ",
+                     InList(conn, ids)),
+        ids);
   }
   for (const auto& [columns, upsert] : upserts) {
-    std::vector<std::string> names, updates;
+    std::vector<std::string> names;
+    std::vector<std::string> updates = {absl::StrCat(
+        key, " = IF(", key, " = VALUES(", key, "), ", key, ", NULL)")};
     for (const std::string& name : upsert.inserted) {
       names.push_back(QuoteIdentifier(name));
     }
@@ -267,10 +320,20 @@ void AddUserTableWrites(PooledConnection& conn,
       const std::string quoted = QuoteIdentifier(name);
       updates.push_back(absl::StrCat(quoted, " = VALUES(", quoted, ")"));
     }
-    batch.Add(absl::StrCat(
-        "INSERT INTO ", table, " (", key, ",", absl::StrJoin(names, ","),
-        ") VALUES ", absl::StrJoin(upsert.tuples, ","),
-        " ON DUPLICATE KEY UPDATE ", absl::StrJoin(updates, ",")));
+    const std::string head =
+        absl::StrCat("INSERT INTO ", table, " (", key, ",",
+                     absl::StrJoin(names, ","), ") VALUES ");
+    const std::string tail =
+        absl::StrCat(" ON DUPLICATE KEY UPDATE ", absl::StrJoin(updates, ","));
+    for (size_t at = 0; at < upsert.tuples.size(); at += group) {
+      const size_t end = std::min(upsert.tuples.size(), at + group);
+      add(absl::StrCat(head,
+                       absl::StrJoin(upsert.tuples.begin() + at,
+                                     upsert.tuples.begin() + end, ","),
+                       tail),
+          std::vector<std::string>(upsert.row_ids.begin() + at,
+                                   upsert.row_ids.begin() + end));
+    }
   }
 }
 
@@ -417,8 +480,32 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
     if (attempt > 0 && absl::Now() >= retry_until) break;
     ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
     try {
-      v1::ApplyResponse response = ApplyOnce(conn, request, *schema);
+      v1::ApplyResponse response =
+          ApplyOnce(conn, request, *schema, /*row_by_row=*/false);
       if (metrics_ != nullptr) metrics_->ObserveBatchRows(request.rows_size());
+      return response;
+    } catch (RefusedValues& refused) {
+      // Which row? Each on its own statement, in a transaction of its own
+      // that is rolled back the same way (or commits, if it was the rows
+      // together that MySQL refused and that is gone now).
+      if (refused.row_id.empty()) {
+        try {
+          return ApplyOnce(conn, request, *schema, /*row_by_row=*/true);
+        } catch (RefusedValues& alone) {
+          refused = std::move(alone);
+        } catch (const StaleState&) {
+          if (metrics_ != nullptr) metrics_->AddTxnRetry("rev_conflict");
+          return ConflictResponse(conn, request);
+        } catch (const sql::SQLException& e) {
+          RollbackQuietly(conn);
+          return MysqlErrorStatus(e, conn, "applying a batch row by row");
+        }
+      }
+      v1::ApplyResponse response;
+      v1::RefusedRow& row = *response.mutable_refused();
+      row.set_row_id(std::move(refused.row_id));
+      row.set_code(std::move(refused.code));
+      row.set_message(std::move(refused.message));
       return response;
     } catch (const StaleState&) {
       // A concurrent commit moved the rows or recorded one of the events;
@@ -458,7 +545,8 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::ConflictResponse(
 
 v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
                                                const v1::ApplyRequest& request,
-                                               const v1::TableSchema& schema) {
+                                               const v1::TableSchema& schema,
+                                               bool row_by_row) {
   // The whole transaction, COMMIT included, goes to MySQL in one round trip.
   // MySQL stops a batch at its first failing statement, so a plan that no
   // longer matches the stored state must make a statement before COMMIT
@@ -520,9 +608,10 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
       batch.Add(std::move(statement));
     }
   }
+  std::map<int, std::string> user_rows;  // the user-table statements' rows
   if (!request.rows().empty()) {
     AddCellWrites(conn, request, tbl, now, batch);
-    AddUserTableWrites(conn, request, schema, batch);
+    AddUserTableWrites(conn, request, schema, row_by_row, batch, user_rows);
   }
   std::map<std::string, v1::StoredRow> current;
   if (!request.current_row_ids().empty()) {
@@ -532,6 +621,15 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
   try {
     batch.Run(conn);
   } catch (const sql::SQLException& e) {
+    // At a user-table statement: MySQL refused a row's values.
+    auto user_row = user_rows.find(batch.failed_index());
+    if (user_row != user_rows.end()) {
+      RefusedValues refused = Refused(user_row->second, schema.key_column(), e);
+      if (!refused.code.empty()) {
+        RollbackQuietly(conn);
+        throw refused;
+      }
+    }
     // At the events: a concurrent batch committed one of them first, or the
     // guard above found the plan stale. Anything else is an error.
     if (batch.failed_index() != events_at ||

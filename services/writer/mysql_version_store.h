@@ -130,9 +130,12 @@ class MysqlVersionStore final : public VersionStore {
   // One attempt of Apply: runs the plan's statements in one transaction and
   // commits it. Throws StaleState (after rolling back) when the rows moved or
   // an event was recorded since the plan was made, or sql::SQLException.
+  // Throws RefusedValues (after rolling back) when MySQL refused a row's
+  // values; `row_by_row` writes each row of the user table on its own
+  // statement, so that the refused row is known.
   v1::ApplyResponse ApplyOnce(PooledConnection& conn,
                               const v1::ApplyRequest& request,
-                              const v1::TableSchema& schema);
+                              const v1::TableSchema& schema, bool row_by_row);
   MysqlPool& pool_;
   WriterMetrics* metrics_ = nullptr;
   const Clock& clock_;

@@ -87,6 +87,14 @@ constexpr const char* kSchema[] = {
     "INSERT INTO inexact VALUES"
     " ('10000000-0000-4000-8000-0000000000f1', 12345.67, b'101010101010', 1)",
     "INSERT INTO inexact_ref SELECT * FROM inexact",
+    // Values MySQL refuses beyond what coercion checks: another UNIQUE key,
+    // a CHECK constraint, a character set without the character.
+    "CREATE TABLE uq (uuid CHAR(36) NOT NULL PRIMARY KEY,"
+    " email VARCHAR(40) NULL UNIQUE, name VARCHAR(20) NULL,"
+    " ck INT NULL CHECK (ck IS NULL OR ck > 0),"
+    " l1 VARCHAR(10) CHARACTER SET latin1 NULL)",
+    // A key column that allows NULL cannot be registered.
+    "CREATE TABLE nullable_key (uuid CHAR(36) NULL UNIQUE, v INT NULL)",
 };
 
 // Returns the 100-column table: c001..c100, INT and VARCHAR in turn.
@@ -107,7 +115,7 @@ std::string RegistryJson(bool with_late) {
    "read_only_columns": ["balance"]},
   {"name": "strict_t"}, {"name": "evolving"}, {"name": "shrinking"},
   {"name": "wide"}, {"name": "rekeyed"}, {"name": "required_t"},
-  {"name": "cs_key"}, {"name": "inexact"},
+  {"name": "cs_key"}, {"name": "inexact"}, {"name": "uq"},
   {"name": "Straße `x` data", "key_column": "Row ID",
    "create_if_missing": true, "headers": ["first name", "名前"]})",
       with_late ? R"(, {"name": "late"})" : "", "]}\n");
@@ -574,6 +582,67 @@ TEST_F(TablesTest, SqlWritesOfInexactTypesStayAsWritten) {
   EXPECT_EQ(differing(), "0");
 }
 
+// A value MySQL refuses (another row's UNIQUE value, a CHECK constraint, a
+// character its character set lacks) rejects that change alone: the other
+// rows of the request are written, and no other row is touched. (The upsert
+// used to update the row that held the e-mail: a new row took it over.)
+TEST_F(TablesTest, ValuesMysqlRefusesRejectOnlyTheirChange) {
+  const std::string a = "20000000-0000-4000-8000-0000000000a1";
+  const std::string b = "20000000-0000-4000-8000-0000000000b1";
+  const std::string c = "20000000-0000-4000-8000-0000000000c1";
+  const std::string d = "20000000-0000-4000-8000-0000000000d1";
+  auto post = [](std::vector<EditChange> changes) {
+    absl::StatusOr<ApiResponse> r = api().Edits(EditsBody("uq", changes));
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : ApiResponse();
+  };
+  auto change = [](const std::string& event, const std::string& row, int64_t at,
+                   const std::string& cells) {
+    EditChange edit{event, row, Rfc3339(at)};
+    edit.cells_json = cells;
+    return edit;
+  };
+  ApiResponse first = post(
+      {change("uq-a", a, kT0, R"({"email": "x@example.com", "name": "Alice"})"),
+       change("uq-d", d, kT0,
+              R"({"email": "y@example.com", "name": "Dora"})")});
+  ASSERT_EQ(first.status, 200) << first.http.body;
+  ApiResponse mixed =
+      post({change("uq-b", b, kT0 + 1,
+                   R"({"email": "x@example.com", "name": "Bob"})"),
+            change("uq-c", c, kT0 + 1, R"({"name": "Carol"})"),
+            change("uq-d2", d, kT0 + 1, R"({"email": "x@example.com"})"),
+            change("uq-ck", c, kT0 + 2, R"({"ck": -1})")});
+  ASSERT_EQ(mixed.status, 422) << mixed.http.body;  // every change rejected
+  EXPECT_EQ(Str(mixed.result(0), {"code"}), "duplicate_value")
+      << mixed.http.body;
+  EXPECT_EQ(Str(mixed.result(2), {"code"}), "duplicate_value")
+      << mixed.http.body;
+  // Both changes of row c share its fate: the refused CHECK rejects them.
+  EXPECT_EQ(Str(mixed.result(1), {"code"}), "check_failed") << mixed.http.body;
+  EXPECT_EQ(Str(mixed.result(3), {"code"}), "check_failed") << mixed.http.body;
+  ApiResponse carol = post({change("uq-c2", c, kT0 + 3, R"({"name": "Carol"})"),
+                            change("uq-l1", b, kT0 + 3, R"({"l1": "日本"})")});
+  ASSERT_EQ(carol.status, 200) << carol.http.body;
+  EXPECT_EQ(Str(carol.result(0), {"status"}), "applied") << carol.http.body;
+  EXPECT_EQ(Str(carol.result(1), {"code"}), "invalid_value") << carol.http.body;
+  auto rows =
+      Sql("SELECT uuid, COALESCE(email, '-'), name FROM uq ORDER BY uuid");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  std::vector<std::string> got;
+  for (const SqlRow& row : *rows) {
+    got.push_back(absl::StrCat(*row[0], " ", *row[1], " ", *row[2]));
+  }
+  EXPECT_THAT(got,
+              ::testing::ElementsAre(absl::StrCat(a, " x@example.com Alice"),
+                                     absl::StrCat(c, " - Carol"),
+                                     absl::StrCat(d, " y@example.com Dora")));
+  // Replays of the rejected changes are not duplicates: nothing was stored.
+  ApiResponse again = post({change(
+      "uq-b", b, kT0 + 1, R"({"email": "z@example.com", "name": "Bob"})")});
+  EXPECT_EQ(Str(again.result(0), {"status"}), "applied") << again.http.body;
+}
+
 TEST_F(TablesTest, UpperCaseKeysWrittenBySql) {
   const std::string upper = "ABCDEF00-0000-4000-8000-0000000000A1";
   const std::string lower = absl::AsciiStrToLower(upper);
@@ -818,6 +887,7 @@ TEST_F(TablesTest, AdminRouteRefusesBadRegistrations) {
       {"PUT", "/v1/admin/tables/int_key", "{}", 422, "table_cannot_sync"},
       {"PUT", "/v1/admin/tables/int_key", R"({"key_column": "id"})", 422,
        "table_cannot_sync"},
+      {"PUT", "/v1/admin/tables/nullable_key", "{}", 422, "table_cannot_sync"},
       {"PUT", "/v1/admin/tables/late", R"({"nmae": "late"})", 400,
        "bad_request"},
       {"PUT", "/v1/admin/tables/_sheetsync_rows", "{}", 400,

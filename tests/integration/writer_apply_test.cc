@@ -171,11 +171,21 @@ TEST_F(WriterApplyTest, KnownEventWritesNothingAndIsReported) {
 TEST_F(WriterApplyTest, AStatementFailingAfterTheEventsCommitsNothing) {
   // COMMIT rides in the batch; MySQL must stop at the failing user-table
   // write (too long for VARCHAR(255)) and the writer roll back: neither the
-  // row nor the event is kept, so the corrected plan then applies.
+  // row nor the event is kept, so the corrected plan then applies. The
+  // answer names the row MySQL refused, also among others (each on its own
+  // statement then).
   const std::string row = NewRowId();
-  auto failed = Apply(Plan({NameWrite(row, 0, std::string(300, 'x'), "e-9a", kT0)}, {"e-9a"}));
-  EXPECT_FALSE(failed.ok());
+  const std::string other = NewRowId();
+  auto failed =
+      Apply(Plan({NameWrite(other, 0, "fine", "e-9o", kT0),
+                  NameWrite(row, 0, std::string(300, 'x'), "e-9a", kT0)},
+                 {"e-9o", "e-9a"}));
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_FALSE(failed->conflict());
+  EXPECT_EQ(failed->refused().row_id(), row);
+  EXPECT_EQ(failed->refused().code(), "value_too_long");
   EXPECT_THAT(Stored(row), ElementsAre(ElementsAre(std::nullopt, "0", "0")));
+  EXPECT_THAT(Stored(other), ElementsAre(ElementsAre(std::nullopt, "0", "0")));
   auto fixed = Apply(Plan({NameWrite(row, 0, "Ada", "e-9a", kT0)}, {"e-9a"}));
   ASSERT_TRUE(fixed.ok()) << fixed.status();
   EXPECT_FALSE(fixed->conflict());
