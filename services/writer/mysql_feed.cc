@@ -226,10 +226,14 @@ absl::StatusOr<v1::ReadRowsResponse> MysqlVersionStore::ReadRows(
     std::vector<std::pair<std::string, google::protobuf::Struct>> rows;
     std::string after = request.after();
     for (;;) {
-      CellRows read =
-          ReadCells(conn, *schema,
-                    absl::StrCat(key, " > ", Literal(conn, after), " ORDER BY ",
-                                 key, " LIMIT ", limit + 1));
+      // From the start, no bound: `key > ''` compares '' as a UUID in a
+      // column of MariaDB's UUID type, which matches no row.
+      CellRows read = ReadCells(
+          conn, *schema,
+          absl::StrCat(after.empty()
+                           ? "TRUE"
+                           : absl::StrCat(key, " > ", Literal(conn, after)),
+                       " ORDER BY ", key, " LIMIT ", limit + 1));
       for (auto& row : read.rows) rows.push_back(std::move(row));
       if (read.read < limit + 1 || static_cast<int>(rows.size()) > limit) break;
       after = read.last_key;

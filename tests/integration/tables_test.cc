@@ -93,6 +93,9 @@ constexpr const char* kSchema[] = {
     " email VARCHAR(40) NULL UNIQUE, name VARCHAR(20) NULL,"
     " ck INT NULL CHECK (ck IS NULL OR ck > 0),"
     " l1 VARCHAR(10) CHARACTER SET latin1 NULL)",
+    // A key of MariaDB's UUID type, with a row there before registration.
+    "CREATE TABLE uuid_key (id UUID NOT NULL PRIMARY KEY, v INT NULL)",
+    "INSERT INTO uuid_key VALUES ('30000000-0000-4000-8000-0000000000e1', 7)",
     // A key column that allows NULL cannot be registered.
     "CREATE TABLE nullable_key (uuid CHAR(36) NULL UNIQUE, v INT NULL)",
 };
@@ -116,6 +119,7 @@ std::string RegistryJson(bool with_late) {
   {"name": "strict_t"}, {"name": "evolving"}, {"name": "shrinking"},
   {"name": "wide"}, {"name": "rekeyed"}, {"name": "required_t"},
   {"name": "cs_key"}, {"name": "inexact"}, {"name": "uq"},
+  {"name": "uuid_key", "key_column": "id"},
   {"name": "Straße `x` data", "key_column": "Row ID",
    "create_if_missing": true, "headers": ["first name", "名前"]})",
       with_late ? R"(, {"name": "late"})" : "", "]}\n");
@@ -641,6 +645,19 @@ TEST_F(TablesTest, ValuesMysqlRefusesRejectOnlyTheirChange) {
   ApiResponse again = post({change(
       "uq-b", b, kT0 + 1, R"({"email": "z@example.com", "name": "Bob"})")});
   EXPECT_EQ(Str(again.result(0), {"status"}), "applied") << again.http.body;
+}
+
+// The resync snapshot from the start lists the rows of a table keyed by
+// MariaDB's UUID type (it compared the key with '', no UUID, and found none).
+TEST_F(TablesTest, SnapshotOfAUuidTypedKeyStartsAtTheFirstRow) {
+  absl::StatusOr<ApiResponse> page = api().Get("/v1/rows?table=uuid_key");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->status, 200) << page->http.body;
+  const Value* rows = Find(page->json, {"rows"});
+  ASSERT_NE(rows, nullptr) << page->http.body;
+  ASSERT_EQ(rows->list_value().values_size(), 1) << page->http.body;
+  EXPECT_EQ(Str(rows->list_value().values(0), {"row_id"}),
+            "30000000-0000-4000-8000-0000000000e1");
 }
 
 TEST_F(TablesTest, UpperCaseKeysWrittenBySql) {
