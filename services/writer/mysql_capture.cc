@@ -16,6 +16,9 @@ namespace {
 
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 constexpr int kTriggerExists = 1359;
+// _sheetsync_tables.capture_sig of a table whose triggers were removed while
+// it could not sync.
+constexpr char kCaptureSuspended[] = "suspended";
 
 }  // namespace
 
@@ -74,6 +77,36 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
   } catch (const sql::SQLException& e) {
     RollbackQuietly(conn);
     return MysqlErrorStatus(e, conn, "installing the capture triggers");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MysqlVersionStore::SuspendCapture(PooledConnection& conn,
+                                               const std::string& table) {
+  const std::string tbl = Literal(conn, table);
+  try {
+    std::vector<std::string> triggers;
+    auto rs = Query(
+        conn, absl::StrCat(
+                  "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
+                  "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ",
+                  tbl));
+    const std::string prefix = CaptureTriggerPrefix(table);
+    while (rs->next()) {
+      std::string name = std::string(rs->getString(1));
+      if (name.rfind(prefix, 0) == 0) triggers.push_back(std::move(name));
+    }
+    for (const std::string& name : triggers) {
+      Execute(conn,
+              absl::StrCat("DROP TRIGGER IF EXISTS ", QuoteIdentifier(name)));
+    }
+    // Not '' (never installed): installing again must not log the table's
+    // rows as inserts stamped with its registration time.
+    Execute(conn, absl::StrCat("UPDATE _sheetsync_tables SET capture_sig = ",
+                               Literal(conn, kCaptureSuspended),
+                               " WHERE tbl = ", tbl, " AND capture_sig <> ''"));
+  } catch (const sql::SQLException& e) {
+    return MysqlErrorStatus(e, conn, "removing the capture triggers");
   }
   return absl::OkStatus();
 }

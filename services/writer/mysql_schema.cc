@@ -377,6 +377,12 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::Discover(
   } catch (const sql::SQLException& e) {
     return MysqlErrorStatus(e, conn, "reading the table's columns");
   }
+  if (absl::IsFailedPrecondition(schema.status())) {
+    // It cannot sync (its key column was renamed, dropped, lost its UNIQUE
+    // index): triggers naming a column that is gone would fail every SQL
+    // write to the table, so they go until it can sync again.
+    RETURN_IF_ERROR(SuspendCapture(conn, table));
+  }
   if (!schema.ok()) return schema.status();
   RETURN_IF_ERROR(EnsureCapture(conn, *schema));
   return schema;

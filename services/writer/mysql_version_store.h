@@ -92,6 +92,9 @@ class MysqlVersionStore final : public VersionStore {
   absl::Status Maintain(absl::Duration retention, bool prune);
 
  private:
+  // Removes the capture triggers of a table that cannot sync (they may name
+  // a column that is gone, which fails every write to the table).
+  absl::Status SuspendCapture(PooledConnection& conn, const std::string& table);
   // Installs the capture triggers for the schema when its signature changed,
   // then drops the old ones; on first registration also logs the existing
   // rows as MYSQL inserts stamped with the registration time.

@@ -93,6 +93,8 @@ constexpr const char* kSchema[] = {
     " email VARCHAR(40) NULL UNIQUE, name VARCHAR(20) NULL,"
     " ck INT NULL CHECK (ck IS NULL OR ck > 0),"
     " l1 VARCHAR(10) CHARACTER SET latin1 NULL)",
+    // Its key column is renamed while registered.
+    "CREATE TABLE renamed (uuid CHAR(36) NOT NULL PRIMARY KEY, v INT NULL)",
     // A key of MariaDB's UUID type, with a row there before registration.
     "CREATE TABLE uuid_key (id UUID NOT NULL PRIMARY KEY, v INT NULL)",
     "INSERT INTO uuid_key VALUES ('30000000-0000-4000-8000-0000000000e1', 7)",
@@ -119,7 +121,7 @@ std::string RegistryJson(bool with_late) {
   {"name": "strict_t"}, {"name": "evolving"}, {"name": "shrinking"},
   {"name": "wide"}, {"name": "rekeyed"}, {"name": "required_t"},
   {"name": "cs_key"}, {"name": "inexact"}, {"name": "uq"},
-  {"name": "uuid_key", "key_column": "id"},
+  {"name": "uuid_key", "key_column": "id"}, {"name": "renamed"},
   {"name": "Straße `x` data", "key_column": "Row ID",
    "create_if_missing": true, "headers": ["first name", "名前"]})",
       with_late ? R"(, {"name": "late"})" : "", "]}\n");
@@ -747,6 +749,37 @@ TEST_F(TablesTest, ATableThatLostItsKeyAnswers500UntilFixed) {
   } while (absl::Now() < deadline);
   ASSERT_EQ(r->status, 200) << r->http.body;
   EXPECT_EQ(Str(r->result(0), {"status"}), "applied") << r->http.body;
+}
+
+// Renaming the key column makes the table unable to sync; the capture
+// triggers, which name the old column, go with it, so SQL writes to the
+// table keep working (they failed: "Unknown column 'uuid' in 'NEW'"). Once
+// the key is back, SQL edits are captured again.
+TEST_F(TablesTest, RenamingTheKeyColumnLeavesSqlWritesWorking) {
+  RoundTrip("renamed", R"({"v": 1})", R"({"v": 1})");
+  ASSERT_TRUE(RootSql("ALTER TABLE renamed RENAME COLUMN uuid TO id").ok());
+  const std::string row = "40000000-0000-4000-8000-0000000000a1";
+  absl::Status insert;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    absl::SleepFor(absl::Milliseconds(200));
+    insert = RootSql(
+        absl::StrCat("INSERT INTO renamed (id, v) VALUES ('", row, "', 5)"));
+  } while (!insert.ok() && absl::Now() < deadline);
+  EXPECT_TRUE(insert.ok()) << insert;
+  ASSERT_TRUE(RootSql("ALTER TABLE renamed RENAME COLUMN id TO uuid").ok());
+  const std::string later = "40000000-0000-4000-8000-0000000000a2";
+  absl::StatusOr<Value> entry;
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  do {  // the maintenance loop (every 250 ms here) reinstalls the triggers
+    absl::SleepFor(absl::Milliseconds(200));
+    ASSERT_TRUE(RootSql(absl::StrCat("REPLACE INTO renamed (uuid, v) VALUES ('",
+                                     later, "', 6)"))
+                    .ok());
+    entry = AwaitFeedEntry("renamed", later, [](const Value&) { return true; });
+  } while (!entry.ok() && absl::Now() < until);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(Str(*entry, {"source"}), "MYSQL");
 }
 
 TEST_F(TablesTest, UnregisteredTablesAnswer404) {
