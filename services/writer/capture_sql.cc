@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -30,7 +31,7 @@ constexpr char kNowUs[] =
     "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) + "
     "TIMESTAMPDIFF(MICROSECOND, NOW(6), SYSDATE(6)))";
 
-constexpr char kTriggerVersion[] = "3";
+constexpr char kTriggerVersion[] = "4";
 
 uint64_t Fnv1a(absl::string_view text, uint64_t hash = 1469598103934665603ull) {
   for (unsigned char c : text) {
@@ -40,10 +41,26 @@ uint64_t Fnv1a(absl::string_view text, uint64_t hash = 1469598103934665603ull) {
   return hash;
 }
 
+// Columns logged as the hex of their bytes: binary strings, BIT, and the
+// spatial types (which have no text form: CAST(... AS CHAR) fails).
 bool IsBinary(const v1::Column& column) {
-  const std::string& t = column.data_type();
-  return t == "binary" || t == "varbinary" || t == "tinyblob" || t == "blob" ||
-         t == "mediumblob" || t == "longblob" || t == "bit";
+  static const auto* const kBinary =
+      new absl::flat_hash_set<std::string>{"binary",
+                                           "varbinary",
+                                           "tinyblob",
+                                           "blob",
+                                           "mediumblob",
+                                           "longblob",
+                                           "bit",
+                                           "geometry",
+                                           "point",
+                                           "linestring",
+                                           "polygon",
+                                           "multipoint",
+                                           "multilinestring",
+                                           "multipolygon",
+                                           "geometrycollection"};
+  return kBinary->contains(column.data_type());
 }
 
 std::vector<const v1::Column*> Capturable(const v1::TableSchema& schema) {
@@ -59,6 +76,10 @@ std::vector<const v1::Column*> Capturable(const v1::TableSchema& schema) {
 // The text the trigger logs for a column of row `alias` (NEW or OLD).
 std::string ValueExpr(const v1::Column& column, const std::string& alias) {
   const std::string ref = absl::StrCat(alias, ".", QuoteIdentifier(column.name()));
+  // BIT's own HEX() drops leading zero digits (b'000000000101' is "5"); its
+  // binary string has all its bytes.
+  if (column.data_type() == "bit")
+    return absl::StrCat("HEX(CAST(", ref, " AS BINARY))");
   if (IsBinary(column)) return absl::StrCat("HEX(", ref, ")");
   // TIMESTAMP shows in the session's zone: log the epoch instead.
   if (column.data_type() == "timestamp") {
