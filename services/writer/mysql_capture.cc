@@ -81,25 +81,30 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
   return absl::OkStatus();
 }
 
+void MysqlVersionStore::DropCaptureTriggers(PooledConnection& conn,
+                                            const std::string& table) {
+  std::vector<std::string> triggers;
+  auto rs = Query(
+      conn, absl::StrCat(
+                "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
+                "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ",
+                Literal(conn, table)));
+  const std::string prefix = CaptureTriggerPrefix(table);
+  while (rs->next()) {
+    std::string name = std::string(rs->getString(1));
+    if (name.rfind(prefix, 0) == 0) triggers.push_back(std::move(name));
+  }
+  for (const std::string& name : triggers) {
+    Execute(conn,
+            absl::StrCat("DROP TRIGGER IF EXISTS ", QuoteIdentifier(name)));
+  }
+}
+
 absl::Status MysqlVersionStore::SuspendCapture(PooledConnection& conn,
                                                const std::string& table) {
   const std::string tbl = Literal(conn, table);
   try {
-    std::vector<std::string> triggers;
-    auto rs = Query(
-        conn, absl::StrCat(
-                  "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
-                  "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ",
-                  tbl));
-    const std::string prefix = CaptureTriggerPrefix(table);
-    while (rs->next()) {
-      std::string name = std::string(rs->getString(1));
-      if (name.rfind(prefix, 0) == 0) triggers.push_back(std::move(name));
-    }
-    for (const std::string& name : triggers) {
-      Execute(conn,
-              absl::StrCat("DROP TRIGGER IF EXISTS ", QuoteIdentifier(name)));
-    }
+    DropCaptureTriggers(conn, table);
     // Not '' (never installed): installing again must not log the table's
     // rows as inserts stamped with its registration time.
     Execute(conn, absl::StrCat("UPDATE _sheetsync_tables SET capture_sig = ",

@@ -96,21 +96,7 @@ absl::Status MysqlVersionStore::RegisterTables(
 void MysqlVersionStore::StopCapture(PooledConnection& conn,
                                     const std::string& table) {
   const std::string tbl = Literal(conn, table);
-  const std::string prefix = CaptureTriggerPrefix(table);
-  std::vector<std::string> triggers;
-  auto rs = Query(conn, absl::StrCat("SELECT TRIGGER_NAME FROM "
-                                     "information_schema.TRIGGERS WHERE "
-                                     "TRIGGER_SCHEMA = DATABASE() AND "
-                                     "EVENT_OBJECT_TABLE = ",
-                                     tbl));
-  while (rs->next()) {
-    std::string name = std::string(rs->getString(1));
-    if (name.rfind(prefix, 0) == 0) triggers.push_back(std::move(name));
-  }
-  for (const std::string& name : triggers) {
-    Execute(conn,
-            absl::StrCat("DROP TRIGGER IF EXISTS ", QuoteIdentifier(name)));
-  }
+  DropCaptureTriggers(conn, table);
   Execute(conn,
           absl::StrCat("DELETE FROM _sheetsync_capture WHERE tbl = ", tbl));
   Execute(conn, absl::StrCat("UPDATE _sheetsync_tables SET capture_sig = '', "

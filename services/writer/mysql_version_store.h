@@ -92,6 +92,8 @@ class MysqlVersionStore final : public VersionStore {
   absl::Status Maintain(absl::Duration retention, bool prune);
 
  private:
+  // Drops every capture trigger of the table. Throws sql::SQLException.
+  void DropCaptureTriggers(PooledConnection& conn, const std::string& table);
   // Removes the capture triggers of a table that cannot sync (they may name
   // a column that is gone, which fails every write to the table).
   absl::Status SuspendCapture(PooledConnection& conn, const std::string& table);
