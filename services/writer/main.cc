@@ -179,12 +179,20 @@ int Main() {
   loop.Start();
   LogInfo("serving", {{"listen", absl::GetFlag(FLAGS_listen)}});
 
-  // Readiness follows MySQL: NOT_SERVING while it cannot be reached.
+  // Readiness follows MySQL: NOT_SERVING while it cannot be reached or is
+  // read-only. Pings go on a connection of their own whose reads time out
+  // after 2 s (the pool's take 10 s), so a MySQL that hangs turns the
+  // writer not ready within ~3 s.
+  MysqlConfig ping_config = config;
+  ping_config.pool_size = 1;
+  ping_config.io_timeout = absl::Seconds(2);
+  ping_config.connect_timeout = absl::Seconds(2);
+  MysqlPool ping_pool(ping_config);
   absl::Notification stopping;
   std::thread pinger([&] {
     bool serving = true;
     while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1))) {
-      absl::Status ping = store.Ping();
+      absl::Status ping = MysqlVersionStore::Ping(ping_pool);
       if (ping.ok() != serving) {
         serving = ping.ok();
         (*server)->SetServing(serving);

@@ -16,6 +16,10 @@ absl::Status MysqlErrorStatus(const sql::SQLException& e, PooledConnection& conn
     return absl::UnavailableError(message);
   }
   if (IsRetryableMysqlError(code)) return absl::AbortedError(message);
+  // Read-only (a replica, a failover under way): unavailable for now, not a
+  // fault of the request.
+  if (code == 1290 || code == 1836 || code == 1792)
+    return absl::UnavailableError(message);
   return absl::InternalError(message);
 }
 

@@ -300,11 +300,16 @@ absl::Status MysqlVersionStore::Migrate() {
   return absl::OkStatus();
 }
 
-absl::Status MysqlVersionStore::Ping() {
-  ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(absl::Seconds(2)));
+absl::Status MysqlVersionStore::Ping(MysqlPool& pool) {
+  ASSIGN_OR_RETURN(PooledConnection conn, pool.Acquire(absl::Seconds(2)));
   try {
     std::unique_ptr<sql::Statement> stmt(conn->createStatement());
-    std::unique_ptr<sql::ResultSet> rs(stmt->executeQuery("SELECT 1"));
+    std::unique_ptr<sql::ResultSet> rs(
+        stmt->executeQuery("SELECT @@global.read_only"));
+    if (rs->next() && rs->getInt(1) != 0) {
+      return absl::UnavailableError(
+          "MySQL is read-only (read_only = ON): it takes no writes");
+    }
     return absl::OkStatus();
   } catch (const sql::SQLException& e) {
     return MysqlErrorStatus(e, conn, "pinging MySQL");

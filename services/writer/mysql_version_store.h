@@ -50,8 +50,10 @@ class MysqlVersionStore final : public VersionStore {
   // FAILED_PRECONDITION when a registered table lacks its key column.
   absl::Status Migrate();
 
-  // Returns OK when MySQL answers a trivial query.
-  absl::Status Ping();
+  // Returns OK when MySQL answers a query on a connection of `pool` (give it
+  // a short I/O timeout: a MySQL that hangs must not hold readiness up) and
+  // takes writes; UNAVAILABLE otherwise, also while it is read-only.
+  static absl::Status Ping(MysqlPool& pool);
 
   // Makes `tables` the registered set (the table registry changed). Tables
   // no longer registered stop syncing: their capture triggers and pending

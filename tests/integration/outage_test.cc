@@ -2,6 +2,9 @@
 // Retry-After and acknowledges nothing; once they are back, the same body
 // goes through.
 
+#include <signal.h>
+
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -95,6 +98,57 @@ TEST(OutageTest, MysqlDownAnswers503AndReadyzFails) {
   EXPECT_EQ(down->status, 503) << down->http.body;
   EXPECT_TRUE(down->http.Header("Retry-After").has_value());
   EXPECT_TRUE(WaitReadyz(**stack, 503));
+}
+
+// A read-only MySQL (a replica, a failover under way) is unavailable, not an
+// internal error: 503 with Retry-After, and not ready (it answered 500 and
+// stayed ready). A MySQL that hangs turns the stack not ready within a few
+// seconds (the ping waited for the pool's 10 s read timeout first).
+TEST(OutageTest, ReadOnlyOrHungMysqlAnswers503AndReadyzFails) {
+  absl::StatusOr<std::unique_ptr<OwnMariadb>> db =
+      OwnMariadb::Start("readonly");
+  ASSERT_TRUE(db.ok()) << db.status();
+  const MysqlTestConfig* config = &(*db)->config();
+  StackOptions options;
+  options.mysql = *config;
+  options.database = config->database;
+  options.token = kToken;
+  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const Api api((*stack)->gateway_url(), kToken);
+  ASSERT_EQ(api.Edits(Body("ro-up"))->status, 200);
+  auto root = MysqlSession::ConnectAdmin(*config, config->database);
+  ASSERT_TRUE(root.ok()) << root.status();
+
+  ASSERT_TRUE((*root)->Execute("SET GLOBAL read_only = ON").ok());
+  auto off = absl::MakeCleanup(
+      [&] { (void)(*root)->Execute("SET GLOBAL read_only = OFF"); });
+  auto refused =
+      api.Edits(EditsBody("users", {{"ro-new",
+                                     "20000000-0000-4000-8000-0000000000f9",
+                                     Rfc3339(1764082869000000),
+                                     false,
+                                     {{"name", "read-only"}}}}));
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->status, 503) << refused->http.body;
+  EXPECT_TRUE(refused->http.Header("Retry-After").has_value());
+  auto feed =
+      api.Get("/v1/changes?table=users");  // assigns feed positions: a write
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  EXPECT_EQ(feed->status, 503) << feed->http.body;
+  EXPECT_TRUE(WaitReadyz(**stack, 503));
+  std::move(off).Invoke();
+  EXPECT_TRUE(WaitReadyz(**stack, 200));
+
+  // Hung: stopped, not gone.
+  std::ifstream pid_file((*db)->dir() + "/mariadb/mysqld.pid");
+  pid_t pid = 0;
+  ASSERT_TRUE(pid_file >> pid) << (*db)->dir();
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  auto resume = absl::MakeCleanup([pid] { kill(pid, SIGCONT); });
+  EXPECT_TRUE(WaitReadyz(**stack, 503));  // within 10 s: ~3 s
+  std::move(resume).Invoke();
+  EXPECT_TRUE(WaitReadyz(**stack, 200));
 }
 
 TEST(OutageTest, SigtermWithIngestHungEndsAfterTheDrainNotTheCallsDeadline) {
