@@ -143,10 +143,10 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
     google::protobuf::Arena arena;
     auto& plan = *google::protobuf::Arena::CreateMessage<v1::ApplyRequest>(&arena);
     CombinePlans(plans, plan);
-    Deadline latest = Deadline::min();
-    for (const Waiter* waiter : group)
-      latest = std::max(latest, waiter->deadline);
-    absl::StatusOr<v1::ApplyResponse> combined = apply_(plan, latest);
+    // Tried once: after a lock wait or a deadlock the plans go on their own,
+    // so that one plan waiting for a row an SQL session holds does not hold
+    // the others back for every retry of the group.
+    absl::StatusOr<v1::ApplyResponse> combined = apply_(plan, Deadline());
     if (combined.ok() && !combined->conflict() && !combined->has_refused()) {
       for (Waiter* waiter : group) waiter->result = AnswerFor(*waiter->request, *combined);
       if (observer_) observer_(static_cast<int>(group.size()));

@@ -43,8 +43,10 @@ class ApplyGrouper {
   using GroupObserver = std::function<void(int plans)>;
   using Done = std::function<void(absl::StatusOr<v1::ApplyResponse>)>;
 
-  // `apply` commits one plan (MysqlVersionStore::Apply, retrying until the
-  // latest deadline of the plan's callers) and must be thread-safe. Starts
+  // `apply` commits one plan (MysqlVersionStore::Apply, retrying after a
+  // lock wait or deadlock until `retry_until`: a lone plan's caller's
+  // deadline; never for a combined plan, which is then applied plan by plan)
+  // and must be thread-safe. Starts
   // `max_leaders` threads (at least one); `max_rows` 0 never combines plans.
   ApplyGrouper(ApplyFn apply, int max_leaders, int max_rows,
                GroupObserver observer = nullptr);
