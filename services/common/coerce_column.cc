@@ -172,6 +172,7 @@ void FillLengths(const v1::Column& col, const std::vector<uint64_t>& args,
           col.max_bytes() != 0
               ? col.max_bytes()
               : std::numeric_limits<uint64_t>::max() >> (64 - width);
+      t->single_byte = col.max_bytes_per_char() == 1;
   }
 }
 

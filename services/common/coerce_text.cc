@@ -84,7 +84,10 @@ absl::StatusOr<std::string> CheckText(const Target& t, const Value& v,
                       "the column's utf8mb3 character set cannot store "
                       "characters beyond U+FFFF such as emoji");
   }
-  const bool in_bytes = t.type.kind == Kind::kText;
+  // A TEXT column's limit is in bytes of its character set: UTF-8's for
+  // utf8mb3/utf8mb4, one per character for latin1 and the like (a
+  // character it lacks is MySQL's to refuse).
+  const bool in_bytes = t.type.kind == Kind::kText && !t.type.single_byte;
   const uint64_t length = in_bytes ? text.size() : Utf8Chars(text);
   if (length > t.type.max_length) {
     return ValueError(

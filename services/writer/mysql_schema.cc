@@ -157,6 +157,7 @@ v1::Column ReadColumn(sql::ResultSet& rs) {
   if (!rs.isNull("CHARACTER_MAXIMUM_LENGTH")) {
     column.set_max_chars(rs.getUInt64("CHARACTER_MAXIMUM_LENGTH"));
   }
+  if (!rs.isNull("MAXLEN")) column.set_max_bytes_per_char(rs.getUInt("MAXLEN"));
   if (!rs.isNull("CHARACTER_OCTET_LENGTH")) {
     column.set_max_bytes(rs.getUInt64("CHARACTER_OCTET_LENGTH"));
   }
@@ -404,7 +405,9 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::ReadSchema(
           "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
           "COLUMN_DEFAULT, EXTRA, CHARACTER_MAXIMUM_LENGTH, "
           "CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
-          "COLUMN_KEY, COLLATION_NAME "
+          "COLUMN_KEY, COLLATION_NAME, (SELECT s.MAXLEN FROM "
+          "information_schema.CHARACTER_SETS s WHERE s.CHARACTER_SET_NAME = "
+          "COLUMNS.CHARACTER_SET_NAME) AS MAXLEN "
           "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
           "AND TABLE_NAME = ",
           Literal(conn, registration.table), " ORDER BY ORDINAL_POSITION"));

@@ -92,7 +92,8 @@ constexpr const char* kSchema[] = {
     "CREATE TABLE uq (uuid CHAR(36) NOT NULL PRIMARY KEY,"
     " email VARCHAR(40) NULL UNIQUE, name VARCHAR(20) NULL,"
     " ck INT NULL CHECK (ck IS NULL OR ck > 0),"
-    " l1 VARCHAR(10) CHARACTER SET latin1 NULL)",
+    " l1 VARCHAR(10) CHARACTER SET latin1 NULL,"
+    " lt TINYTEXT CHARACTER SET latin1 NULL)",
     // A spatial column: no text form, logged as its bytes.
     "CREATE TABLE geo (uuid CHAR(36) NOT NULL PRIMARY KEY, a INT NULL, p POINT "
     "NULL)",
@@ -648,6 +649,18 @@ TEST_F(TablesTest, ValuesMysqlRefusesRejectOnlyTheirChange) {
               ::testing::ElementsAre(absl::StrCat(a, " x@example.com Alice"),
                                      absl::StrCat(c, " - Carol"),
                                      absl::StrCat(d, " y@example.com Dora")));
+  // A latin1 TINYTEXT holds 255 bytes, one per character: 200 'é' fit (they
+  // were refused as 400 bytes of UTF-8).
+  std::string e200;
+  for (int i = 0; i < 200; ++i) e200 += "\u00e9";
+  ApiResponse latin1 = post({change(
+      "uq-lt", d, kT0 + 4, absl::StrCat(R"({"lt": ")", e200, R"("})"))});
+  EXPECT_EQ(Str(latin1.result(0), {"status"}), "applied") << latin1.http.body;
+  auto stored = Sql(absl::StrCat(
+      "SELECT LENGTH(lt), CHAR_LENGTH(lt) FROM uq WHERE uuid = '", d, "'"));
+  ASSERT_TRUE(stored.ok() && stored->size() == 1) << stored.status();
+  EXPECT_EQ((*stored)[0][0].value_or(""), "200");
+  EXPECT_EQ((*stored)[0][1].value_or(""), "200");
   // Replays of the rejected changes are not duplicates: nothing was stored.
   ApiResponse again = post({change(
       "uq-b", b, kT0 + 1, R"({"email": "z@example.com", "name": "Bob"})")});

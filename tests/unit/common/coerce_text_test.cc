@@ -68,6 +68,14 @@ TEST(CoerceTextTest, TextCountsBytes) {
               {tiny, S(std::string(256, 'a')), "value_too_long", "TINYTEXT"},
               {Col("tinytext", "tinytext"), S(std::string(256, 'a')),
                "value_too_long", "at most 255"}});
+  // In a one-byte character set (latin1) each character takes one byte.
+  v1::Column latin1 = Str("tinytext", "tinytext", 255, 255);
+  latin1.set_max_bytes_per_char(1);
+  std::string e255, e256;
+  for (int i = 0; i < 255; ++i) e255 += "\xC3\xA9";
+  e256 = e255 + "\xC3\xA9";
+  RunAccepts({{latin1, S(e255), e255}});
+  RunRefuses({{latin1, S(e256), "value_too_long", "256 characters"}});
 }
 
 TEST(CoerceTextTest, BinaryTypesTakeBytes) {
