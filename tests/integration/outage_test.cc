@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "services/common/status_macros.h"
 #include "tests/integration/api.h"
 #include "tests/support/mysql_test_env.h"
 #include "tests/support/process.h"
@@ -78,26 +79,37 @@ TEST(OutageTest, WriterDownAnswers503AndNothingIsAcknowledged) {
   EXPECT_EQ(Str(up->result(0), {"status"}), "applied");
 }
 
-TEST(OutageTest, MysqlDownAnswers503AndReadyzFails) {
-  // A MariaDB of this test's own, so stopping it disturbs no other test.
-  absl::StatusOr<std::unique_ptr<OwnMariadb>> db = OwnMariadb::Start("outage");
-  ASSERT_TRUE(db.ok()) << db.status();
-  const MysqlTestConfig* config = &(*db)->config();
+// A MariaDB of a test's own, so that stopping or reconfiguring it disturbs no
+// other test, and a stack on it (stopped first: declared last).
+struct OwnStack {
+  std::unique_ptr<OwnMariadb> db;
+  std::unique_ptr<Stack> stack;
+};
+
+absl::StatusOr<OwnStack> StartOwnStack(absl::string_view name) {
+  OwnStack own;
+  ASSIGN_OR_RETURN(own.db, OwnMariadb::Start(name));
   StackOptions options;
-  options.mysql = *config;
-  options.database = config->database;
+  options.mysql = own.db->config();
+  options.database = own.db->config().database;
   options.token = kToken;
-  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
-  ASSERT_TRUE(stack.ok()) << stack.status();
-  const Api api((*stack)->gateway_url(), kToken);
+  ASSIGN_OR_RETURN(own.stack, Stack::Start(options));
+  return own;
+}
+
+TEST(OutageTest, MysqlDownAnswers503AndReadyzFails) {
+  absl::StatusOr<OwnStack> own = StartOwnStack("outage");
+  ASSERT_TRUE(own.ok()) << own.status();
+  Stack* stack = own->stack.get();
+  const Api api(stack->gateway_url(), kToken);
   ASSERT_EQ(api.Edits(Body("mysql-up"))->status, 200);
 
-  ASSERT_TRUE((*db)->Stop().ok());
+  ASSERT_TRUE(own->db->Stop().ok());
   auto down = api.Edits(Body("mysql-down"));
   ASSERT_TRUE(down.ok()) << down.status();
   EXPECT_EQ(down->status, 503) << down->http.body;
   EXPECT_TRUE(down->http.Header("Retry-After").has_value());
-  EXPECT_TRUE(WaitReadyz(**stack, 503));
+  EXPECT_TRUE(WaitReadyz(*stack, 503));
 }
 
 // A read-only MySQL (a replica, a failover under way) is unavailable, not an
@@ -105,19 +117,13 @@ TEST(OutageTest, MysqlDownAnswers503AndReadyzFails) {
 // stayed ready). A MySQL that hangs turns the stack not ready within a few
 // seconds (the ping waited for the pool's 10 s read timeout first).
 TEST(OutageTest, ReadOnlyOrHungMysqlAnswers503AndReadyzFails) {
-  absl::StatusOr<std::unique_ptr<OwnMariadb>> db =
-      OwnMariadb::Start("readonly");
-  ASSERT_TRUE(db.ok()) << db.status();
-  const MysqlTestConfig* config = &(*db)->config();
-  StackOptions options;
-  options.mysql = *config;
-  options.database = config->database;
-  options.token = kToken;
-  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
-  ASSERT_TRUE(stack.ok()) << stack.status();
-  const Api api((*stack)->gateway_url(), kToken);
+  absl::StatusOr<OwnStack> own = StartOwnStack("readonly");
+  ASSERT_TRUE(own.ok()) << own.status();
+  Stack* stack = own->stack.get();
+  const MysqlTestConfig& config = own->db->config();
+  const Api api(stack->gateway_url(), kToken);
   ASSERT_EQ(api.Edits(Body("ro-up"))->status, 200);
-  auto root = MysqlSession::ConnectAdmin(*config, config->database);
+  auto root = MysqlSession::ConnectAdmin(config, config.database);
   ASSERT_TRUE(root.ok()) << root.status();
 
   ASSERT_TRUE((*root)->Execute("SET GLOBAL read_only = ON").ok());
@@ -136,19 +142,19 @@ TEST(OutageTest, ReadOnlyOrHungMysqlAnswers503AndReadyzFails) {
       api.Get("/v1/changes?table=users");  // assigns feed positions: a write
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_EQ(feed->status, 503) << feed->http.body;
-  EXPECT_TRUE(WaitReadyz(**stack, 503));
+  EXPECT_TRUE(WaitReadyz(*stack, 503));
   std::move(off).Invoke();
-  EXPECT_TRUE(WaitReadyz(**stack, 200));
+  EXPECT_TRUE(WaitReadyz(*stack, 200));
 
   // Hung: stopped, not gone.
-  std::ifstream pid_file((*db)->dir() + "/mariadb/mysqld.pid");
+  std::ifstream pid_file(own->db->dir() + "/mariadb/mysqld.pid");
   pid_t pid = 0;
-  ASSERT_TRUE(pid_file >> pid) << (*db)->dir();
+  ASSERT_TRUE(pid_file >> pid) << own->db->dir();
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
   auto resume = absl::MakeCleanup([pid] { kill(pid, SIGCONT); });
-  EXPECT_TRUE(WaitReadyz(**stack, 503));  // within 10 s: ~3 s
+  EXPECT_TRUE(WaitReadyz(*stack, 503));  // within 10 s: ~3 s
   std::move(resume).Invoke();
-  EXPECT_TRUE(WaitReadyz(**stack, 200));
+  EXPECT_TRUE(WaitReadyz(*stack, 200));
 }
 
 TEST(OutageTest, SigtermWithIngestHungEndsAfterTheDrainNotTheCallsDeadline) {
