@@ -39,18 +39,18 @@ absl::Status NotIJson(absl::string_view why) {
 // Where a value sits in the body, for telling a duplicate name inside one
 // change (only that change is refused) from one elsewhere (the body is).
 struct Where {
-  int depth = 0;
+  bool root = true;      // the body itself
   bool changes = false;  // the root's "changes" array
   int change = -1;       // the index of the change this value is in
   Where Field(absl::string_view name) const {
     Where child = *this;
-    ++child.depth;
-    child.changes = depth == 0 && name == "changes";
+    child.root = false;
+    child.changes = root && name == "changes";
     return child;
   }
   Where Item(int index) const {
     Where child = *this;
-    ++child.depth;
+    child.root = false;
     child.changes = false;
     if (changes) child.change = index;
     return child;

@@ -476,30 +476,23 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
     }
   }
   absl::Status last;
+  bool row_by_row = false;
   for (int attempt = 0; attempt < kDeadlockRetries; ++attempt) {
     if (attempt > 0 && absl::Now() >= retry_until) break;
     ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
     try {
       v1::ApplyResponse response =
-          ApplyOnce(conn, request, *schema, /*row_by_row=*/false);
+          ApplyOnce(conn, request, *schema, row_by_row);
       if (metrics_ != nullptr) metrics_->ObserveBatchRows(request.rows_size());
       return response;
     } catch (RefusedValues& refused) {
-      // Which row? Each on its own statement, in a transaction of its own
-      // that is rolled back the same way (or commits, if it was the rows
-      // together that MySQL refused and that is gone now).
-      if (refused.row_id.empty()) {
-        try {
-          return ApplyOnce(conn, request, *schema, /*row_by_row=*/true);
-        } catch (RefusedValues& alone) {
-          refused = std::move(alone);
-        } catch (const StaleState&) {
-          if (metrics_ != nullptr) metrics_->AddTxnRetry("rev_conflict");
-          return ConflictResponse(conn, request);
-        } catch (const sql::SQLException& e) {
-          RollbackQuietly(conn);
-          return MysqlErrorStatus(e, conn, "applying a batch row by row");
-        }
+      if (refused.row_id.empty() && !row_by_row) {
+        // Which row? Once more with each on its own statement (it commits
+        // if it was the rows together that MySQL refused, and that is gone
+        // now). Finding the row spends no attempt.
+        row_by_row = true;
+        --attempt;
+        continue;
       }
       v1::ApplyResponse response;
       v1::RefusedRow& row = *response.mutable_refused();
