@@ -75,10 +75,14 @@ try {
   // resyncs from /v1/rows and the row is still there.
   let rowsCalls = 0;
   page.on("request", (r) => { if (new URL(r.url()).pathname === "/v1/rows") rowsCalls++; });
+  // The page may show a snapshot already: wait for the resync's request itself.
+  const resync = page.waitForRequest((r) => new URL(r.url()).pathname === "/v1/rows",
+    { timeout: STEP_MS });
   await page.route("**/v1/changes?*", (route) => route.fulfill({
     status: 410, contentType: "application/json",
     body: JSON.stringify({ error: { code: "cursor_expired", message: "injected by the e2e test" } }),
   }), { times: 1 });
+  await resync;
   await page.waitForFunction(() => /snapshot of/.test(document.querySelector("#feed-info").textContent), null,
     { timeout: STEP_MS });
   check(rowsCalls >= 1, "a 410 from /v1/changes makes the page resync from /v1/rows");
