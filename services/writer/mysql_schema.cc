@@ -1,6 +1,7 @@
 // MysqlVersionStore: migrations, registration and schema discovery.
 #include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -22,6 +23,7 @@ namespace sheetsync {
 namespace {
 
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
+constexpr int kCantDropFieldOrKey = 1091;  // ER_CANT_DROP_FIELD_OR_KEY
 
 constexpr const char* kMigrations[] = {
     "CREATE TABLE IF NOT EXISTS _sheetsync_tables ("
@@ -70,8 +72,8 @@ constexpr const char* kMigrations[] = {
     " origin VARCHAR(255) NOT NULL,"
     " logged_at_us BIGINT NOT NULL,"
     " seq BIGINT NULL,"
-    " KEY by_seq (tbl, seq),"
-    " KEY unsequenced (tbl, seq, id),"
+    " KEY by_seq (tbl, seq),"  // InnoDB appends id: also the unsequenced in id
+                               // order
     " KEY by_age (tbl, logged_at_us)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     "CREATE TABLE IF NOT EXISTS _sheetsync_registry ("
@@ -91,6 +93,29 @@ constexpr const char* kMigrations[] = {
     " KEY by_table (tbl, id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 };
+
+// Indexes earlier versions created that nothing reads any more; each one cost
+// every commit an index entry. `unsequenced (tbl, seq, id)` repeated by_seq,
+// to which InnoDB appends the primary key anyway.
+void DropObsoleteIndexes(PooledConnection& conn) {
+  constexpr std::pair<const char*, const char*> kObsolete[] = {
+      {"_sheetsync_changelog", "unsequenced"},
+  };
+  for (const auto& [table, index] : kObsolete) {
+    auto rs = Query(
+        conn, absl::StrCat("SELECT 1 FROM information_schema.STATISTICS WHERE "
+                           "TABLE_SCHEMA = DATABASE() "
+                           "AND TABLE_NAME = '",
+                           table, "' AND INDEX_NAME = '", index, "' LIMIT 1"));
+    if (!rs->next()) continue;
+    try {
+      Execute(conn, absl::StrCat("ALTER TABLE ", table, " DROP INDEX ", index));
+    } catch (const sql::SQLException& e) {
+      // Another writer starting at the same time dropped it first.
+      if (e.getErrorCode() != kCantDropFieldOrKey) throw;
+    }
+  }
+}
 
 // Parses information_schema.COLUMNS.COLUMN_DEFAULT. MariaDB quotes string
 // defaults and spells a NULL default 'NULL'; MySQL gives strings bare.
@@ -279,6 +304,7 @@ absl::Status MysqlVersionStore::Migrate() {
   try {
     std::unique_ptr<sql::Statement> stmt(conn->createStatement());
     for (const char* ddl : kMigrations) stmt->execute(ddl);
+    DropObsoleteIndexes(conn);
     for (const TableRegistration& registration : tables) {
       stmt->execute(
           absl::StrCat("INSERT IGNORE INTO _sheetsync_tables (tbl, key_column, "

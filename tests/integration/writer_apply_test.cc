@@ -287,5 +287,34 @@ TEST_F(WriterApplyTest, HorizonRaisedSinceThePlanWritesNothing) {
   EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ghost", "1", "1")));
 }
 
+// Last: it restarts the writer. An index earlier versions created on the
+// change log (`unsequenced`, the same as by_seq) is dropped when the writer
+// migrates at start; by_seq stays.
+TEST_F(WriterApplyTest, StartDropsTheObsoleteChangeLogIndex) {
+  auto session = MysqlSession::Connect(*config_, db_->name());
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)
+                  ->Execute("ALTER TABLE _sheetsync_changelog "
+                            "ADD KEY unsequenced (tbl, seq, id)")
+                  .ok());
+  auto indexes = [&] {
+    auto rows = (*session)->Query(
+        "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = "
+        "'_sheetsync_changelog' "
+        "ORDER BY INDEX_NAME");
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<SqlRow>{};
+  };
+  ASSERT_THAT(indexes(),
+              ElementsAre(ElementsAre("by_age"), ElementsAre("by_seq"),
+                          ElementsAre("PRIMARY"), ElementsAre("unsequenced")));
+  Stack& stack = *scratch_->stack;
+  ASSERT_TRUE(stack.Restart(stack.index(Tier::kWriter)).ok());
+  EXPECT_THAT(indexes(),
+              ElementsAre(ElementsAre("by_age"), ElementsAre("by_seq"),
+                          ElementsAre("PRIMARY")));
+}
+
 }  // namespace
 }  // namespace sheetsync::test
