@@ -1,6 +1,9 @@
 // MysqlVersionStore: capture of direct MySQL edits and retention.
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cppconn/resultset.h"
@@ -19,6 +22,27 @@ constexpr int kTriggerExists = 1359;
 // _sheetsync_tables.capture_sig of a table whose triggers were removed while
 // it could not sync.
 constexpr char kCaptureSuspended[] = "suspended";
+
+// The names of the capture triggers `table` has now, of any signature.
+std::vector<std::string> CaptureTriggers(PooledConnection& conn,
+                                         const std::string& table) {
+  auto rs = Query(
+      conn, absl::StrCat(
+                "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
+                "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ",
+                Literal(conn, table)));
+  const std::string prefix = CaptureTriggerPrefix(table);
+  std::vector<std::string> names;
+  while (rs->next()) {
+    std::string name = std::string(rs->getString(1));
+    if (absl::StartsWith(name, prefix)) names.push_back(std::move(name));
+  }
+  return names;
+}
+
+void DropTrigger(PooledConnection& conn, const std::string& name) {
+  Execute(conn, absl::StrCat("DROP TRIGGER IF EXISTS ", QuoteIdentifier(name)));
+}
 
 }  // namespace
 
@@ -59,20 +83,8 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
     }
     Commit(conn);
 
-    std::vector<std::string> stale;
-    rs = Query(conn, absl::StrCat(
-        "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
-        "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ", tbl));
-    const std::string prefix = CaptureTriggerPrefix(schema.table());
-    while (rs->next()) {
-      const std::string name = std::string(rs->getString(1));
-      if (name.rfind(prefix, 0) == 0 &&
-          name.substr(name.size() - signature.size()) != signature) {
-        stale.push_back(name);
-      }
-    }
-    for (const std::string& name : stale) {
-      Execute(conn, absl::StrCat("DROP TRIGGER IF EXISTS ", QuoteIdentifier(name)));
+    for (const std::string& name : CaptureTriggers(conn, schema.table())) {
+      if (!absl::EndsWith(name, signature)) DropTrigger(conn, name);
     }
   } catch (const sql::SQLException& e) {
     RollbackQuietly(conn);
@@ -83,20 +95,8 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
 
 void MysqlVersionStore::DropCaptureTriggers(PooledConnection& conn,
                                             const std::string& table) {
-  std::vector<std::string> triggers;
-  auto rs = Query(
-      conn, absl::StrCat(
-                "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
-                "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = ",
-                Literal(conn, table)));
-  const std::string prefix = CaptureTriggerPrefix(table);
-  while (rs->next()) {
-    std::string name = std::string(rs->getString(1));
-    if (name.rfind(prefix, 0) == 0) triggers.push_back(std::move(name));
-  }
-  for (const std::string& name : triggers) {
-    Execute(conn,
-            absl::StrCat("DROP TRIGGER IF EXISTS ", QuoteIdentifier(name)));
+  for (const std::string& name : CaptureTriggers(conn, table)) {
+    DropTrigger(conn, name);
   }
 }
 
