@@ -1,9 +1,14 @@
 // sheetsync-writer: the only process that touches MySQL.
+#include <unistd.h>
+
 #include <memory>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
@@ -22,13 +27,62 @@
 #include "services/writer/writer_metrics.h"
 #include "services/writer/writer_service.h"
 
+namespace sheetsync {
+
+// --mysql_ssl_mode, parsed by Abseil: a value it does not know fails like
+// any bad flag value, also in `--helpfull` (which tests/k8s runs).
+struct MysqlSslModeFlag {
+  MysqlTls::Mode mode = MysqlTls::Mode::kDisabled;
+};
+
+constexpr std::pair<const char*, MysqlTls::Mode> kMysqlSslModes[] = {
+    {"disabled", MysqlTls::Mode::kDisabled},
+    {"required", MysqlTls::Mode::kRequired},
+    {"verify_identity", MysqlTls::Mode::kVerifyIdentity},
+};
+
+bool AbslParseFlag(absl::string_view text, MysqlSslModeFlag* flag,
+                   std::string* error) {
+  for (const auto& [name, mode] : kMysqlSslModes) {
+    if (text == name) {
+      flag->mode = mode;
+      return true;
+    }
+  }
+  *error = "must be disabled, required or verify_identity";
+  return false;
+}
+
+std::string AbslUnparseFlag(MysqlSslModeFlag flag) {
+  for (const auto& [name, mode] : kMysqlSslModes) {
+    if (flag.mode == mode) return name;
+  }
+  return "disabled";
+}
+
+}  // namespace sheetsync
+
 ABSL_FLAG(std::string, listen, "127.0.0.1:7003", "gRPC listen address");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9103",
           "Prometheus /metrics listen address");
 ABSL_FLAG(std::string, mysql_host, "127.0.0.1", "MySQL host");
 ABSL_FLAG(int, mysql_port, 3306, "MySQL port");
 ABSL_FLAG(std::string, mysql_user, "sheetsync", "MySQL user");
-ABSL_FLAG(std::string, mysql_password, "", "MySQL password");
+ABSL_FLAG(std::string, mysql_password, "",
+          "MySQL password (a line break at its end, as a file written by "
+          "`echo` has, is not part of it)");
+ABSL_FLAG(
+    sheetsync::MysqlSslModeFlag, mysql_ssl_mode, {},
+    "TLS to MySQL: disabled, required (encrypted, any server certificate) "
+    "or verify_identity (the server's certificate must be issued by "
+    "--mysql_ssl_ca and name --mysql_host)");
+ABSL_FLAG(std::string, mysql_ssl_ca, "",
+          "PEM file: the CA of MySQL's certificate");
+ABSL_FLAG(
+    std::string, mysql_ssl_cert, "",
+    "PEM file: a client certificate for MySQL (users created REQUIRE X509)");
+ABSL_FLAG(std::string, mysql_ssl_key, "",
+          "PEM file: the key of --mysql_ssl_cert");
 ABSL_FLAG(std::string, mysql_database, "sheetsync", "MySQL database");
 ABSL_FLAG(int, pool_size, 8,
           "MySQL connections in the pool, and threads for the calls other than Apply");
@@ -113,12 +167,48 @@ void LoadRegistry(TableRegistry& registry, MysqlVersionStore& store) {
   });
 }
 
+// A Kubernetes Secret made `--from-file` of a file written by `echo` ends in
+// a line break, which MySQL would take as part of the password.
+std::string WithoutTrailingLineBreak(std::string password) {
+  if (absl::EndsWith(password, "\n")) password.pop_back();
+  if (absl::EndsWith(password, "\r")) password.pop_back();
+  return password;
+}
+
+MysqlTls MysqlTlsFromFlags() {
+  MysqlTls tls;
+  tls.mode = absl::GetFlag(FLAGS_mysql_ssl_mode).mode;
+  tls.ca = absl::GetFlag(FLAGS_mysql_ssl_ca);
+  tls.cert = absl::GetFlag(FLAGS_mysql_ssl_cert);
+  tls.key = absl::GetFlag(FLAGS_mysql_ssl_key);
+  if (tls.mode == MysqlTls::Mode::kVerifyIdentity && tls.ca.empty()) {
+    DieOnBadConfig("--mysql_ssl_mode=verify_identity needs --mysql_ssl_ca");
+  }
+  if (tls.cert.empty() != tls.key.empty()) {
+    DieOnBadConfig("--mysql_ssl_cert and --mysql_ssl_key go together");
+  }
+  if (tls.mode == MysqlTls::Mode::kDisabled &&
+      !(tls.ca.empty() && tls.cert.empty())) {
+    DieOnBadConfig(
+        "--mysql_ssl_ca/--mysql_ssl_cert need --mysql_ssl_mode "
+        "required or verify_identity");
+  }
+  for (const std::string* file : {&tls.ca, &tls.cert, &tls.key}) {
+    if (!file->empty() && access(file->c_str(), R_OK) != 0) {
+      DieOnBadConfig(absl::StrCat("cannot read ", *file));
+    }
+  }
+  return tls;
+}
+
 int Main() {
   MysqlConfig config;
   config.host = absl::GetFlag(FLAGS_mysql_host);
   config.port = absl::GetFlag(FLAGS_mysql_port);
   config.user = absl::GetFlag(FLAGS_mysql_user);
-  config.password = absl::GetFlag(FLAGS_mysql_password);
+  config.password =
+      WithoutTrailingLineBreak(absl::GetFlag(FLAGS_mysql_password));
+  config.tls = MysqlTlsFromFlags();
   config.database = absl::GetFlag(FLAGS_mysql_database);
   config.pool_size = absl::GetFlag(FLAGS_pool_size);
   if (config.pool_size < 1) DieOnBadConfig("--pool_size must be at least 1");
@@ -222,9 +312,12 @@ int Main() {
   const std::string signal = WaitForTermination();
   LogInfo("draining", {{"signal", signal}});
   stopping.Notify();
-  pinger.join();
-  maintainer.join();
+  pinger.join();  // within ~4 s (a ping's connect or read timeout)
+  // The drain starts before the maintainer is waited for: a prune in progress
+  // (several statements of up to 10 s each) must not use up the grace period
+  // Kubernetes gives the calls in flight.
   (*server)->Shutdown(absl::GetFlag(FLAGS_drain_timeout));
+  maintainer.join();
   // What the grouper and the workers still hold past the drain is finished
   // now, and its answers dropped, while the server's objects still exist.
   workers.reset();

@@ -81,6 +81,16 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> MysqlPool::Open() {
   // Every value in them is escaped by the connection and every name is
   // checked against the schema and quoted, as for single statements.
   options["CLIENT_MULTI_STATEMENTS"] = true;
+  if (config_.tls.mode != MysqlTls::Mode::kDisabled) {
+    // Connector/C++ maps these onto MariaDB Connector/C's SSL options:
+    // sslEnforce refuses a server without TLS, sslVerify checks the server's
+    // certificate chain and its name against the host connected to.
+    options["sslEnforce"] = true;
+    options["sslVerify"] = config_.tls.mode == MysqlTls::Mode::kVerifyIdentity;
+    if (!config_.tls.ca.empty()) options["sslCA"] = config_.tls.ca;
+    if (!config_.tls.cert.empty()) options["sslCert"] = config_.tls.cert;
+    if (!config_.tls.key.empty()) options["sslKey"] = config_.tls.key;
+  }
   try {
     std::unique_ptr<sql::Connection> conn(
         sql::mysql::get_mysql_driver_instance()->connect(options));

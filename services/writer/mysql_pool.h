@@ -23,6 +23,16 @@ class Connection;
 
 namespace sheetsync {
 
+// TLS to MySQL. kRequired encrypts but trusts any server certificate;
+// kVerifyIdentity checks it against `ca` and the host name.
+struct MysqlTls {
+  enum class Mode { kDisabled, kRequired, kVerifyIdentity };
+  Mode mode = Mode::kDisabled;
+  std::string ca;    // PEM file of the CA that issued the server's certificate
+  std::string cert;  // PEM files of a client certificate and its key, for
+  std::string key;   // users created REQUIRE X509 (optional)
+};
+
 struct MysqlConfig {
   std::string host = "127.0.0.1";
   int port = 3306;
@@ -33,6 +43,7 @@ struct MysqlConfig {
   absl::Duration connect_timeout = absl::Seconds(3);
   absl::Duration io_timeout = absl::Seconds(10);  // per statement round trip
   int lock_wait_timeout_seconds = 5;
+  MysqlTls tls;
 };
 
 class MysqlPool;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -26,6 +27,7 @@ namespace {
 using ::grpc::health::v1::Health;
 using ::grpc::health::v1::HealthCheckRequest;
 using ::grpc::health::v1::HealthCheckResponse;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr char kToken[] = "tls-token";
@@ -238,6 +240,95 @@ TEST_F(TlsTest, PartialOrMismatchedTlsSettingsStopAtStartUp) {
       {"--listen=127.0.0.1:0", "--token=t", "--tls_cert=" + pki_->server.cert});
   EXPECT_EQ(code, 2) << log;
   EXPECT_THAT(log, HasSubstr("--tls_key"));
+}
+
+// The writer's connections to a MySQL that takes only TLS (a managed MySQL
+// with require_secure_transport): with --mysql_ssl_mode=verify_identity and
+// the CA of the server's certificate an edit lands; without TLS, or with
+// another CA, the writer cannot connect and exits at start-up. Its password
+// arrives with a line break at its end, as from a Secret made of a file
+// written by `echo`.
+TEST(MysqlTlsTest, WriterReachesATlsOnlyMysqlOnlyWithItsCa) {
+  const char* tmp = getenv("TMPDIR");
+  std::string dir = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
+                                 "/sheetsync-mysqlpki-XXXXXX");
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  absl::Cleanup remove_dir = [&dir] {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  };
+  absl::StatusOr<TestPki> pki = MakeTestPki(dir);
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  absl::StatusOr<std::unique_ptr<OwnMariadb>> db = OwnMariadb::Start(
+      "mysqltls", absl::StrCat("--ssl-ca=", pki->ca, " --ssl-cert=",
+                               pki->server.cert, " --ssl-key=", pki->server.key,
+                               " --require-secure-transport=ON"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  const MysqlTestConfig& mysql = (*db)->config();
+
+  StackOptions options;
+  options.mysql = mysql;
+  options.database = mysql.database;
+  options.writer_flags = {
+      "--mysql_ssl_mode=verify_identity", "--mysql_ssl_ca=" + pki->ca,
+      absl::StrCat("--mysql_password=", mysql.password, "\n")};
+  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
+  ASSERT_TRUE(stack.ok()) << stack.status();
+  const Api api((*stack)->gateway_url(), options.token);
+  absl::StatusOr<ApiResponse> r =
+      api.Edits(EditsBody("users", {{"mysqltls-e1",
+                                     kRow,
+                                     "2026-01-02T03:04:05.678Z",
+                                     false,
+                                     {{"name", "Ada"}}}}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->status, 200) << r->http.body;
+  EXPECT_EQ(Str(r->result(0), {"status"}), "applied");
+  auto session =
+      MysqlSession::ConnectAdmin(mysql, mysql.database);  // over its socket
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto rows = (*session)->Query(
+      absl::StrCat("SELECT name FROM users WHERE uuid = ", SqlQuote(kRow)));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_THAT(*rows, ElementsAre(ElementsAre("Ada")));
+
+  // `flags` after the connection's own: the exit code and output of a
+  // writer that only migrates.
+  auto migrate =
+      [&](std::vector<std::string> flags) -> std::pair<int, std::string> {
+    std::vector<std::string> args = {"--migrate_only",
+                                     "--mysql_host=127.0.0.1",
+                                     absl::StrCat("--mysql_port=", mysql.port),
+                                     "--mysql_user=" + mysql.user,
+                                     "--mysql_password=" + mysql.password,
+                                     "--mysql_database=" + mysql.database};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const std::string log = dir + "/migrate.log";
+    std::filesystem::remove(log);
+    ChildProcess child;
+    absl::Status started =
+        child.Start((*stack)->process(Tier::kWriter).binary, args, {}, log);
+    if (!started.ok()) return {-1, started.ToString()};
+    absl::StatusOr<ExitStatus> exit = child.Wait(absl::Seconds(30));
+    if (!exit.ok()) return {-1, exit.status().ToString()};
+    return {exit->Exited() ? exit->ExitCode() : -1, ReadFile(log)};
+  };
+  auto [code, log] = migrate(
+      {"--mysql_ssl_mode=verify_identity", "--mysql_ssl_ca=" + pki->ca});
+  EXPECT_EQ(code, 0) << log;
+  std::tie(code, log) = migrate({});
+  EXPECT_EQ(code, 2) << log;
+  EXPECT_THAT(log, HasSubstr("cannot connect to MySQL"));
+  std::tie(code, log) = migrate(
+      {"--mysql_ssl_mode=verify_identity", "--mysql_ssl_ca=" + pki->other_ca});
+  EXPECT_EQ(code, 2) << log;
+  EXPECT_THAT(log, HasSubstr("TLS/SSL error"));
+  std::tie(code, log) = migrate({"--mysql_ssl_mode=verify_identity"});
+  EXPECT_EQ(code, 2) << log;
+  EXPECT_THAT(log, HasSubstr("needs --mysql_ssl_ca"));
+  std::tie(code, log) = migrate({"--mysql_ssl_mode=verify"});
+  EXPECT_NE(code, 0) << log;
+  EXPECT_THAT(log, HasSubstr("must be disabled, required or verify_identity"));
 }
 
 }  // namespace
