@@ -318,6 +318,14 @@ std::string RenderResults(const v1::SubmitResponse& response) {
   return json;
 }
 
+bool CommittedAny(const v1::SubmitResponse& response) {
+  for (const v1::ChangeResult& result : response.results()) {
+    if (result.status() != "rejected" && result.status() != "duplicate")
+      return true;
+  }
+  return false;
+}
+
 bool AllRejected(const v1::SubmitResponse& response) {
   if (response.results().empty()) return false;
   for (const v1::ChangeResult& result : response.results()) {

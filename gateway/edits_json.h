@@ -29,6 +29,10 @@ absl::Status ParseEditsBodyInto(absl::string_view body, v1::SubmitRequest& reque
 // Returns {"results":[...]} with the contract's field names.
 std::string RenderResults(const v1::SubmitResponse& response);
 
+// Returns true when some change was committed: a result neither `rejected`
+// nor `duplicate` (a `stale` change's event id is stored).
+bool CommittedAny(const v1::SubmitResponse& response);
+
 // Returns true when every result is `rejected` (and there is at least one).
 bool AllRejected(const v1::SubmitResponse& response);
 

@@ -276,7 +276,7 @@ void GatewayHandler::HandleEdits(HttpRequest request, Responder respond) {
                   {{"trace_id", call->trace_id},
                    {"changes", std::to_string(call->request.changes_size())},
                    {"code", std::to_string(status.error_code())}});
-        if (status.ok()) {
+        if (status.ok() && CommittedAny(call->response)) {
           metrics_.ObserveApplySeconds(
               std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                             call->received)

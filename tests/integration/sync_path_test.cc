@@ -215,6 +215,20 @@ TEST_F(SyncPathTest, MetricsMoveByTheRightAmounts) {
   EXPECT_EQ(sum("sheetsync_rejected_total",
                 {{"table", "users"}, {"reason", "invalid_row_id"}}) - rejected0, 1);
   EXPECT_EQ(sum("sheetsync_apply_seconds_count", {}) - latency0, 1);
+
+  // Requests that commit nothing are not in the apply latency ("gateway
+  // received -> MySQL committed"): no changes, all rejected (422), all replays.
+  ASSERT_EQ(api().Edits(EditsBody("users", {}))->status, 200);
+  ASSERT_EQ(
+      api()
+          .Edits(EditsBody("users", {{"m-4", "bad", Rfc3339(kT0), false, {}}}))
+          ->status,
+      422);
+  r = api().Edits(EditsBody(
+      "users", {{"m-1", row, Rfc3339(kT0 + 100), false, {{"name", "A"}}}}));
+  ASSERT_EQ(r->status, 200) << r->http.body;
+  EXPECT_EQ(Str(r->result(0), {"status"}), "duplicate");
+  EXPECT_EQ(sum("sheetsync_apply_seconds_count", {}) - latency0, 1);
 }
 
 TEST_F(SyncPathTest, ConflictsCountSheetEditsLosingToMysql) {
