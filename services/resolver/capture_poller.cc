@@ -1,5 +1,7 @@
 #include "services/resolver/capture_poller.h"
 
+#include <algorithm>
+
 #include "services/common/grpc_util.h"
 #include "services/common/process.h"
 #include "services/common/status_macros.h"
@@ -87,7 +89,9 @@ absl::Status CapturePoller::PollTable(const std::string& table,
   metrics_.AddReceived(table, v1::MYSQL, request.changes_size());
   const int64_t now = clock_.NowMicros();
   for (const v1::Change& change : request.changes()) {
-    metrics_.ObserveCaptureLag((now - change.updated_at_us()) / 1e6);
+    // MySQL's clock stamped the change: a resolver on another host whose
+    // clock is behind would see a negative lag.
+    metrics_.ObserveCaptureLag(std::max<int64_t>(0, now - change.updated_at_us()) / 1e6);
   }
   polled.merged += request.changes_size();
   return absl::OkStatus();

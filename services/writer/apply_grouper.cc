@@ -146,7 +146,8 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
     // Tried once: after a lock wait or a deadlock the plans go on their own,
     // so that one plan waiting for a row an SQL session holds does not hold
     // the others back for every retry of the group.
-    absl::StatusOr<v1::ApplyResponse> combined = apply_(plan, Deadline());
+    absl::StatusOr<v1::ApplyResponse> combined =
+        apply_(plan, Deadline(), /*combined=*/true);
     if (combined.ok() && !combined->conflict() && !combined->has_refused()) {
       for (Waiter* waiter : group) waiter->result = AnswerFor(*waiter->request, *combined);
       if (observer_) observer_(static_cast<int>(group.size()));
@@ -166,7 +167,8 @@ void ApplyGrouper::Run(const std::vector<Waiter*>& group) {
       waiter->result = PastDeadline();
       continue;
     }
-    waiter->result = apply_(*waiter->request, waiter->deadline);
+    waiter->result =
+        apply_(*waiter->request, waiter->deadline, /*combined=*/false);
   }
 }
 

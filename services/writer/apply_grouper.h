@@ -37,8 +37,10 @@ namespace sheetsync {
 class ApplyGrouper {
  public:
   using Deadline = std::chrono::system_clock::time_point;
+  // `combined`: the plan combines several callers'
+  // (VersionStore::ApplyOptions).
   using ApplyFn = std::function<absl::StatusOr<v1::ApplyResponse>(
-      const v1::ApplyRequest&, Deadline retry_until)>;
+      const v1::ApplyRequest&, Deadline retry_until, bool combined)>;
   // Called with the number of plans each combined transaction committed.
   using GroupObserver = std::function<void(int plans)>;
   using Done = std::function<void(absl::StatusOr<v1::ApplyResponse>)>;

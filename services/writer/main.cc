@@ -243,9 +243,9 @@ int Main() {
   // many workers as connections.
   const bool grouping = absl::GetFlag(FLAGS_group_commit_leaders) > 0;
   auto grouper = std::make_unique<ApplyGrouper>(
-      [&store](const v1::ApplyRequest& plan,
-               ApplyGrouper::Deadline retry_until) {
-        return store.Apply(plan, absl::FromChrono(retry_until));
+      [&store](const v1::ApplyRequest& plan, ApplyGrouper::Deadline retry_until,
+               bool combined) {
+        return store.Apply(plan, {absl::FromChrono(retry_until), combined});
       },
       grouping ? absl::GetFlag(FLAGS_group_commit_leaders) : config.pool_size,
       grouping ? absl::GetFlag(FLAGS_group_commit_max_rows) : 0,

@@ -464,7 +464,7 @@ absl::StatusOr<v1::ReadStateResponse> MysqlVersionStore::ReadState(
 }
 
 absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
-    const v1::ApplyRequest& request, absl::Time retry_until) {
+    const v1::ApplyRequest& request, const ApplyOptions& options) {
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
                    schemas_.Get(request.table()));
   if (WritesUnknownColumn(request, *schema)) {
@@ -476,9 +476,14 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
     }
   }
   absl::Status last;
+  const char* retry_reason = nullptr;  // of the attempt that failed last
   bool row_by_row = false;
   for (int attempt = 0; attempt < kDeadlockRetries; ++attempt) {
-    if (attempt > 0 && absl::Now() >= retry_until) break;
+    if (retry_reason != nullptr) {
+      if (options.combined || absl::Now() >= options.retry_until) break;
+      if (metrics_ != nullptr) metrics_->AddTxnRetry(retry_reason);
+      retry_reason = nullptr;
+    }
     ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
     try {
       v1::ApplyResponse response =
@@ -486,7 +491,7 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
       if (metrics_ != nullptr) metrics_->ObserveBatchRows(request.rows_size());
       return response;
     } catch (RefusedValues& refused) {
-      if (refused.row_id.empty() && !row_by_row) {
+      if (refused.row_id.empty() && !row_by_row && !options.combined) {
         // Which row? Once more with each on its own statement (it commits
         // if it was the rows together that MySQL refused, and that is gone
         // now). Finding the row spends no attempt.
@@ -503,6 +508,11 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
     } catch (const StaleState&) {
       // A concurrent commit moved the rows or recorded one of the events;
       // ApplyOnce rolled back. Answer with the fresh state to plan again.
+      if (options.combined) {
+        v1::ApplyResponse response;
+        response.set_conflict(true);
+        return response;
+      }
       if (metrics_ != nullptr) metrics_->AddTxnRetry("rev_conflict");
       return ConflictResponse(conn, request);
     } catch (const sql::SQLException& e) {
@@ -513,9 +523,7 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
         return ColumnsChanged(request.table(), e.what());
       }
       if (!absl::IsAborted(last)) return last;  // nothing was committed
-      if (metrics_ != nullptr) {
-        metrics_->AddTxnRetry(e.getErrorCode() == 1213 ? "deadlock" : "lock_wait");
-      }
+      retry_reason = e.getErrorCode() == 1213 ? "deadlock" : "lock_wait";
     }
   }
   return last;

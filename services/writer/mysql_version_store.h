@@ -79,7 +79,7 @@ class MysqlVersionStore final : public VersionStore {
   absl::StatusOr<v1::ReadStateResponse> ReadState(
       const v1::ReadStateRequest& request) override;
   absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& request,
-                                          absl::Time retry_until) override;
+                                          const ApplyOptions& options) override;
   std::vector<std::string> ListTables() override;
   absl::StatusOr<v1::ClaimCaptureResponse> ClaimCapture(
       const v1::ClaimCaptureRequest& request) override;

@@ -27,15 +27,26 @@ class VersionStore {
   virtual absl::StatusOr<v1::ReadStateResponse> ReadState(
       const v1::ReadStateRequest& request) = 0;
 
+  // What Apply does with a plan it cannot commit at once.
+  struct ApplyOptions {
+    // After a deadlock or a lock wait timeout Apply tries again, but not
+    // once this (the callers' deadline) has passed: a commit then would be
+    // acknowledged to no one, and the caller's own retry (or the capture
+    // lease) applies it.
+    absl::Time retry_until = absl::InfiniteFuture();
+    // The combined plan of several callers (group commit), tried once: a
+    // conflict answers without the fresh state, a refused value without
+    // finding its row, and neither counts as a retry, for the plans are then
+    // applied one by one, and theirs are the conflicts that count.
+    bool combined = false;
+  };
+
   // Commits the plan in one transaction when every row's rev still equals
   // its expected_rev and no new event id is known yet; otherwise writes
   // nothing and answers conflict with the fresh state. UNAVAILABLE when
-  // MySQL cannot be reached (nothing was committed). After a deadlock or a
-  // lock wait timeout it tries again, but not once `retry_until` (the
-  // callers' deadline) has passed: a commit then would be acknowledged to
-  // no one, and the caller's own retry (or the capture lease) applies it.
+  // MySQL cannot be reached (nothing was committed).
   virtual absl::StatusOr<v1::ApplyResponse> Apply(
-      const v1::ApplyRequest& request, absl::Time retry_until) = 0;
+      const v1::ApplyRequest& request, const ApplyOptions& options) = 0;
 
   // Returns the registered tables.
   virtual std::vector<std::string> ListTables() = 0;

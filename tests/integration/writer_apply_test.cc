@@ -9,6 +9,11 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "prometheus/registry.h"
+#include "services/common/clock.h"
+#include "services/writer/mysql_pool.h"
+#include "services/writer/mysql_version_store.h"
+#include "services/writer/writer_metrics.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
 #include "tests/integration/api.h"
 #include "tests/support/mysql_test_env.h"
@@ -285,6 +290,92 @@ TEST_F(WriterApplyTest, HorizonRaisedSinceThePlanWritesNothing) {
   ASSERT_TRUE(applied.ok()) << applied.status();
   EXPECT_FALSE(applied->conflict());
   EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ghost", "1", "1")));
+}
+
+// The number a writer's metrics registry holds for txn_retries{reason}.
+double TxnRetries(prometheus::Registry& registry, const std::string& reason) {
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != "sheetsync_writer_txn_retries_total") continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      for (const prometheus::ClientMetric::Label& label : metric.label) {
+        if (label.name == "reason" && label.value == reason)
+          return metric.counter.value;
+      }
+    }
+  }
+  return 0;
+}
+
+// Group commit first tries its callers' plans combined, and after a
+// conflict applies each alone. The combined attempt's conflict answers at
+// once (no fresh state read) and is not counted as a retry: only the plan
+// that meets it alone counts (it counted twice).
+TEST_F(WriterApplyTest, ACombinedPlansConflictIsCountedOnceByThePlanAlone) {
+  const std::string row = NewRowId();
+  ASSERT_TRUE(
+      Apply(Plan({NameWrite(row, 0, "Ada", "e-20a", kT0)}, {"e-20a"})).ok());
+  const v1::ApplyRequest stale =
+      Plan({NameWrite(row, 0, "Bob", "e-20b", kT0 + 1)},
+           {"e-20b"});  // made against rev 0
+
+  MysqlConfig mysql;
+  mysql.host = config_->host;
+  mysql.port = config_->port;
+  mysql.user = config_->user;
+  mysql.password = config_->password;
+  mysql.database = db_->name();
+  mysql.pool_size = 1;
+  MysqlPool pool(mysql);
+  RealClock clock;
+  MysqlVersionStore store(pool, clock, {TableRegistration{"users"}});
+  prometheus::Registry registry;
+  WriterMetrics metrics(registry);
+  store.set_metrics(&metrics);
+
+  VersionStore::ApplyOptions combined;
+  combined.combined = true;
+  absl::StatusOr<v1::ApplyResponse> answer = store.Apply(stale, combined);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_TRUE(answer->conflict());
+  EXPECT_FALSE(answer->has_fresh());
+  EXPECT_EQ(TxnRetries(registry, "rev_conflict"), 0);
+
+  answer = store.Apply(stale, {});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_TRUE(answer->conflict());
+  ASSERT_EQ(answer->fresh().rows_size(), 1);
+  EXPECT_EQ(answer->fresh().rows(0).rev(), 1);
+  EXPECT_EQ(TxnRetries(registry, "rev_conflict"), 1);
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ada", "1", "1")));
+}
+
+// A wait for a connection that times out (the pool exhausted) is observed
+// too: those are the waits the pool's histogram is there to show.
+TEST_F(WriterApplyTest, PoolWaitsThatTimeOutAreObserved) {
+  MysqlConfig mysql;
+  mysql.host = config_->host;
+  mysql.port = config_->port;
+  mysql.user = config_->user;
+  mysql.password = config_->password;
+  mysql.database = db_->name();
+  mysql.pool_size = 1;
+  MysqlPool pool(mysql);
+  prometheus::Registry registry;
+  WriterMetrics metrics(registry);
+  pool.set_metrics(&metrics);
+  absl::StatusOr<PooledConnection> held = pool.Acquire(absl::Seconds(5));
+  ASSERT_TRUE(held.ok()) << held.status();
+  absl::StatusOr<PooledConnection> none = pool.Acquire(absl::Milliseconds(50));
+  EXPECT_TRUE(absl::IsUnavailable(none.status())) << none.status();
+  bool found = false;
+  for (const prometheus::MetricFamily& family : registry.Collect()) {
+    if (family.name != "sheetsync_mysql_pool_wait_seconds") continue;
+    found = true;
+    ASSERT_EQ(family.metric.size(), 1u);
+    EXPECT_EQ(family.metric[0].histogram.sample_count, 2u);
+    EXPECT_GE(family.metric[0].histogram.sample_sum, 0.05);
+  }
+  EXPECT_TRUE(found);
 }
 
 // Last: it restarts the writer. An index earlier versions created on the

@@ -43,11 +43,13 @@ std::vector<std::string> RowIds(const v1::ApplyRequest& plan) {
 class FakeStore {
  public:
   absl::StatusOr<v1::ApplyResponse> Apply(const v1::ApplyRequest& plan,
-                                          ApplyGrouper::Deadline retry_until) {
+                                          ApplyGrouper::Deadline retry_until,
+                                          bool combined) {
     {
       absl::MutexLock lock(&mu_);
       seen_.push_back(plan);
       retry_until_.push_back(retry_until);
+      combined_.push_back(combined);
     }
     if (hold_first_ && !held_.exchange(true)) {
       entered_.Notify();
@@ -73,6 +75,11 @@ class FakeStore {
     absl::MutexLock lock(&mu_);
     return retry_until_;
   }
+  // Whether each call was a combined plan, in the order of seen().
+  std::vector<bool> combined() {
+    absl::MutexLock lock(&mu_);
+    return combined_;
+  }
 
   bool hold_first_ = false;
   std::atomic<bool> held_{false};
@@ -84,15 +91,16 @@ class FakeStore {
   absl::Mutex mu_;
   std::vector<v1::ApplyRequest> seen_;
   std::vector<ApplyGrouper::Deadline> retry_until_;
+  std::vector<bool> combined_;
 };
 
 class ApplyGrouperTest : public ::testing::Test {
  protected:
   ApplyGrouper MakeGrouper(int max_leaders, int max_rows = 1000) {
     return ApplyGrouper(
-        [this](const v1::ApplyRequest& plan,
-               ApplyGrouper::Deadline retry_until) {
-          return store_.Apply(plan, retry_until);
+        [this](const v1::ApplyRequest& plan, ApplyGrouper::Deadline retry_until,
+               bool combined) {
+          return store_.Apply(plan, retry_until, combined);
         },
         max_leaders, max_rows,
         [this](int plans) {
@@ -256,6 +264,9 @@ TEST_F(ApplyGrouperTest, SettledPlanByPlanEachIsRetriedUntilItsOwnDeadline) {
   EXPECT_LT(seen[1], now);     // the combined plan, tried once
   EXPECT_EQ(seen[2], soon);
   EXPECT_EQ(seen[3], later);
+  // Only the combined plan says so: the store then neither reads the fresh
+  // state nor counts its conflict, which the plans alone meet again.
+  EXPECT_THAT(store_.combined(), ElementsAre(false, true, false, false));
 }
 
 TEST_F(ApplyGrouperTest, APlanWhoseCallerStoppedWaitingIsNotApplied) {
