@@ -145,7 +145,11 @@ GatewayHandler::~GatewayHandler() {
 
 std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
   if (IsPublic(head.path)) return std::nullopt;
-  if (IsAdminPath(head.path)) return CheckAdminToken(head);
+  if (IsAdminPath(head.path)) {
+    if (std::optional<HttpResponse> refused = CheckAdminToken(head))
+      return refused;
+    return RateLimited(head, options_.admin_token);
+  }
   if (!BearerMatches(head.Header("authorization"), options_.token)) {
     HttpResponse response = ErrorResponse(
         401, "unauthorized",
@@ -155,15 +159,21 @@ std::optional<HttpResponse> GatewayHandler::OnHeaders(const HttpRequest& head) {
     http_requests_.Add({{"route", "auth"}, {"code", "401"}}).Increment();
     return response;
   }
-  if (const int wait = limiter_.Acquire(options_.token); wait > 0) {
-    HttpResponse response = ErrorResponse(
-        429, "rate_limited",
-        absl::StrCat("this token exceeded its rate limit; retry in ", wait, " s"));
-    response.headers.emplace_back("Retry-After", std::to_string(wait));
-    http_requests_.Add({{"route", RouteLabel(head.path)}, {"code", "429"}}).Increment();
-    return response;
-  }
-  return std::nullopt;
+  return RateLimited(head, options_.token);
+}
+
+std::optional<HttpResponse> GatewayHandler::RateLimited(
+    const HttpRequest& head, const std::string& token) {
+  const int wait = limiter_.Acquire(token);
+  if (wait <= 0) return std::nullopt;
+  HttpResponse response = ErrorResponse(
+      429, "rate_limited",
+      absl::StrCat("this token exceeded its rate limit; retry in ", wait,
+                   " s"));
+  response.headers.emplace_back("Retry-After", std::to_string(wait));
+  http_requests_.Add({{"route", RouteLabel(head.path)}, {"code", "429"}})
+      .Increment();
+  return response;
 }
 
 void GatewayHandler::OnServerAnswer(const HttpRequest& head, int status) {
@@ -221,8 +231,10 @@ void GatewayHandler::Dispatch(HttpRequest request, Responder respond) {
     return HandleEdits(std::move(request), std::move(respond));
   }
   if (path == "/v1/changes" || path == "/v1/rows") {
-    if (request.method != "GET") {
-      return Finish(path, MethodNotAllowed("GET", path), std::move(respond));
+    // HEAD reads like GET (RFC 9110 9.3.2); the server sends no body.
+    if (request.method != "GET" && request.method != "HEAD") {
+      return Finish(path, MethodNotAllowed("GET, HEAD", path),
+                    std::move(respond));
     }
     if (path == "/v1/changes") return HandleChanges(request, std::move(respond));
     return HandleRows(request, std::move(respond));

@@ -96,6 +96,9 @@ class GatewayHandler final : public HttpHandler {
   HttpResponse Metrics() const;
   // The admin routes (admin_routes.cc).
   std::optional<HttpResponse> CheckAdminToken(const HttpRequest& head);
+  // 429 when `token` (the one the request carried) is over its rate limit.
+  std::optional<HttpResponse> RateLimited(const HttpRequest& head,
+                                          const std::string& token);
   void HandleAdmin(HttpRequest request, Responder respond);
   void AdminList(Responder respond);
   void AdminGet(const std::string& name, Responder respond);

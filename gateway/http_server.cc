@@ -41,6 +41,9 @@ using tcp = net::ip::tcp;
 // destroys the response before the client reads it.
 constexpr absl::Duration kLingerTime = absl::Seconds(2);
 constexpr size_t kReadChunkBytes = 16 << 10;
+// What the read buffer holds beyond --max_header_bytes: one of Beast's reads
+// (64 KiB) and a chunk header.
+constexpr size_t kMaxUnparsedBeyondHeader = 80 << 10;
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 
 std::string ToString(beast::string_view s) { return {s.data(), s.size()}; }
@@ -101,6 +104,20 @@ bool IsSendableHeader(absl::string_view name, absl::string_view value) {
   }
   return value.find_first_of(absl::string_view("\r\n\0", 3)) ==
          absl::string_view::npos;
+}
+
+// Beast 1.74 reads a body chunked when the last coding is chunked and
+// ignores the others (gzip, a second chunked, "xchunked" as none at all).
+bool OnlyChunkedOrNoTransferCoding(const HttpRequest& request) {
+  int codings = 0;
+  for (const auto& [name, value] : request.headers) {
+    if (name != "transfer-encoding") continue;
+    if (++codings > 1 ||
+        !absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(value), "chunked")) {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool IsMalformedHttp(const beast::error_code& ec) {
@@ -242,7 +259,12 @@ class Session : public SessionBase,
   const std::shared_ptr<Core> core_;  // First: outlives the stream.
   const HttpServerOptions& options_ = core_->options;
   Stream stream_;
-  beast::flat_buffer buffer_;
+  // Bytes read but not parsed yet. Bounded: Beast 1.74 keeps a chunk's
+  // header line (its extensions) and the trailer whole in it, counted by
+  // neither header_limit nor body_limit, so one connection could fill the
+  // memory (a full buffer fails the read: 400).
+  beast::flat_buffer buffer_{options_.max_header_bytes +
+                             kMaxUnparsedBeyondHeader};
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest request_;
   http::response<http::string_body> response_;
@@ -373,6 +395,13 @@ void Session<Stream>::OnHeader(beast::error_code ec) {
   keep_alive_ = parser_->keep_alive();
   head_request_ = msg.method() == http::verb::head;
   FillHead();
+  if (!OnlyChunkedOrNoTransferCoding(request_)) {
+    // RFC 9112 6.1: the body's length is unknown; what follows cannot be
+    // told from a next request (a proxy in front might tell otherwise).
+    return Refuse(ErrorResponse(400, "bad_request",
+                                "Transfer-Encoding must be chunked alone"),
+                  /*force_close=*/true);
+  }
   if (std::optional<HttpResponse> early = core_->handler.OnHeaders(request_)) {
     return Write(std::move(*early), /*force_close=*/!parser_->is_done());
   }
@@ -380,7 +409,10 @@ void Session<Stream>::OnHeader(beast::error_code ec) {
   if (length && *length > options_.max_body_bytes) {
     return FailRead(http::error::body_limit);
   }
-  if (!core_->handler.BypassesInflightCap(request_) && !AcquireSlot()) {
+  // A request with a body always takes a slot: the body is read into memory.
+  const bool bypass =
+      core_->handler.BypassesInflightCap(request_) && parser_->is_done();
+  if (!bypass && !AcquireSlot()) {
     HttpResponse busy = ErrorResponse(
         503, "overloaded",
         "The gateway has too many requests in flight; nothing of this "

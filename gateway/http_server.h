@@ -82,8 +82,9 @@ class HttpHandler {
   virtual void Handle(HttpRequest request, Responder respond) = 0;
 
   // Returns true for requests that bypass the in-flight cap (see
-  // HttpServerOptions::max_inflight): cheap ones without a body, such as
-  // health probes, which must answer also while the server is saturated.
+  // HttpServerOptions::max_inflight): cheap ones, such as health probes,
+  // which must answer also while the server is saturated. The server
+  // counts those with a body all the same.
   virtual bool BypassesInflightCap(const HttpRequest& head) const {
     (void)head;
     return false;

@@ -1,5 +1,8 @@
 #include "gateway/query.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -83,10 +86,17 @@ absl::StatusOr<int> ParseLimit(const std::map<std::string, std::string>& params,
                                int fallback, int max) {
   auto it = params.find("limit");
   if (it == params.end() || it->second.empty()) return fallback;
-  int limit = 0;
-  if (!absl::SimpleAtoi(it->second, &limit) || limit < 1) {
+  // Digits alone, and any number of them: one too big for an int is past
+  // `max` as well.
+  const std::string& text = it->second;
+  const size_t first = text.find_first_not_of('0');
+  if (!std::all_of(text.begin(), text.end(), absl::ascii_isdigit) ||
+      first == std::string::npos) {
     return absl::InvalidArgumentError("`limit` must be a positive integer");
   }
+  int limit = 0;
+  if (text.size() - first > 9 || !absl::SimpleAtoi(text.substr(first), &limit))
+    return max;
   return std::min(limit, max);
 }
 

@@ -17,6 +17,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
@@ -571,9 +572,18 @@ TEST_F(BadInputTest, HeaderInjectionAndSmuggling) {
            "Content-Length: ", body.size(),
            "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n", body),
        400},
-      {absl::StrCat("POST /v1/edits HTTP/1.1\r\nHost: t\r\n", auth,
-                    "Transfer-Encoding: gzip, chunked\r\nConnection: "
-                    "close\r\n\r\n0\r\n\r\n"),
+      // A coding besides chunked, with a chunked body that is a valid edit
+      // (it was applied, the gzip ignored), and chunked twice.
+      {absl::StrCat(
+           "POST /v1/edits HTTP/1.1\r\nHost: t\r\n", auth,
+           "Transfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n",
+           absl::Hex(body.size()), "\r\n", body, "\r\n0\r\n\r\n"),
+       400},
+      {absl::StrCat(
+           "POST /v1/edits HTTP/1.1\r\nHost: t\r\n", auth,
+           "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"
+           "Connection: close\r\n\r\n",
+           absl::Hex(body.size()), "\r\n", body, "\r\n0\r\n\r\n"),
        400},
       // A bare CR or a NUL inside a header.
       {absl::StrCat(
@@ -616,6 +626,13 @@ TEST_F(BadInputTest, HeaderInjectionAndSmuggling) {
   EXPECT_THAT(wrong_method.substr(0, wrong_method.find("\r\n\r\n")),
               HasSubstr("\r\nAllow: POST"))
       << wrong_method;
+  // HEAD reads like GET, without the body (it answered 405).
+  const std::string head_feed = RawExchange(
+      port(),
+      absl::StrCat("HEAD /v1/changes?table=users HTTP/1.1\r\nHost: t\r\n", auth,
+                   "Connection: close\r\n\r\n"));
+  EXPECT_EQ(RawStatus(head_feed), 200) << head_feed;
+  EXPECT_TRUE(absl::EndsWith(head_feed, "\r\n\r\n")) << head_feed;
   // Percent-encoded CR LF comes back escaped inside the JSON body, never as a
   // header.
   const std::string reflected = RawExchange(

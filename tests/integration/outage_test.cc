@@ -237,7 +237,8 @@ TEST(OutageTest, TokenOverItsRateLimitGets429WithRetryAfter) {
   options.mysql = *config;
   options.database = db->name();
   options.token = kToken;
-  options.gateway_flags = {"--rate_limit=0.2", "--rate_burst=3"};
+  options.gateway_flags = {"--rate_limit=0.2", "--rate_burst=3",
+                           "--admin_token=admin-token"};
   absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
   ASSERT_TRUE(stack.ok()) << stack.status();
   const Api api((*stack)->gateway_url(), kToken);
@@ -254,6 +255,15 @@ TEST(OutageTest, TokenOverItsRateLimitGets429WithRetryAfter) {
     }
   }
   EXPECT_EQ(limited, 3);  // a burst of 3, then one request every 5 s
+  // The admin token has a limit of its own (it had none).
+  const Api admin((*stack)->gateway_url(), "admin-token");
+  limited = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto r = admin.Get("/v1/admin/tables");
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (r->status == 429) ++limited;
+  }
+  EXPECT_EQ(limited, 3);
   // Health and metrics carry no token and are never limited.
   EXPECT_EQ(HttpRequest((*stack)->gateway_url() + "/healthz", "GET")->status, 200);
   EXPECT_EQ(HttpRequest((*stack)->gateway_url() + "/favicon.ico", "GET")->status, 404);

@@ -43,5 +43,27 @@ TEST(ParseQueryTest, FirstOfRepeatedNamesWinsAndValuesMustBeUtf8) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// `limit`: a positive integer, capped at the maximum however many digits
+// it has (99999999999 answered 400 while 5001 was capped).
+TEST(ParseLimitTest, PositiveIntegersAreCappedAtTheMaximum) {
+  auto limit = [](const std::string& text) {
+    std::map<std::string, std::string> params;
+    if (text != "(none)") params["limit"] = text;
+    return ParseLimit(params, 500, 5000);
+  };
+  EXPECT_EQ(*limit("(none)"), 500);
+  EXPECT_EQ(*limit(""), 500);
+  EXPECT_EQ(*limit("1"), 1);
+  EXPECT_EQ(*limit("0042"), 42);
+  EXPECT_EQ(*limit("5001"), 5000);
+  EXPECT_EQ(*limit("2147483648"), 5000);
+  EXPECT_EQ(*limit("99999999999999999999999"), 5000);
+  for (const char* bad :
+       {"0", "000", "-1", "+5", " 5", "5 ", "1e3", "abc", "0x10"}) {
+    EXPECT_EQ(limit(bad).status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace sheetsync::gateway
