@@ -231,6 +231,12 @@ std::string LeaseCapturedSql(absl::Span<const int64_t> ids,
       lease_until_us, " WHERE id IN (", absl::StrJoin(ids, ","), ")");
 }
 
+std::string OldestCaptureAgeSql(const std::string& tbl) {
+  return absl::StrCat("SELECT GREATEST(0, ", kNowUs,
+                      " - captured_at_us) FROM _sheetsync_capture WHERE tbl = ",
+                      tbl, " ORDER BY id LIMIT 1");
+}
+
 std::string CaptureSnapshotSql(const v1::TableSchema& schema, int64_t at_us,
                                const Quote& quote) {
   const std::string key = QuoteIdentifier(schema.key_column());

@@ -46,6 +46,10 @@ std::string CaptureSnapshotSql(
 std::vector<std::string> DeleteCapturedSql(absl::Span<const int64_t> ids);
 std::string LeaseCapturedSql(absl::Span<const int64_t> ids,
                              int64_t lease_until_us);
+// The query of how long, in microseconds by MySQL's clock, the oldest edit
+// captured in table `tbl` (a quoted literal) has waited to be merged; no row
+// when none waits. A plain read: it waits for no lock.
+std::string OldestCaptureAgeSql(const std::string& tbl);
 
 // Returns the captured row as a change (source MYSQL). `cols` is the JSON
 // array of changed column names (or empty: all), `vals` the JSON object of

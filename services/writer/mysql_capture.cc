@@ -206,12 +206,26 @@ absl::Status MysqlVersionStore::Maintain(absl::Duration retention, bool prune) {
     absl::StatusOr<std::shared_ptr<const v1::TableSchema>> schema =
         schemas_.Get(table);
     if (!schema.ok()) result.Update(schema.status());
+    result.Update(ReportCaptureBacklog(table));
     if (prune) {
       result.Update(Prune(table, clock_.NowMicros() -
                                      absl::ToInt64Microseconds(retention)));
     }
   }
   return result;
+}
+
+absl::Status MysqlVersionStore::ReportCaptureBacklog(const std::string& table) {
+  if (metrics_ == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
+  try {
+    auto rs = Query(conn, OldestCaptureAgeSql(Literal(conn, table)));
+    metrics_->SetCaptureBacklogAge(table,
+                                   rs->next() ? rs->getInt64(1) / 1e6 : 0);
+  } catch (const sql::SQLException& e) {
+    return MysqlErrorStatus(e, conn, "reading the capture backlog");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status MysqlVersionStore::Prune(const std::string& table,

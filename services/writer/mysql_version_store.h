@@ -90,10 +90,13 @@ class MysqlVersionStore final : public VersionStore {
 
   // Refreshes every table's schema and capture triggers (a column was added
   // or dropped) and prunes what is older than `retention`: the change log,
-  // event ids and tombstones of deleted rows. Safe to run on every replica.
+  // event ids and tombstones of deleted rows; reports each table's capture
+  // backlog. Safe to run on every replica.
   absl::Status Maintain(absl::Duration retention, bool prune);
 
  private:
+  // Sets sheetsync_capture_oldest_pending_seconds of `table` (with metrics).
+  absl::Status ReportCaptureBacklog(const std::string& table);
   // Drops every capture trigger of the table. Throws sql::SQLException.
   void DropCaptureTriggers(PooledConnection& conn, const std::string& table);
   // Removes the capture triggers of a table that cannot sync (they may name

@@ -11,9 +11,10 @@ WriterMetrics::WriterMetrics(prometheus::Registry& registry)
                      .Name("sheetsync_mysql_pool_wait_seconds")
                      .Help("Time to borrow a connection from the pool.")
                      .Register(registry)
-                     .Add({}, prometheus::Histogram::BucketBoundaries{
-                                  0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1,
-                                  0.5, 1, 5})),
+                     .Add({},
+                          prometheus::Histogram::BucketBoundaries{
+                              0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1,
+                              0.5, 1, 5})),
       txn_retries_(prometheus::BuildCounter()
                        .Name("sheetsync_writer_txn_retries_total")
                        .Help("Transactions run again, by reason.")
@@ -22,14 +23,24 @@ WriterMetrics::WriterMetrics(prometheus::Registry& registry)
                       .Name("sheetsync_writer_batch_rows")
                       .Help("Rows written by one committed transaction.")
                       .Register(registry)
-                      .Add({}, prometheus::Histogram::BucketBoundaries{
-                                   1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})),
-      commit_group_(prometheus::BuildHistogram()
-                        .Name("sheetsync_writer_commit_group_plans")
-                        .Help("Apply calls committed together by one grouped transaction.")
-                        .Register(registry)
-                        .Add({}, prometheus::Histogram::BucketBoundaries{
-                                     2, 3, 4, 6, 8, 12, 16, 24, 32})) {}
+                      .Add({},
+                           prometheus::Histogram::BucketBoundaries{
+                               1, 2, 5, 10, 25, 50, 100, 250, 500, 1000})),
+      commit_group_(
+          prometheus::BuildHistogram()
+              .Name("sheetsync_writer_commit_group_plans")
+              .Help(
+                  "Apply calls committed together by one grouped transaction.")
+              .Register(registry)
+              .Add({},
+                   prometheus::Histogram::BucketBoundaries{2, 3, 4, 6, 8, 12,
+                                                           16, 24, 32})),
+      capture_backlog_age_(
+          prometheus::BuildGauge()
+              .Name("sheetsync_capture_oldest_pending_seconds")
+              .Help("Age of the oldest captured MySQL edit not merged yet "
+                    "(0: none), measured at each maintenance pass.")
+              .Register(registry)) {}
 
 void WriterMetrics::SetPoolConnections(double in_use, double idle) {
   pool_connections_.Add({{"state", "in_use"}}).Set(in_use);
@@ -45,5 +56,10 @@ void WriterMetrics::AddTxnRetry(const char* reason) {
 void WriterMetrics::ObserveBatchRows(double rows) { batch_rows_.Observe(rows); }
 
 void WriterMetrics::ObserveCommitGroup(double plans) { commit_group_.Observe(plans); }
+
+void WriterMetrics::SetCaptureBacklogAge(const std::string& table,
+                                         double seconds) {
+  capture_backlog_age_.Add({{"table", table}}).Set(seconds);
+}
 
 }  // namespace sheetsync

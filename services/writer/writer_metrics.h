@@ -22,6 +22,9 @@ class WriterMetrics {
   void AddTxnRetry(const char* reason);
   void ObserveBatchRows(double rows);
   void ObserveCommitGroup(double plans);
+  // How long the oldest captured MySQL edit of `table` has waited to be
+  // merged (0: none waits).
+  void SetCaptureBacklogAge(const std::string& table, double seconds);
 
  private:
   prometheus::Family<prometheus::Gauge>& pool_connections_;
@@ -29,6 +32,7 @@ class WriterMetrics {
   prometheus::Family<prometheus::Counter>& txn_retries_;
   prometheus::Histogram& batch_rows_;
   prometheus::Histogram& commit_group_;
+  prometheus::Family<prometheus::Gauge>& capture_backlog_age_;
 };
 
 }  // namespace sheetsync

@@ -228,6 +228,47 @@ TEST(OutageTest, ASchemaLoadWaitingOnAHungWriterHoldsUpNoOtherCall) {
   EXPECT_EQ(answered, (std::vector<std::string>{"users", "never_described"}));
 }
 
+// While no resolver merges captured MySQL edits, the writer's
+// sheetsync_capture_oldest_pending_seconds shows how long the oldest has
+// waited (the capture lag histogram, observed only when a merge succeeds,
+// shows nothing then); once merged it is 0 again.
+TEST(OutageTest, AStalledCaptureShowsInTheOldestPendingAge) {
+  absl::StatusOr<std::unique_ptr<ScratchStack>> scratch =
+      StartScratchStack("capturestall");
+  ASSERT_TRUE(scratch.ok()) << scratch.status();
+  Stack& stack = *(*scratch)->stack;
+  const std::vector<std::string> writer = {
+      stack.process(Tier::kWriter).metrics_url};
+  auto age = [&] {
+    return MetricSum(writer, "sheetsync_capture_oldest_pending_seconds",
+                     {{"table", "users"}})
+        .value_or(-1);
+  };
+  auto wait_for = [&](auto done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!done(age()) && absl::Now() < deadline)
+      absl::SleepFor(absl::Milliseconds(100));
+    return done(age());
+  };
+  ASSERT_TRUE(wait_for([](double v) { return v == 0; })) << age();
+
+  StackProcess& resolver = stack.process(Tier::kResolver);
+  ASSERT_TRUE(resolver.child.Kill(SIGSTOP).ok());
+  absl::Cleanup resume = [&] { (void)resolver.child.Kill(SIGCONT); };
+  auto session =
+      MysqlSession::Connect((*scratch)->config, (*scratch)->db->name());
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE(
+      (*session)
+          ->Execute("INSERT INTO users (uuid, name) VALUES "
+                    "('0ca7c4e0-0000-4000-8000-000000000001', 'waiting')")
+          .ok());
+  EXPECT_TRUE(wait_for([](double v) { return v >= 3; })) << age();
+
+  ASSERT_TRUE(resolver.child.Kill(SIGCONT).ok());
+  EXPECT_TRUE(wait_for([](double v) { return v == 0; })) << age();
+}
+
 TEST(OutageTest, TokenOverItsRateLimitGets429WithRetryAfter) {
   absl::StatusOr<MysqlTestConfig> config = LoadMysqlTestConfig();
   ASSERT_TRUE(config.ok()) << config.status();
