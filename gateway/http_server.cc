@@ -139,6 +139,11 @@ class SessionBase {
   // Writes `response` for the request being handled, unless the server has
   // stopped.
   virtual void Respond(HttpResponse response) = 0;
+
+  // Since when (steady clock, ns) the connection has waited for a request
+  // with nothing of it read; 0 while it reads, handles or writes one. Set on
+  // the session's strand, read by the acceptor.
+  std::atomic<int64_t> idle_since_ns{0};
 };
 
 // State shared by the server and its sessions. Every session holds it, so a
@@ -168,6 +173,11 @@ struct Core {
   // Returns the sessions still alive. Call without holding `mu`.
   std::vector<std::shared_ptr<SessionBase>> LiveSessions()
       ABSL_LOCKS_EXCLUDED(mu);
+  // Closes the session that has waited longest for a request, if one
+  // waits (it stays closed only if it still waits when its strand runs).
+  // Returns false when none does. Call without holding `mu`: a session
+  // released here may be destroyed, which takes `mu`.
+  bool EvictIdlest() ABSL_LOCKS_EXCLUDED(mu);
 
   const HttpServerOptions options;
   HttpHandler& handler;
@@ -301,6 +311,22 @@ class PendingResponse {
   std::shared_ptr<SessionBase> session_;
 };
 
+bool Core::EvictIdlest() {
+  std::shared_ptr<SessionBase> idlest;
+  int64_t since = 0;
+  for (std::shared_ptr<SessionBase>& s : LiveSessions()) {
+    const int64_t t = s->idle_since_ns.load();
+    if (t != 0 && (idlest == nullptr || t < since)) {
+      idlest = std::move(s);
+      since = t;
+    }
+  }
+  if (idlest == nullptr) return false;
+  idlest->idle_since_ns.store(0);  // not chosen twice
+  idlest->Drain();                 // closes it if it still waits for a request
+  return true;
+}
+
 std::vector<std::shared_ptr<SessionBase>> Core::LiveSessions() {
   std::vector<std::shared_ptr<SessionBase>> live;
   absl::MutexLock lock(&mu);
@@ -359,10 +385,14 @@ void Session<Stream>::WaitForRequest() {
   if (core_->draining.load()) return Close();
   if (buffer_.size() > 0) return ReadHeader();  // Pipelined.
   state_ = State::kIdle;
+  idle_since_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count());
   SetDeadline(Tcp(), options_.idle_timeout);
   stream_.async_read_some(
       buffer_.prepare(kReadChunkBytes),
       [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+        self->idle_since_ns.store(0);
         self->buffer_.commit(n);
         if (ec || self->state_ != State::kIdle) return self->Close();
         self->ReadHeader();
@@ -722,6 +752,17 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
     absl::MutexLock lock(&core_->mu);
     if (!core_->draining.load() &&
         core_->sessions.size() < core_->options.max_connections) {
+      core_->sessions.emplace(session.get(), session);
+      admitted = true;
+    }
+  }
+  // At the cap, the connection that has waited longest for a request makes
+  // room: otherwise connections that send nothing (each is cut only after
+  // the idle timeout) would keep out every new client, health probes
+  // included. Until the evicted one has closed, the cap is passed by one.
+  if (!admitted && !core_->draining.load() && core_->EvictIdlest()) {
+    absl::MutexLock lock(&core_->mu);
+    if (!core_->draining.load()) {
       core_->sessions.emplace(session.get(), session);
       admitted = true;
     }

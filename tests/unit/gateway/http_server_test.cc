@@ -673,21 +673,49 @@ TEST_F(HttpServerTest, SlowClientsAreCutOff) {
   EXPECT_TRUE(silent.ReadsEof());
 }
 
-TEST_F(HttpServerTest, ConnectionsOverTheCapAreClosed) {
+// At the cap a new connection takes the place of the one that has waited
+// longest for a request: 2000 connections sending nothing kept out every new
+// client for the idle timeout (60 s), health probes included. One whose
+// request is in flight is never closed for it; when none waits, the new
+// connection is closed.
+TEST_F(HttpServerTest, AtTheConnectionCapTheLongestIdleMakesRoom) {
   HttpServerOptions options;
-  options.max_connections = 2;
+  options.max_connections = 3;
   StartServer(options);
+  Client busy(port());
+  ASSERT_TRUE(busy.Send(Get("/hold/1")));
+  std::vector<HeldRequest> held = handler_.TakeHeld(1);
+  ASSERT_EQ(held.size(), 1u);
   Client first(port());
+  ASSERT_TRUE(first.Send(Get("/")));
+  ASSERT_TRUE(first.ReadResponse().has_value());
+  absl::SleepFor(absl::Milliseconds(20));
   Client second(port());
-  for (Client* c : {&first, &second}) {
-    ASSERT_TRUE(c->Send(Get("/")));
-    ASSERT_TRUE(c->ReadResponse().has_value());
-  }
+  ASSERT_TRUE(second.Send(Get("/")));
+  ASSERT_TRUE(second.ReadResponse().has_value());
+
   Client third(port());
-  third.Send(Get("/"));
-  EXPECT_TRUE(third.ReadsEof());
-  ASSERT_TRUE(first.Send(Get("/still")));
-  EXPECT_EQ(first.ReadResponse().value().body, "GET /still ");
+  ASSERT_TRUE(third.Send(Get("/new")));
+  EXPECT_EQ(third.ReadResponse().value().body, "GET /new ");
+  EXPECT_TRUE(first.ReadsEof());  // idle longest
+  ASSERT_TRUE(second.Send(Get("/still")));
+  EXPECT_EQ(second.ReadResponse().value().body, "GET /still ");
+
+  // Now second and third hold requests too: nobody waits, so a fourth is
+  // closed and the held request still gets its answer.
+  ASSERT_TRUE(second.Send(Get("/hold/2")));
+  ASSERT_TRUE(third.Send(Get("/hold/3")));
+  std::vector<HeldRequest> more = handler_.TakeHeld(2);
+  ASSERT_EQ(more.size(), 2u);
+  Client fourth(port());
+  fourth.Send(Get("/"));
+  EXPECT_TRUE(fourth.ReadsEof());
+  std::move(held[0].respond)(Ok("one"));
+  EXPECT_EQ(busy.ReadResponse().value().body, "one");
+  std::move(more[0].respond)(Ok("two"));
+  std::move(more[1].respond)(Ok("three"));
+  EXPECT_EQ(second.ReadResponse().value().body, "two");
+  EXPECT_EQ(third.ReadResponse().value().body, "three");
 }
 
 TEST_F(HttpServerTest, RequestsOverTheInflightCapGet503WithoutTheirBody) {
