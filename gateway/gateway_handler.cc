@@ -181,6 +181,10 @@ void GatewayHandler::OnServerAnswer(const HttpRequest& head, int status) {
       .Increment();
 }
 
+int GatewayHandler::InflightLane(const HttpRequest& head) const {
+  return head.path == "/v1/changes" || head.path == "/v1/rows" ? 1 : 0;
+}
+
 bool GatewayHandler::BypassesInflightCap(const HttpRequest& head) const {
   return IsPublic(head.path);
 }

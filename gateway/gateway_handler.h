@@ -85,6 +85,9 @@ class GatewayHandler final : public HttpHandler {
   void Handle(HttpRequest request, Responder respond) override;
   // Health probes, /metrics and the page answer also when saturated.
   bool BypassesInflightCap(const HttpRequest& head) const override;
+  // Lane 1: the feed and the snapshot (served by the writer alone), so that
+  // edits waiting on a stalled ingest or resolver do not take their slots.
+  int InflightLane(const HttpRequest& head) const override;
   void OnServerAnswer(const HttpRequest& head, int status) override;
 
  private:

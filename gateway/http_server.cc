@@ -3,6 +3,7 @@
 #include "gateway/http_server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -183,7 +184,8 @@ struct Core {
   HttpHandler& handler;
   const std::unique_ptr<net::ssl::context> tls;  // Null: plain HTTP.
   std::atomic<bool> draining{false};  // Set once, under `mu`.
-  std::atomic<size_t> inflight{0};    // Requests holding a slot.
+  // Requests holding a slot, per lane.
+  std::array<std::atomic<size_t>, HttpHandler::kInflightLanes> inflight{};
   absl::Mutex mu;
   bool stopped ABSL_GUARDED_BY(mu) = false;  // No thread runs `iocs` any more.
   absl::flat_hash_map<const SessionBase*, std::weak_ptr<SessionBase>> sessions
@@ -284,7 +286,7 @@ class Session : public SessionBase,
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool head_request_ = false;
-  bool holds_slot_ = false;
+  std::atomic<size_t>* slot_ = nullptr;  // the lane's count, while it holds one
 };
 
 // Owned by a Responder: sends the response, or a 500 if it is never called.
@@ -617,19 +619,22 @@ void Session<Stream>::DiscardInput() {
 
 template <class Stream>
 bool Session<Stream>::AcquireSlot() {
-  if (core_->inflight.fetch_add(1) >= options_.max_inflight) {
-    core_->inflight.fetch_sub(1);
+  const int lane = core_->handler.InflightLane(request_);
+  std::atomic<size_t>& inflight = core_->inflight.at(
+      lane >= 0 && lane < HttpHandler::kInflightLanes ? lane : 0);
+  if (inflight.fetch_add(1) >= options_.max_inflight) {
+    inflight.fetch_sub(1);
     return false;
   }
-  holds_slot_ = true;
+  slot_ = &inflight;
   return true;
 }
 
 template <class Stream>
 void Session<Stream>::ReleaseSlot() {
-  if (!holds_slot_) return;
-  holds_slot_ = false;
-  core_->inflight.fetch_sub(1);
+  if (slot_ == nullptr) return;
+  slot_->fetch_sub(1);
+  slot_ = nullptr;
 }
 
 template <class Stream>

@@ -90,6 +90,15 @@ class HttpHandler {
     return false;
   }
 
+  // The in-flight lane of a request, 0 or 1: each lane has max_inflight
+  // slots of its own, so requests of one kind that wait on a stalled
+  // backend do not starve those of the other.
+  static constexpr int kInflightLanes = 2;
+  virtual int InflightLane(const HttpRequest& head) const {
+    (void)head;
+    return 0;
+  }
+
   // Called when the server answers a request itself, without Handle(): 400
   // (not HTTP), 413, 431 or 503 (over max_inflight). `head` holds what was
   // read of the request (the path is empty when the head itself was bad).
@@ -123,7 +132,7 @@ struct HttpServerOptions {
   // `overloaded` with Retry-After at once, after OnHeaders() (so 401 and 429
   // come first) and the 413 check, and its body is not read; so memory and
   // backend calls stay bounded however many clients push.
-  size_t max_inflight = 64;
+  size_t max_inflight = 64;  // per lane (HttpHandler::InflightLane)
   // PEM files of the certificate (chain) and its private key, read once by
   // Start(). Both set: HTTPS only, TLS 1.2 or newer. Neither: plain HTTP.
   std::string tls_cert_file;

@@ -216,6 +216,9 @@ class TestHandler : public HttpHandler {
   bool BypassesInflightCap(const HttpRequest& head) const override {
     return head.path == "/healthz";
   }
+  int InflightLane(const HttpRequest& head) const override {
+    return absl::StartsWith(head.path, "/read") ? 1 : 0;
+  }
 
   void OnServerAnswer(const HttpRequest& head, int status) override {
     absl::MutexLock lock(&mu_);
@@ -772,6 +775,26 @@ TEST_F(HttpServerTest, AnExemptRouteWithABodyTakesAnInflightSlot) {
   Client probe(port());
   ASSERT_TRUE(probe.Send(Get("/healthz")));
   EXPECT_EQ(probe.ReadResponse().value().status, 200);
+  std::move(held[0].respond)(Ok("one"));
+  EXPECT_EQ(first.ReadResponse().value().body, "one");
+}
+
+// Each lane has its own slots: requests of one kind that all wait (edits on
+// a stalled ingest) leave the other's (feed reads) free.
+TEST_F(HttpServerTest, EachInflightLaneHasItsOwnSlots) {
+  HttpServerOptions options;
+  options.max_inflight = 1;
+  StartServer(options);
+  Client first(port());
+  ASSERT_TRUE(first.Send(Get("/hold/1")));
+  std::vector<HeldRequest> held = handler_.TakeHeld(1);
+  ASSERT_EQ(held.size(), 1u);
+  Client edit(port());
+  ASSERT_TRUE(edit.Send(Post("/v1/edits", "{}")));
+  EXPECT_EQ(edit.ReadResponse().value().status, 503);
+  Client read(port());
+  ASSERT_TRUE(read.Send(Get("/read/feed")));
+  EXPECT_EQ(read.ReadResponse().value().body, "GET /read/feed ");
   std::move(held[0].respond)(Ok("one"));
   EXPECT_EQ(first.ReadResponse().value().body, "one");
 }
