@@ -104,6 +104,19 @@ class WriterApplyTest : public ::testing::Test {
     return rows.ok() ? *rows : std::vector<SqlRow>{};
   }
 
+  // The writer's MySQL settings for the test database, with a pool of one,
+  // for tests of its store and pool themselves.
+  static MysqlConfig OneConnection() {
+    MysqlConfig mysql;
+    mysql.host = config_->host;
+    mysql.port = config_->port;
+    mysql.user = config_->user;
+    mysql.password = config_->password;
+    mysql.database = db_->name();
+    mysql.pool_size = 1;
+    return mysql;
+  }
+
   static ScratchStack* scratch_;
   static const MysqlTestConfig* config_;
   static ScratchDatabase* db_;
@@ -318,14 +331,7 @@ TEST_F(WriterApplyTest, ACombinedPlansConflictIsCountedOnceByThePlanAlone) {
       Plan({NameWrite(row, 0, "Bob", "e-20b", kT0 + 1)},
            {"e-20b"});  // made against rev 0
 
-  MysqlConfig mysql;
-  mysql.host = config_->host;
-  mysql.port = config_->port;
-  mysql.user = config_->user;
-  mysql.password = config_->password;
-  mysql.database = db_->name();
-  mysql.pool_size = 1;
-  MysqlPool pool(mysql);
+  MysqlPool pool(OneConnection());
   RealClock clock;
   MysqlVersionStore store(pool, clock, {TableRegistration{"users"}});
   prometheus::Registry registry;
@@ -352,14 +358,7 @@ TEST_F(WriterApplyTest, ACombinedPlansConflictIsCountedOnceByThePlanAlone) {
 // A wait for a connection that times out (the pool exhausted) is observed
 // too: those are the waits the pool's histogram is there to show.
 TEST_F(WriterApplyTest, PoolWaitsThatTimeOutAreObserved) {
-  MysqlConfig mysql;
-  mysql.host = config_->host;
-  mysql.port = config_->port;
-  mysql.user = config_->user;
-  mysql.password = config_->password;
-  mysql.database = db_->name();
-  mysql.pool_size = 1;
-  MysqlPool pool(mysql);
+  MysqlPool pool(OneConnection());
   prometheus::Registry registry;
   WriterMetrics metrics(registry);
   pool.set_metrics(&metrics);
