@@ -96,8 +96,15 @@ absl::StatusOr<std::unique_ptr<sql::Connection>> MysqlPool::Open() {
         sql::mysql::get_mysql_driver_instance()->connect(options));
     std::unique_ptr<sql::Statement> stmt(conn->createStatement());
     stmt->execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    stmt->execute(absl::StrCat("SET SESSION innodb_lock_wait_timeout = ",
-                               config_.lock_wait_timeout_seconds));
+    // Row locks (InnoDB) and table locks (metadata locks: LOCK TABLES, a
+    // DDL copying the table) alike: a statement waits this long, then fails
+    // with 1205 and is retried. Table locks waited a year by default, and
+    // the read timeout dropped the connection while the server went on with
+    // the batch, COMMIT included, once the lock was gone.
+    stmt->execute(absl::StrCat(
+        "SET SESSION innodb_lock_wait_timeout = ",
+        config_.lock_wait_timeout_seconds,
+        ", lock_wait_timeout = ", config_.lock_wait_timeout_seconds));
     // Strict, and with backslash escapes whatever the server's default: the
     // literals' escaping (AppendEscaped) depends on it.
     stmt->execute(

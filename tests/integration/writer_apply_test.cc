@@ -377,6 +377,32 @@ TEST_F(WriterApplyTest, PoolWaitsThatTimeOutAreObserved) {
   EXPECT_TRUE(found);
 }
 
+// A table another session holds a metadata lock on (LOCK TABLES, or a DDL
+// copying the table) makes the writer wait like a locked row: a lock wait
+// error after its lock wait timeout, which is retried, not a wait until
+// the connection's 10 s read timeout drops it.
+TEST_F(WriterApplyTest, ATableLockedByAnotherSessionIsALockWait) {
+  auto session = MysqlSession::ConnectAdmin(*config_, db_->name());
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->Execute("LOCK TABLES users WRITE").ok());
+  MysqlPool pool(OneConnection());
+  RealClock clock;
+  MysqlVersionStore store(pool, clock, {TableRegistration{"users"}});
+  ASSERT_TRUE(store.DescribeTable("users")
+                  .ok());  // schema read before the lock matters
+  VersionStore::ApplyOptions once;
+  once.retry_until = absl::Now();
+  const std::string row = NewRowId();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<v1::ApplyResponse> answer = store.Apply(
+      Plan({NameWrite(row, 0, "Ada", "e-30a", kT0)}, {"e-30a"}), once);
+  const absl::Duration waited = absl::Now() - start;
+  ASSERT_TRUE((*session)->Execute("UNLOCK TABLES").ok());
+  EXPECT_TRUE(absl::IsAborted(answer.status())) << answer.status();
+  EXPECT_LT(waited, absl::Seconds(8));
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre(std::nullopt, "0", "0")));
+}
+
 // Last: it restarts the writer. An index earlier versions created on the
 // change log (`unsequenced`, the same as by_seq) is dropped when the writer
 // migrates at start; by_seq stays.
