@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -54,6 +55,16 @@ struct EditsCall {
 
 }  // namespace
 
+std::string StatusName(const grpc::Status& status) {
+  return absl::StatusCodeToString(
+      static_cast<absl::StatusCode>(status.error_code()));
+}
+
+void LogFailure(const grpc::Status& status) {
+  LogAccess("backend call failed",
+            {{"code", StatusName(status)}, {"detail", status.error_message()}});
+}
+
 HttpResponse FromGrpc(const grpc::Status& status) {
   switch (status.error_code()) {
     case grpc::StatusCode::INVALID_ARGUMENT:
@@ -75,15 +86,22 @@ HttpResponse FromGrpc(const grpc::Status& status) {
     case grpc::StatusCode::ABORTED:
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
     case grpc::StatusCode::CANCELLED: {
+      // The detail names internal addresses, users and MySQL errors: it goes
+      // to the log, the client gets the status's name.
+      LogFailure(status);
       HttpResponse response = ErrorResponse(
           503, "unavailable",
-          absl::StrCat("the sync backend is unavailable (", status.error_message(),
-                       "); nothing of this request was acknowledged, retry it"));
+          absl::StrCat(
+              "the sync backend is unavailable (", StatusName(status),
+              "); nothing of this request was acknowledged, retry it"));
       response.headers.emplace_back("Retry-After", "1");
       return response;
     }
     default:
-      return ErrorResponse(500, "internal", status.error_message());
+      LogFailure(status);
+      return ErrorResponse(500, "internal",
+                           absl::StrCat("internal error (", StatusName(status),
+                                        "); the gateway's log has the detail"));
   }
 }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/status_macros.h"
 #include "tests/integration/api.h"
@@ -62,6 +63,11 @@ TEST(OutageTest, WriterDownAnswers503AndNothingIsAcknowledged) {
   EXPECT_EQ(down->status, 503) << down->http.body;
   EXPECT_TRUE(down->http.Header("Retry-After").has_value());
   EXPECT_EQ(Str(down->json, {"error", "code"}), "unavailable");
+  // The detail (gRPC's "failed to connect to ... ipv4:127.0.0.1:PORT") is
+  // for the operator's log, not the client.
+  EXPECT_THAT(down->http.body,
+              ::testing::Not(::testing::HasSubstr("127.0.0.1")));
+  EXPECT_THAT(down->http.body, ::testing::HasSubstr("(UNAVAILABLE)"));
   EXPECT_TRUE(WaitReadyz(**stack, 503));
 
   ASSERT_TRUE((*stack)->Restart((*stack)->index(Tier::kWriter, 0)).ok());
