@@ -228,6 +228,12 @@ int Main() {
   MysqlRegistryBackend registry_backend(pool, store, clock);
   TableRegistry table_registry(registry_backend, sources);
   LoadRegistry(table_registry, store);
+  // Every gauge is there from the first scrape on, not after the first
+  // maintenance pass.
+  if (absl::Status reported = store.ReportCaptureBacklogs(); !reported.ok()) {
+    LogWarning("reading the capture backlog failed",
+               {{"status", reported.ToString()}});
+  }
   if (absl::GetFlag(FLAGS_migrate_only)) {
     LogInfo("migrated");
     return 0;

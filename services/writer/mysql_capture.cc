@@ -206,12 +206,19 @@ absl::Status MysqlVersionStore::Maintain(absl::Duration retention, bool prune) {
     absl::StatusOr<std::shared_ptr<const v1::TableSchema>> schema =
         schemas_.Get(table);
     if (!schema.ok()) result.Update(schema.status());
-    result.Update(ReportCaptureBacklog(table));
     if (prune) {
       result.Update(Prune(table, clock_.NowMicros() -
                                      absl::ToInt64Microseconds(retention)));
     }
   }
+  result.Update(ReportCaptureBacklogs());
+  return result;
+}
+
+absl::Status MysqlVersionStore::ReportCaptureBacklogs() {
+  absl::Status result;
+  for (const std::string& table : ListTables())
+    result.Update(ReportCaptureBacklog(table));
   return result;
 }
 

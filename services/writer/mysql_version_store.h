@@ -93,9 +93,11 @@ class MysqlVersionStore final : public VersionStore {
   // event ids and tombstones of deleted rows; reports each table's capture
   // backlog. Safe to run on every replica.
   absl::Status Maintain(absl::Duration retention, bool prune);
+  // Sets sheetsync_capture_oldest_pending_seconds of every table (with
+  // metrics): Maintain does, and the writer once before it serves.
+  absl::Status ReportCaptureBacklogs();
 
  private:
-  // Sets sheetsync_capture_oldest_pending_seconds of `table` (with metrics).
   absl::Status ReportCaptureBacklog(const std::string& table);
   // Drops every capture trigger of the table. Throws sql::SQLException.
   void DropCaptureTriggers(PooledConnection& conn, const std::string& table);
