@@ -71,8 +71,12 @@ absl::Status CapturePoller::PollTable(const std::string& table,
     SetDeadline(context, options_.timeout);
     RETURN_IF_ERROR(FromGrpcStatus(writer_.ClaimCapture(&context, claim, &claimed)));
   }
-  if (claimed.skipped() > 0) {
-    metrics_.AddRejected(table, "invalid_row_id", claimed.skipped());
+  for (const auto& [reason, n] : claimed.skipped_by_reason()) {
+    metrics_.AddRejected(table, reason, n);
+  }
+  if (claimed.skipped() > 0 && claimed.skipped_by_reason().empty()) {
+    metrics_.AddRejected(table, "invalid_row_id",
+                         claimed.skipped());  // an older writer
   }
   if (claimed.changes_size() + claimed.skipped() >= options_.batch) {
     polled.backlog = true;  // a full batch: more may be waiting

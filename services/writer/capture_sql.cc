@@ -248,6 +248,12 @@ std::string CaptureSnapshotSql(const v1::TableSchema& schema, int64_t at_us,
       " AS t");
 }
 
+const char* CaptureSkipReason(const absl::Status& status) {
+  if (absl::IsNotFound(status)) return "unknown_column";
+  if (absl::IsDataLoss(status)) return "invalid_value";
+  return "invalid_row_id";
+}
+
 absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
                                           int64_t capture_id, char op,
                                           const std::string& row_id,
@@ -270,12 +276,12 @@ absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
   }
   google::protobuf::Struct values;
   if (!google::protobuf::util::JsonStringToMessage(vals, &values).ok()) {
-    return absl::InvalidArgumentError("captured values are not JSON");
+    return absl::DataLossError("captured values are not JSON");
   }
   google::protobuf::ListValue changed;
   if (!cols.empty() &&
       !google::protobuf::util::JsonStringToMessage(cols, &changed).ok()) {
-    return absl::InvalidArgumentError("captured column list is not JSON");
+    return absl::DataLossError("captured column list is not JSON");
   }
   auto wanted = [&](const std::string& name) {
     if (cols.empty()) return true;

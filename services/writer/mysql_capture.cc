@@ -169,6 +169,8 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
       for (auto& [id, change] : decoded) {
         if (!change.ok()) {
           unusable.push_back(id);
+          ++(*response.mutable_skipped_by_reason())[CaptureSkipReason(
+              change.status())];
           continue;
         }
         ids.push_back(id);

@@ -5,6 +5,7 @@
 #include "services/resolver/capture_poller.h"
 
 #include <deque>
+#include <map>
 
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -47,6 +48,11 @@ class BackloggedWriter : public v1::Writer::Service {
     }
     absl::MutexLock lock(&mu_);
     ++claims_;
+    for (const auto& [reason, n] : skip_) {
+      (*response->mutable_skipped_by_reason())[reason] = n;
+      response->set_skipped(response->skipped() + n);
+    }
+    skip_.clear();
     while (!captured_.empty() && response->changes_size() < request->limit()) {
       const int id = captured_.front();
       captured_.pop_front();
@@ -79,6 +85,11 @@ class BackloggedWriter : public v1::Writer::Service {
     absl::MutexLock lock(&mu_);
     return claims_;
   }
+  // The next claim also reports rows skipped for these reasons.
+  void SkipNext(std::map<std::string, int> reasons) {
+    absl::MutexLock lock(&mu_);
+    skip_ = std::move(reasons);
+  }
   // Waits up to `timeout` until `n` captured edits were committed.
   bool WaitConsumed(int n, absl::Duration timeout) {
     auto reached = [this, n] { return consumed_ >= n; };
@@ -91,6 +102,7 @@ class BackloggedWriter : public v1::Writer::Service {
   std::deque<int> captured_ ABSL_GUARDED_BY(mu_);
   int claims_ ABSL_GUARDED_BY(mu_) = 0;
   int consumed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int> skip_ ABSL_GUARDED_BY(mu_);
 };
 
 CapturePollerOptions HourlyBatchesOfTwo() {
@@ -176,6 +188,25 @@ TEST_F(CapturePollerTest, CaptureLagFromAClockAheadIsZero) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+// Captured rows the writer skipped are counted as rejected by the reason it
+// gives (all were invalid_row_id).
+TEST_F(CapturePollerTest, SkippedCapturesCountByTheirReason) {
+  writer_.SkipNext({{"unknown_column", 1}, {"invalid_row_id", 2}});
+  ASSERT_TRUE(poller_.PollOnce().ok());
+  std::map<std::string, double> rejected;
+  for (const prometheus::MetricFamily& family : registry_.Collect()) {
+    if (family.name != "sheetsync_rejected_total") continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      for (const prometheus::ClientMetric::Label& label : metric.label) {
+        if (label.name == "reason")
+          rejected[label.value] += metric.counter.value;
+      }
+    }
+  }
+  EXPECT_EQ(rejected["unknown_column"], 1);
+  EXPECT_EQ(rejected["invalid_row_id"], 2);
 }
 
 }  // namespace

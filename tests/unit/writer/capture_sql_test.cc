@@ -28,6 +28,25 @@ TEST(CapturedChangeTest,
   EXPECT_EQ(first->source(), v1::MYSQL);
 }
 
+// A captured row that cannot sync is counted as rejected by why: each was
+// counted as invalid_row_id.
+TEST(CapturedChangeTest, RowsThatCannotSyncNameTheirReason) {
+  auto reason = [](const std::string& row, const std::string& cols,
+                   const std::string& vals) {
+    absl::StatusOr<v1::Change> change =
+        CapturedChange(test::UsersSchema(), 1, 'U', row, kT, cols, vals);
+    return change.ok() ? std::string("ok")
+                       : std::string(CaptureSkipReason(change.status()));
+  };
+  const std::string vals = "{\"name\":\"A\"}";
+  EXPECT_EQ(reason(kRow, "[\"name\"]", vals), "ok");
+  EXPECT_EQ(reason("not-a-uuid", "[\"name\"]", vals), "invalid_row_id");
+  EXPECT_EQ(reason(kRow, "[\"name\"]", "{\"name\":"), "invalid_value");
+  EXPECT_EQ(reason(kRow, "[\"name\"", vals), "invalid_value");
+  EXPECT_EQ(reason(kRow, "[\"dropped\"]", "{\"dropped\":\"x\"}"),
+            "unknown_column");
+}
+
 }  // namespace
 // Deletes and leases name rows by primary key only: a statement planned as a
 // scan would wait for rows other transactions hold (feed_test has the stall).
