@@ -4,7 +4,6 @@
 // plaintext gRPC and gRPC clients without a certificate of the CA are
 // refused; partial TLS settings stop a process at start-up.
 #include <grpcpp/grpcpp.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -50,12 +49,10 @@ class TlsTest : public ::testing::Test {
         ScratchDatabase::Create(*config, "tls");
     ASSERT_TRUE(db.ok()) << db.status();
     db_ = new ScratchDatabase(*std::move(db));
-    const char* tmp = getenv("TMPDIR");
-    std::string dir = absl::StrCat(
-        tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/sheetsync-pki-XXXXXX");
-    ASSERT_NE(mkdtemp(dir.data()), nullptr);
-    pki_dir_ = new std::string(dir);
-    absl::StatusOr<TestPki> pki = MakeTestPki(dir);
+    absl::StatusOr<std::string> dir = MakeTempDir("pki");
+    ASSERT_TRUE(dir.ok()) << dir.status();
+    pki_dir_ = new std::string(*dir);
+    absl::StatusOr<TestPki> pki = MakeTestPki(*dir);
     ASSERT_TRUE(pki.ok()) << pki.status();
     pki_ = new TestPki(*pki);
 
@@ -249,10 +246,9 @@ TEST_F(TlsTest, PartialOrMismatchedTlsSettingsStopAtStartUp) {
 // arrives with a line break at its end, as from a Secret made of a file
 // written by `echo`.
 TEST(MysqlTlsTest, WriterReachesATlsOnlyMysqlOnlyWithItsCa) {
-  const char* tmp = getenv("TMPDIR");
-  std::string dir = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
-                                 "/sheetsync-mysqlpki-XXXXXX");
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  absl::StatusOr<std::string> made = MakeTempDir("mysqlpki");
+  ASSERT_TRUE(made.ok()) << made.status();
+  const std::string dir = *made;
   absl::Cleanup remove_dir = [&dir] {
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);

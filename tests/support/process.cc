@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -201,6 +202,18 @@ absl::StatusOr<ExitStatus> ChildProcess::Terminate(absl::Duration timeout) {
   if (exit.ok() || !absl::IsDeadlineExceeded(exit.status())) return exit;
   if (absl::Status s = Kill(SIGKILL); !s.ok()) return s;
   return Wait(absl::Seconds(30));
+}
+
+absl::StatusOr<std::string> MakeTempDir(const std::string& name) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/sheetsync-",
+                   name, "-XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("mkdtemp ", pattern, ": ", strerror(errno)));
+  }
+  return pattern;
 }
 
 }  // namespace sheetsync::test

@@ -89,6 +89,10 @@ class ChildProcess {
   std::string log_file_;
 };
 
+// Makes a fresh directory $TMPDIR/sheetsync-<name>-XXXXXX (or under /tmp)
+// and returns its path. The caller removes it.
+absl::StatusOr<std::string> MakeTempDir(const std::string& name);
+
 }  // namespace sheetsync::test
 
 #endif  // SHEETSYNC_TESTS_SUPPORT_PROCESS_H_

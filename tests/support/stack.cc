@@ -56,17 +56,6 @@ std::string BuildDir(const StackOptions& options) {
   return SHEETSYNC_BUILD_DIR;
 }
 
-absl::StatusOr<std::string> MakeTempDir() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = absl::StrCat(
-      tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/sheetsync-stack-XXXXXX");
-  if (mkdtemp(pattern.data()) == nullptr) {
-    return absl::InternalError(
-        absl::StrCat("mkdtemp ", pattern, ": ", strerror(errno)));
-  }
-  return pattern;
-}
-
 absl::Status CheckGrpcServing(::grpc::health::v1::Health::Stub& stub) {
   ::grpc::ClientContext context;
   context.set_deadline(
@@ -233,7 +222,7 @@ absl::Status Stack::Plan() {
     }
   }
   if (options_.log_dir.empty()) {
-    ASSIGN_OR_RETURN(log_dir_, MakeTempDir());
+    ASSIGN_OR_RETURN(log_dir_, MakeTempDir("stack"));
     remove_log_dir_ = true;
   } else {
     log_dir_ = options_.log_dir;
