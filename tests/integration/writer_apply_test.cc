@@ -17,6 +17,7 @@
 #include "sheetsync/v1/sync.grpc.pb.h"
 #include "tests/integration/api.h"
 #include "tests/support/mysql_test_env.h"
+#include "tests/support/registry_samples.h"
 #include "tests/support/stack.h"
 
 namespace sheetsync::test {
@@ -24,6 +25,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 
 constexpr int64_t kT0 = 1764082869123000;
 
@@ -305,18 +307,10 @@ TEST_F(WriterApplyTest, HorizonRaisedSinceThePlanWritesNothing) {
   EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ghost", "1", "1")));
 }
 
-// The number a writer's metrics registry holds for txn_retries{reason}.
+// The count of sheetsync_writer_txn_retries_total{reason} in `registry`.
 double TxnRetries(prometheus::Registry& registry, const std::string& reason) {
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != "sheetsync_writer_txn_retries_total") continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      for (const prometheus::ClientMetric::Label& label : metric.label) {
-        if (label.name == "reason" && label.value == reason)
-          return metric.counter.value;
-      }
-    }
-  }
-  return 0;
+  return Samples(registry,
+                 "sheetsync_writer_txn_retries_total")["reason=" + reason];
 }
 
 // Group commit first tries its callers' plans combined, and after a
@@ -366,15 +360,10 @@ TEST_F(WriterApplyTest, PoolWaitsThatTimeOutAreObserved) {
   ASSERT_TRUE(held.ok()) << held.status();
   absl::StatusOr<PooledConnection> none = pool.Acquire(absl::Milliseconds(50));
   EXPECT_TRUE(absl::IsUnavailable(none.status())) << none.status();
-  bool found = false;
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != "sheetsync_mysql_pool_wait_seconds") continue;
-    found = true;
-    ASSERT_EQ(family.metric.size(), 1u);
-    EXPECT_EQ(family.metric[0].histogram.sample_count, 2u);
-    EXPECT_GE(family.metric[0].histogram.sample_sum, 0.05);
-  }
-  EXPECT_TRUE(found);
+  EXPECT_THAT(Samples(registry, "sheetsync_mysql_pool_wait_seconds"),
+              ElementsAre(Pair("", 2)));
+  EXPECT_GE(HistogramSums(registry, "sheetsync_mysql_pool_wait_seconds")[""],
+            0.05);
 }
 
 // A table another session holds a metadata lock on (LOCK TABLES, or a DDL

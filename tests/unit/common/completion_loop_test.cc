@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -20,6 +21,7 @@
 #include "services/common/rpc_observer.h"
 #include "services/common/worker_pool.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
+#include "tests/support/registry_samples.h"
 
 namespace sheetsync {
 namespace {
@@ -122,12 +124,9 @@ TEST(CompletionLoopTest, ARelayCallsTheNextServerAndAnswersOnTheLoopsThread) {
 double Counted(prometheus::Registry& registry, const std::string& name,
                const std::string& method) {
   double total = 0;
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      for (const prometheus::ClientMetric::Label& label : metric.label) {
-        if (label.name == "method" && label.value == method) total += metric.counter.value;
-      }
+  for (const auto& [labels, value] : test::Samples(registry, name)) {
+    for (absl::string_view label : absl::StrSplit(labels, ',')) {
+      if (label == "method=" + method) total += value;
     }
   }
   return total;

@@ -6,29 +6,12 @@
 
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
+#include "tests/support/registry_samples.h"
 
 namespace sheetsync {
 namespace {
 
-// Returns each sample of family `name` as "label=value,...": value (counters)
-// or sample count (histograms).
-std::map<std::string, double> Samples(prometheus::Registry& registry,
-                                      const std::string& name) {
-  std::map<std::string, double> samples;
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      std::string key;
-      for (const prometheus::ClientMetric::Label& label : metric.label) {
-        key += (key.empty() ? "" : ",") + label.name + "=" + label.value;
-      }
-      samples[key] = family.type == prometheus::MetricType::Histogram
-                         ? static_cast<double>(metric.histogram.sample_count)
-                         : metric.counter.value;
-    }
-  }
-  return samples;
-}
+using test::Samples;
 
 TEST(RpcObserverTest, CountsServedCallsByMethodAndCode) {
   prometheus::Registry registry;

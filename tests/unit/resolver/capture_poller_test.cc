@@ -17,6 +17,7 @@
 #include "services/common/schema_cache.h"
 #include "services/resolver/resolver.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
+#include "tests/support/registry_samples.h"
 #include "tests/unit/resolver/scripted_writer.h"
 
 namespace sheetsync {
@@ -177,17 +178,9 @@ TEST_F(CapturePollerTest, APollReportsWhetherATableFilledItsBatch) {
 // resolver's (here by 1-2 us): the lag is then 0, never negative.
 TEST_F(CapturePollerTest, CaptureLagFromAClockAheadIsZero) {
   ASSERT_TRUE(poller_.PollOnce().ok());
-  bool found = false;
-  for (const prometheus::MetricFamily& family : registry_.Collect()) {
-    if (family.name != "sheetsync_capture_lag_seconds") continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      if (metric.histogram.sample_count == 0) continue;
-      found = true;
-      EXPECT_EQ(metric.histogram.sample_count, 2u);
-      EXPECT_EQ(metric.histogram.sample_sum, 0);
-    }
-  }
-  EXPECT_TRUE(found);
+  EXPECT_EQ(test::Samples(registry_, "sheetsync_capture_lag_seconds")[""], 2);
+  EXPECT_EQ(test::HistogramSums(registry_, "sheetsync_capture_lag_seconds")[""],
+            0);
 }
 
 // Captured rows the writer skipped are counted as rejected by the reason it
@@ -195,18 +188,10 @@ TEST_F(CapturePollerTest, CaptureLagFromAClockAheadIsZero) {
 TEST_F(CapturePollerTest, SkippedCapturesCountByTheirReason) {
   writer_.SkipNext({{"unknown_column", 1}, {"invalid_row_id", 2}});
   ASSERT_TRUE(poller_.PollOnce().ok());
-  std::map<std::string, double> rejected;
-  for (const prometheus::MetricFamily& family : registry_.Collect()) {
-    if (family.name != "sheetsync_rejected_total") continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      for (const prometheus::ClientMetric::Label& label : metric.label) {
-        if (label.name == "reason")
-          rejected[label.value] += metric.counter.value;
-      }
-    }
-  }
-  EXPECT_EQ(rejected["unknown_column"], 1);
-  EXPECT_EQ(rejected["invalid_row_id"], 2);
+  std::map<std::string, double> rejected =
+      test::Samples(registry_, "sheetsync_rejected_total");
+  EXPECT_EQ(rejected["reason=unknown_column,table=users"], 1);
+  EXPECT_EQ(rejected["reason=invalid_row_id,table=users"], 2);
 }
 
 }  // namespace
