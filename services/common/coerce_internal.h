@@ -57,8 +57,9 @@ struct ColumnType {
   int fsp = 0;                // DATETIME, TIMESTAMP, TIME
   uint64_t max_length = 0;    // characters (CHAR/VARCHAR) or bytes (others)
   bool utf8mb3 = false;       // CHAR/VARCHAR that cannot hold 4-byte UTF-8
-  bool single_byte =
-      false;  // *TEXT in a character set of one byte per character
+  // *TEXT in a character set of one byte per character (its limit counts
+  // characters, not UTF-8 bytes).
+  bool single_byte = false;
   std::vector<std::string> members;  // ENUM, SET
 };
 
