@@ -224,6 +224,20 @@ void GatewayHandler::Handle(HttpRequest request, Responder respond) {
 
 void GatewayHandler::Dispatch(HttpRequest request, Responder respond) {
   const std::string& path = request.path;
+  if (IsPublic(path) && request.method != "GET" && request.method != "HEAD") {
+    return Finish(path, MethodNotAllowed("GET, HEAD", path),
+                  std::move(respond));
+  }
+  // No request body is read compressed (RFC 9110 8.4: 415 names what is
+  // accepted). The 401 of a wrong token came before, from OnHeaders.
+  if (const std::string coding = request.Header("content-encoding");
+      !coding.empty() && !absl::EqualsIgnoreCase(coding, "identity")) {
+    HttpResponse response = ErrorResponse(
+        415, "unsupported_media_type",
+        "the body must not be compressed (Content-Encoding: identity)");
+    response.headers.emplace_back("Accept-Encoding", "identity");
+    return Finish(path, std::move(response), std::move(respond));
+  }
   if (path == "/healthz") {
     return Finish(path, Json(200, "{\"status\":\"ok\"}"), std::move(respond));
   }
@@ -235,7 +249,7 @@ void GatewayHandler::Dispatch(HttpRequest request, Responder respond) {
     return Finish(path, ErrorResponse(503, "not_ready", why), std::move(respond));
   }
   if (path == "/metrics") return Finish(path, Metrics(), std::move(respond));
-  if (path == "/" && (request.method == "GET" || request.method == "HEAD")) {
+  if (path == "/") {
     HttpResponse page;
     page.content_type = "text/html; charset=utf-8";
     page.body = kStaticIndexHtml;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_util.h"
+#include "services/common/process.h"
 
 namespace sheetsync::gateway {
 
@@ -28,8 +29,12 @@ Readiness::~Readiness() {
 }
 
 void Readiness::Poll() {
+  // What /readyz says (public, so no addresses: "backend 2 of 3") and what
+  // the log says (the address and gRPC's detail), once per change.
   std::string why;
-  for (const Backend& backend : backends_) {
+  std::string detail;
+  for (size_t i = 0; i < backends_.size(); ++i) {
+    const Backend& backend = backends_[i];
     grpc::ClientContext context;
     SetDeadline(context, absl::Seconds(1));
     // Waiting (rather than failing at once while the channel is in
@@ -40,19 +45,29 @@ void Readiness::Poll() {
     HealthCheckResponse response;
     grpc::Status status =
         backend.stub->Check(&context, HealthCheckRequest(), &response);
+    const std::string which =
+        absl::StrCat("backend ", i + 1, " of ", backends_.size());
     if (!status.ok()) {
-      why = absl::StrCat(backend.address, " unreachable: ",
-                         status.error_message());
+      why = absl::StrCat(which, " unreachable (see the gateway's log)");
+      detail = absl::StrCat(backend.address,
+                            " unreachable: ", status.error_message());
       break;
     }
     if (response.status() != HealthCheckResponse::SERVING) {
-      why = absl::StrCat(backend.address, " is not serving");
+      why = absl::StrCat(which, " is not serving");
+      detail = absl::StrCat(backend.address, " is not serving");
       break;
     }
   }
-  absl::MutexLock lock(&mu_);
-  ready_ = why.empty();
-  why_ = std::move(why);
+  bool changed;
+  {
+    absl::MutexLock lock(&mu_);
+    changed = why != why_;
+    ready_ = why.empty();
+    why_ = why;
+  }
+  if (changed && !why.empty()) LogWarning("not ready", {{"backend", detail}});
+  if (changed && why.empty()) LogInfo("ready");
 }
 
 bool Readiness::Ready(std::string* why) const {

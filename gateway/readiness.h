@@ -28,7 +28,9 @@ class Readiness {
   ~Readiness();
 
   // Returns true when every backend answered SERVING at the last poll;
-  // otherwise false and, in `why`, which one did not.
+  // otherwise false and, in `why`, which one did not by its place in the
+  // list ("backend 2 of 3"): /readyz is public, so its answer names no
+  // address. The address and gRPC's detail go to the log when it changes.
   bool Ready(std::string* why) const;
 
  private:

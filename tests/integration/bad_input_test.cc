@@ -626,6 +626,21 @@ TEST_F(BadInputTest, HeaderInjectionAndSmuggling) {
   EXPECT_THAT(wrong_method.substr(0, wrong_method.find("\r\n\r\n")),
               HasSubstr("\r\nAllow: POST"))
       << wrong_method;
+  // The public routes are read-only (they answered anything).
+  const std::string post_health =
+      RawExchange(port(),
+                  "POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+                  "Connection: close\r\n\r\n{}");
+  EXPECT_EQ(RawStatus(post_health), 405) << post_health;
+  EXPECT_THAT(post_health.substr(0, post_health.find("\r\n\r\n")),
+              HasSubstr("\r\nAllow: GET, HEAD"));
+  // A compressed body is refused as such, even one that reads as a valid
+  // edit (it was applied, the coding ignored; gzip's bytes answered 400).
+  const std::string gzipped = RawExchange(
+      port(), absl::StrCat("POST /v1/edits HTTP/1.1\r\nHost: t\r\n", auth,
+                           "Content-Encoding: gzip\r\nContent-Length: ",
+                           body.size(), "\r\nConnection: close\r\n\r\n", body));
+  EXPECT_EQ(RawStatus(gzipped), 415) << gzipped;
   // HEAD reads like GET, without the body (it answered 405).
   const std::string head_feed = RawExchange(
       port(),

@@ -69,6 +69,11 @@ TEST(OutageTest, WriterDownAnswers503AndNothingIsAcknowledged) {
               ::testing::Not(::testing::HasSubstr("127.0.0.1")));
   EXPECT_THAT(down->http.body, ::testing::HasSubstr("(UNAVAILABLE)"));
   EXPECT_TRUE(WaitReadyz(**stack, 503));
+  // /readyz is public too: it says which backend by its place in the list.
+  auto readyz = HttpRequest((*stack)->gateway_url() + "/readyz", "GET");
+  ASSERT_TRUE(readyz.ok()) << readyz.status();
+  EXPECT_THAT(readyz->body, ::testing::HasSubstr("unreachable"));
+  EXPECT_THAT(readyz->body, ::testing::Not(::testing::HasSubstr("127.0.0.1")));
 
   ASSERT_TRUE((*stack)->Restart((*stack)->index(Tier::kWriter, 0)).ok());
   auto session = MysqlSession::Connect(*config, db->name());
