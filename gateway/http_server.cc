@@ -41,6 +41,8 @@ using tcp = net::ip::tcp;
 // so that unread request bytes do not turn the close into a reset that
 // destroys the response before the client reads it.
 constexpr absl::Duration kLingerTime = absl::Seconds(2);
+// How long a drain that ran out of grace waits for its 503s to be written.
+constexpr absl::Duration kGiveUpWriteTime = absl::Seconds(1);
 constexpr size_t kReadChunkBytes = 16 << 10;
 // What the read buffer holds beyond --max_header_bytes: one of Beast's reads
 // (64 KiB) and a chunk header.
@@ -136,6 +138,10 @@ class SessionBase {
   // Closes the connection if it waits for a request; otherwise the current
   // response is the last one.
   virtual void Drain() = 0;
+  // The drain's grace ran out: a request still being handled is answered
+  // 503 (the client may retry it elsewhere; a retry is safe) and the
+  // connection closed after that answer; any other connection is closed.
+  virtual void GiveUp() = 0;
   virtual void ForceClose() = 0;
   // Writes `response` for the request being handled, unless the server has
   // stopped.
@@ -216,6 +222,7 @@ class Session : public SessionBase,
 
   void Start() override { Post(&Session::OnStart); }
   void Drain() override { Post(&Session::OnDrain); }
+  void GiveUp() override { Post(&Session::OnGiveUp); }
   void ForceClose() override { Post(&Session::Close); }
   void Respond(HttpResponse response) override;
 
@@ -247,6 +254,7 @@ class Session : public SessionBase,
   void OnStart();
   void Handshake();
   void OnDrain();
+  void OnGiveUp();
   void WaitForRequest();
   void ReadHeader();
   void OnHeader(beast::error_code ec);
@@ -380,6 +388,19 @@ void Session<Stream>::Handshake() {
 template <class Stream>
 void Session<Stream>::OnDrain() {
   if (state_ == State::kIdle || state_ == State::kLingering) Close();
+}
+
+template <class Stream>
+void Session<Stream>::OnGiveUp() {
+  if (state_ == State::kWriting || state_ == State::kClosed) return;
+  if (state_ != State::kHandling) return Close();
+  // The handler's answer, should it still come, finds the state changed.
+  HttpResponse busy = ErrorResponse(
+      503, "shutting_down",
+      "The gateway stopped before this request's answer came; it may or may "
+      "not have been applied. Retrying it is safe.");
+  busy.headers.emplace_back("Retry-After", "1");
+  Refuse(std::move(busy), /*force_close=*/true);
 }
 
 template <class Stream>
@@ -803,6 +824,16 @@ void HttpServer::Impl::Shutdown(absl::Duration grace) {
     absl::MutexLock lock(&core_->mu);
     core_->mu.AwaitWithDeadline(absl::Condition(core_.get(), &Core::NoSessions),
                                 deadline);
+  }
+  for (const std::shared_ptr<SessionBase>& s : core_->LiveSessions()) {
+    s->GiveUp();
+  }
+  {
+    // Time for those answers to be written (a client that does not read
+    // them is cut off here).
+    absl::MutexLock lock(&core_->mu);
+    core_->mu.AwaitWithTimeout(absl::Condition(core_.get(), &Core::NoSessions),
+                               kGiveUpWriteTime);
     core_->stopped = true;
   }
   for (const std::shared_ptr<SessionBase>& s : core_->LiveSessions()) {

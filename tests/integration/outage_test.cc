@@ -183,7 +183,8 @@ TEST(OutageTest, SigtermWithIngestHungEndsAfterTheDrainNotTheCallsDeadline) {
   StackProcess& ingest = stack.process(Tier::kIngest, 0);
   ASSERT_TRUE(ingest.child.Kill(SIGSTOP).ok());
   absl::Cleanup resume = [&] { ingest.child.Kill(SIGCONT).IgnoreError(); };
-  std::thread edit([&] { api.Edits(Body("outage-hung")).IgnoreError(); });
+  absl::StatusOr<ApiResponse> hung;
+  std::thread edit([&] { hung = api.Edits(Body("outage-hung")); });
   absl::Cleanup join = [&] { edit.join(); };
   absl::SleepFor(absl::Milliseconds(500));  // the edit is at the gateway now
 
@@ -194,6 +195,12 @@ TEST(OutageTest, SigtermWithIngestHungEndsAfterTheDrainNotTheCallsDeadline) {
   absl::StatusOr<ExitStatus> exit = gateway.child.Wait(absl::Seconds(15));
   ASSERT_TRUE(exit.ok()) << exit.status() << "\n" << stack.LogTail(stack.index(Tier::kGateway));
   EXPECT_TRUE(exit->Exited() && exit->ExitCode() == 0) << exit->ToString();
+  // The edit was answered, not cut off: its client knows to retry.
+  std::move(join).Invoke();
+  ASSERT_TRUE(hung.ok()) << hung.status();
+  EXPECT_EQ(hung->status, 503) << hung->http.body;
+  EXPECT_EQ(Str(hung->json, {"error", "code"}), "shutting_down");
+  EXPECT_TRUE(hung->http.Header("Retry-After").has_value());
 }
 
 TEST(OutageTest, ASchemaLoadWaitingOnAHungWriterHoldsUpNoOtherCall) {

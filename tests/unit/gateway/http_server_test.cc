@@ -596,13 +596,21 @@ TEST_F(HttpServerTest, RespondingAfterTheClientLeftIsSafe) {
   EXPECT_EQ(response->body, "GET /after ");
 }
 
-TEST_F(HttpServerTest, RespondingAfterTheServerIsGoneIsSafe) {
+TEST_F(HttpServerTest,
+       PastTheGraceARequestInFlightGets503AndALateAnswerIsSafe) {
   StartServer();
   Client client(port());
   ASSERT_TRUE(client.Send(Get("/hold")));
   std::vector<HeldRequest> held = handler_.TakeHeld(1);
   ASSERT_EQ(held.size(), 1u);
   server_->Shutdown(absl::Milliseconds(50));  // The grace runs out.
+  // The request is answered, not cut off (the client may retry it).
+  std::optional<ParsedResponse> response = client.ReadResponse();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 503);
+  EXPECT_THAT(response->body, HasSubstr(R"("code":"shutting_down")"));
+  EXPECT_EQ(response->Header("retry-after"), "1");
+  EXPECT_EQ(response->Header("connection"), "close");
   EXPECT_TRUE(client.ReadsEof());
   server_.reset();
   std::move(held[0].respond)(Ok("{}"));  // Dropped, without a crash.
