@@ -1,5 +1,7 @@
 #include "gateway/edits_json.h"
 
+#include <cmath>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -8,6 +10,7 @@
 #include "google/protobuf/arena.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/common/coerce.h"
 #include "services/common/status_macros.h"
 #include "simdjson.h"
 
@@ -183,11 +186,18 @@ absl::Status OnDemandToValue(simdjson::ondemand::value element, Value& out,
       double number = 0;
       // CheckJsonSyntax passed the token, so it parses; from_chars gives
       // ±infinity beyond a double's range and 0 below its smallest.
-      const std::string_view token = element.raw_json_token();
-      if (!absl::SimpleAtod(absl::StripTrailingAsciiWhitespace(
-                                absl::string_view(token.data(), token.size())),
-                            &number)) {
+      const std::string_view raw = element.raw_json_token();
+      const absl::string_view token = absl::StripTrailingAsciiWhitespace(
+          absl::string_view(raw.data(), raw.size()));
+      if (!absl::SimpleAtod(token, &number)) {
         return NotIJson("a number simdjson cannot read");
+      }
+      // A number the double does not hold as written (9007199254740993,
+      // 0.12345678901234567891, 1e-400) is marked, so that coercion refuses
+      // it rather than store the nearest double. Infinity says "beyond a
+      // double's range" already.
+      if (std::isfinite(number) && !IsExactJsonNumber(token)) {
+        number = InexactJsonNumber();
       }
       out.set_number_value(number);
       return absl::OkStatus();
@@ -241,14 +251,17 @@ absl::StatusOr<v1::SubmitRequest> ParseEditsBody(absl::string_view body) {
 }
 
 absl::Status ParseEditsBodyInto(absl::string_view body, v1::SubmitRequest& request) {
-  if (absl::Status syntax = CheckJsonSyntax(body, kMaxJsonDepth);
+  bool long_numbers = false;
+  if (absl::Status syntax = CheckJsonSyntax(body, kMaxJsonDepth, &long_numbers);
       !syntax.ok()) {
     return syntax;
   }
   // simdjson parses text CheckJsonSyntax has passed, into a parser that
-  // keeps its buffers across calls. Its DOM parser refuses integers beyond 64
-  // bits and numbers beyond a double, which are valid JSON: those rare bodies
-  // go through its On-Demand API, which reads each number from its text.
+  // keeps its buffers across calls. Its DOM parser keeps no number's text
+  // and refuses integers beyond 64 bits and numbers beyond a double, which
+  // are valid JSON: the rare bodies with such numbers, or with any number of
+  // more than 15 digits or an exponent, go through its On-Demand API, which
+  // reads each number from its text and tells whether a double holds it.
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element parsed;
   // On the request's arena (if any), so that its changes move in for free.
@@ -258,8 +271,9 @@ absl::Status ParseEditsBodyInto(absl::string_view body, v1::SubmitRequest& reque
       request.GetArena() == nullptr
           ? heap_root
           : *google::protobuf::Arena::CreateMessage<Value>(request.GetArena());
-  if (simdjson::error_code error = parser.parse(body.data(), body.size()).get(parsed);
-      error == simdjson::NUMBER_ERROR) {
+  simdjson::error_code error = simdjson::NUMBER_ERROR;
+  if (!long_numbers) error = parser.parse(body.data(), body.size()).get(parsed);
+  if (error == simdjson::NUMBER_ERROR) {
     RETURN_IF_ERROR(ParseOnDemand(body, root_value, dups));
   } else if (error != simdjson::SUCCESS) {
     return NotIJson(simdjson::error_message(error));

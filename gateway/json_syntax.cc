@@ -23,6 +23,8 @@ class Reader {
     if (pos_ != text_.size()) Fail("unexpected text after the JSON value");
     return error_;
   }
+  // Whether a number read has more than 15 digits or an exponent.
+  bool long_numbers() const { return long_numbers_; }
 
  private:
   bool Fail(absl::string_view what) {
@@ -108,16 +110,22 @@ class Reader {
 
   bool Number() {
     if (Peek() == '-') ++pos_;
+    const size_t start = pos_;
     if (Peek() == '0') {
       ++pos_;
     } else if (!absl::ascii_isdigit(Peek()) || !Digits()) {
       return Fail("unexpected character");
     }
+    size_t digits = pos_ - start;
     if (Peek() == '.') {
       ++pos_;
+      const size_t fraction = pos_;
       if (!Digits()) return Fail("expected digits after '.'");
+      digits += pos_ - fraction;
     }
+    if (digits > 15) long_numbers_ = true;
     if (Peek() == 'e' || Peek() == 'E') {
+      long_numbers_ = true;
       ++pos_;
       if (Peek() == '+' || Peek() == '-') ++pos_;
       if (!Digits()) return Fail("expected digits in the exponent");
@@ -184,12 +192,17 @@ class Reader {
   const int max_depth_;
   size_t pos_ = 0;
   absl::Status error_;
+  bool long_numbers_ = false;
 };
 
 }  // namespace
 
-absl::Status CheckJsonSyntax(absl::string_view text, int max_depth) {
-  return Reader(text, max_depth).Document();
+absl::Status CheckJsonSyntax(absl::string_view text, int max_depth,
+                             bool* long_numbers) {
+  Reader reader(text, max_depth);
+  absl::Status status = reader.Document();
+  if (long_numbers != nullptr) *long_numbers = reader.long_numbers();
+  return status;
 }
 
 }  // namespace sheetsync::gateway

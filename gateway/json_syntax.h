@@ -16,7 +16,13 @@ namespace sheetsync::gateway {
 // lone surrogate escapes, nested at most `max_depth` arrays/objects deep.
 // Otherwise InvalidArgument saying what is wrong and at which byte offset.
 // Duplicate names and number ranges are not checked here.
-absl::Status CheckJsonSyntax(absl::string_view text, int max_depth);
+//
+// When `long_numbers` is given, it is set to whether some number has more
+// than 15 digits or an exponent: the numbers whose value a double may not
+// hold exactly (any with at most 15 significant digits and no exponent
+// reads back from a double as written).
+absl::Status CheckJsonSyntax(absl::string_view text, int max_depth,
+                             bool* long_numbers = nullptr);
 
 }  // namespace sheetsync::gateway
 

@@ -36,12 +36,13 @@ v1::SqlValue Text(std::string text) {
 absl::StatusOr<std::string> CoerceNonNull(const Target& t, const Value& v) {
   if (v.kind_case() == Value::kNumberValue &&
       !std::isfinite(v.number_value())) {
-    // From JSON only a number beyond a double (1e400) is not finite.
-    return std::isnan(v.number_value())
-               ? coerce_internal::ValueError("invalid_value", t, v,
-                                             "not a number")
-               : coerce_internal::ValueError(
-                     "out_of_range", t, v, "a number beyond a double's range");
+    // From JSON only a number beyond a double (1e400) is infinite, and NaN
+    // stands for one a double cannot hold exactly (InexactJsonNumber).
+    return coerce_internal::ValueError(
+        "out_of_range", t, v,
+        std::isnan(v.number_value())
+            ? "more digits than a double holds exactly; send it as a string"
+            : "a number beyond a double's range");
   }
   switch (t.type.kind) {
     case Kind::kBool:

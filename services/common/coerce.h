@@ -57,7 +57,13 @@
 //  - JSON: a string holding a JSON document, or a number, boolean, object or
 //    array, stored as canonical JSON text (MySQL's layout: ", " and ": ",
 //    keys ordered by length then bytes). A number a double cannot hold
-//    exactly (e.g. 12345678901234567890) is invalid_value.
+//    exactly (e.g. 12345678901234567890) is invalid_value inside JSON text,
+//    out_of_range as a JSON value (below).
+//  - Into any column, a JSON number a double cannot hold exactly (more than
+//    15 significant digits, like 9007199254740993 or 0.12345678901234567891;
+//    the gateway sends InexactJsonNumber() in its place) is out_of_range:
+//    storing the nearest double would be a silent change. Send it as a
+//    string.
 //  - UUID (MariaDB): a UUID in any case, stored in lower case.
 //  - Other types (BIT, spatial, INET6, ...): type_mismatch, unsupported.
 // Error codes: read_only_column, null_not_allowed, type_mismatch (wrong kind
@@ -69,6 +75,7 @@
 #define SHEETSYNC_SERVICES_COMMON_COERCE_H_
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/struct.pb.h"
 #include "sheetsync/v1/sync.pb.h"
 
@@ -101,6 +108,17 @@ google::protobuf::Value SqlToJson(const v1::Column& col,
 // "1970-01-01 00:00:01" (TIMESTAMP, its first valid second) and "00:00:00",
 // with the column's fsp digits. Ignores has_default: the caller decides.
 v1::SqlValue ImplicitDefault(const v1::Column& col);
+
+// Returns whether the JSON number token `token` (RFC 8259's grammar) reads
+// back from a double as written: the nearest double, printed in its shortest
+// form, has the same value ("12.50", "1e2" and "0.1" do; "9007199254740993",
+// "0.1000000000000000000001" and "1e-400" do not).
+bool IsExactJsonNumber(absl::string_view token);
+
+// The number the gateway gives a cell in place of a JSON number that a
+// double cannot hold exactly (IsExactJsonNumber), and that CoerceToColumn
+// rejects as out_of_range: NaN, which no JSON text can spell.
+double InexactJsonNumber();
 
 // Returns whether `a` and `b` are the same stored value of `col`, comparing
 // canonical forms (so "12.3" equals "12.30" in DECIMAL(5,2), and a DATETIME

@@ -115,7 +115,9 @@ std::string ShowValue(const google::protobuf::Value& v) {
   using google::protobuf::Value;
   switch (v.kind_case()) {
     case Value::kNumberValue:
-      return FormatJsonNumber(v.number_value());
+      // NaN stands for a number a double cannot hold (InexactJsonNumber).
+      return std::isnan(v.number_value()) ? "a number of many digits"
+                                          : FormatJsonNumber(v.number_value());
     case Value::kBoolValue:
       return v.bool_value() ? "true" : "false";
     case Value::kStructValue:

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/common/coerce.h"
 #include "services/common/coerce_internal.h"
 
 namespace sheetsync {
@@ -225,7 +227,8 @@ absl::StatusOr<std::string> CoerceJson(const Target& t, const Value& v) {
   std::string out;
   if (!AppendJson(v, &out)) {
     return ValueError("out_of_range", t, v,
-                      "holds a number beyond a double's range");
+                      "holds a number beyond a double's range or with more "
+                      "digits than a double holds exactly");
   }
   if (!IsValidUtf8(out)) {
     return ValueError("invalid_value", t, v, "not valid UTF-8");
@@ -248,4 +251,11 @@ Value JsonColumnToValue(absl::string_view text) {
 }
 
 }  // namespace coerce_internal
+
+bool IsExactJsonNumber(absl::string_view token) {
+  return coerce_internal::IsExactNumber(token);
+}
+
+double InexactJsonNumber() { return std::numeric_limits<double>::quiet_NaN(); }
+
 }  // namespace sheetsync

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -306,12 +307,35 @@ TEST_F(BadInputTest, HugeNumbers) {
         R"("cells":{"score":9007199254740993})",
         R"("cells":{"score":2147483648})", R"("cells":{"score":-2147483649})",
         R"("cells":{"score":"99999999999999999999999"})",
-        R"("cells":{"score":1e300})"}) {
+        R"("cells":{"score":1e300})",
+        // Numbers a double does not hold as written, into any column (a text
+        // column stored the nearest double: 9007199254740992, 1e20).
+        R"("cells":{"name":9007199254740993})",
+        R"("cells":{"name":99999999999999999999})",
+        R"("cells":{"name":12345678901234567.25})",
+        R"("cells":{"name":0.12345678901234567891})",
+        R"("cells":{"name":1e-400})",
+        R"("cells":{"name":"a","score":7.0000000000000001})"}) {
     ExpectRefused(One(Change(cells)), 422, "out_of_range");
+  }
+  // Long numbers a double holds exactly are taken as they are.
+  for (const auto& [cells, column, hex] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {R"("cells":{"name":1234567890123456})", "name",
+            "31323334353637383930313233343536"},
+           {R"("cells":{"name":0.1000000000000000})", "name", "302e31"},
+           {R"("cells":{"score":1.5e3})", "score", "5dc"}}) {
+    const std::string row = NewRowId();
+    ExpectAppliedBody(
+        One(absl::StrCat(R"({"event_id":")", NewEventId(), R"(","row_id":")",
+                         row, R"(","updated_at":")", Rfc3339(kT0), R"(",)",
+                         cells, "}")),
+        row);
+    EXPECT_EQ(Hex(column, row), hex) << cells;
   }
   const std::string row = NewRowId();
   for (const char* at : {"1e300", "-1e300", "1e20", "253402300800000", "1.5",
-                         "1e400", "-1e400"}) {
+                         "1e400", "-1e400", "1764082869123.0001"}) {
     ExpectRefused(One(absl::StrCat(R"({"event_id":"e","row_id":")", row,
                                    R"(","updated_at":)", at,
                                    R"(,"cells":{"name":"a"}})")),

@@ -57,9 +57,12 @@ TEST(CoerceTest, NullEmptyStringAndReadOnly) {
        "beyond a double's range"},
       {Col("double", "double"), N(std::numeric_limits<double>::infinity()),
        "out_of_range", "beyond a double's range"},
-      {Col("varchar", "varchar(5)"),
-       N(std::numeric_limits<double>::quiet_NaN()), "invalid_value",
-       "not a number"},
+      {Col("varchar", "varchar(5)"), N(InexactJsonNumber()), "out_of_range",
+       "more digits than a double holds exactly; send it as a string"},
+      {Col("int", "int"), N(InexactJsonNumber()), "out_of_range",
+       "a number of many digits"},
+      {Col("decimal", "decimal(30,2)"), N(InexactJsonNumber()), "out_of_range",
+       "more digits"},
   });
 }
 

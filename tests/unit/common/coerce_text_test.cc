@@ -167,6 +167,15 @@ TEST(CoerceTextTest, Json) {
          return v;
        }(),
        "out_of_range", "beyond a double's range"},
+      // 9007199254740993 as a JSON number (the gateway marks it).
+      {j,
+       [] {
+         Value v = J("{\"n\":1}");
+         (*v.mutable_struct_value()->mutable_fields())["n"].set_number_value(
+             InexactJsonNumber());
+         return v;
+       }(),
+       "out_of_range", "more digits than a double holds exactly"},
   });
 }
 
