@@ -198,7 +198,7 @@ TEST(ParseEditsBodyTest, MarksNumbersADoubleDoesNotHoldAsWritten) {
       {"1.7976931348623157e308", 1.7976931348623157e308},
       {"2.2250738585072014e-308", 2.2250738585072014e-308},
       {"5e-324", 5e-324},
-      {"-1.2345678901234567e-7", -1.2345678901234567e-7},
+      {"-1.2345678901234566e-7", -1.2345678901234566e-7},
   };
   for (const auto& c : kCases) {
     absl::StatusOr<v1::SubmitRequest> request = ParseEditsBody(absl::StrCat(
