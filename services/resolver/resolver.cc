@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,7 @@ struct Attempt {
   explicit Attempt(const v1::ReadStateResponse& state) : merger(state) {}
   BatchMerger merger;
   std::vector<ChangeOutcome> outcomes;
+  std::vector<ChangeOutcome> pending_outcomes;  // of Call::pending_
 };
 
 bool NeedsCurrent(const v1::Change& change, const ChangeOutcome& outcome,
@@ -122,6 +124,11 @@ class Resolver::Call {
   // Rows whose values MySQL refused: their changes are rejected, and the
   // others planned again without them.
   absl::flat_hash_map<std::string, v1::RefusedRow> refused_;
+  // Captured SQL edits of the request's rows that no poller had merged when
+  // a plan met them (ApplyResponse.pending_captures): merged in from then on
+  // and consumed by the commit. They live in earlier answers on the arena.
+  std::vector<const v1::CapturedChange*> pending_;
+  absl::flat_hash_set<int64_t> pending_ids_;
   v1::ApplyRequest* apply_ = nullptr;
   v1::ApplyResponse* applied_ = nullptr;
   std::unique_ptr<grpc::ClientContext> context_;
@@ -170,9 +177,16 @@ void Resolver::Call::Plan() {
   applied_ = google::protobuf::Arena::CreateMessage<v1::ApplyResponse>(arena_);
   v1::ApplyRequest& apply = *apply_;
   apply.set_table(request_.table());
-  if (!request_.changes().empty()) {
+  if (!pending_.empty()) {
+    // The change log then says MYSQL, so that no sheet's feed leaves these
+    // rows out as its own edits (exclude_origin).
+    apply.set_source(v1::MYSQL);
+  } else if (!request_.changes().empty()) {
     apply.set_source(request_.changes(0).source());
     apply.set_origin(request_.changes(0).origin());
+  }
+  for (const v1::CapturedChange* pending : pending_) {
+    plan_->pending_outcomes.push_back(plan_->merger.Merge(pending->change()));
   }
   for (const v1::Change& change : request_.changes()) {
     plan_->outcomes.push_back(refused_.contains(change.row_id())
@@ -190,6 +204,9 @@ void Resolver::Call::Plan() {
   }
   plan_->merger.BuildPlan(apply);
   *apply.mutable_consumed_capture_ids() = request_.consumed_capture_ids();
+  for (const v1::CapturedChange* pending : pending_) {
+    apply.add_consumed_capture_ids(pending->capture_id());
+  }
   if (apply.rows().empty() && apply.new_event_ids().empty() &&
       apply.current_row_ids().empty() && apply.consumed_capture_ids().empty()) {
     return OnApplied(grpc::Status::OK);  // nothing to commit
@@ -217,6 +234,13 @@ void Resolver::Call::OnApplied(const grpc::Status& status) {
   }
   if (!applied_->conflict()) return Answer();
   Refresh(*state_, *apply_, *applied_->mutable_fresh());
+  for (const v1::CapturedChange& pending : applied_->pending_captures()) {
+    if (!absl::c_linear_search(request_.consumed_capture_ids(),
+                               pending.capture_id()) &&
+        pending_ids_.insert(pending.capture_id()).second) {
+      pending_.push_back(&pending);
+    }
+  }
   if (++attempt_ >= resolver_.options_.max_attempts) {
     return End(absl::AbortedError(
         absl::StrCat("the rows kept changing under ", resolver_.options_.max_attempts,
@@ -255,7 +279,17 @@ void Resolver::Call::Answer() {
     conflicts += outcome.conflicts;
     duplicates += outcome.status == MergeStatus::kDuplicate ? 1 : 0;
   }
+  for (const ChangeOutcome& outcome : plan_->pending_outcomes) {
+    effective += outcome.effective() ? 1 : 0;
+    stale_drops += outcome.stale_drops;
+    conflicts += outcome.conflicts;
+    duplicates += outcome.status == MergeStatus::kDuplicate ? 1 : 0;
+  }
   SyncMetrics& metrics = resolver_.metrics_;
+  if (!pending_.empty()) {
+    metrics.AddReceived(request_.table(), v1::MYSQL,
+                        static_cast<double>(pending_.size()));
+  }
   metrics.AddApplied(request_.table(), effective);
   metrics.AddStaleDropped(request_.table(), stale_drops);
   metrics.AddConflicts(request_.table(), conflicts);

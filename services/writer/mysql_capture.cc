@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -124,6 +125,60 @@ std::vector<std::string> MysqlVersionStore::ListTables() {
   return names;
 }
 
+namespace {
+
+// The captured edit at `rs`'s row (id, op, row_id, captured_at_us, cols,
+// vals) as a change, or why it cannot sync.
+std::pair<int64_t, absl::StatusOr<v1::Change>> DecodeCaptured(
+    const v1::TableSchema& schema, sql::ResultSet& rs) {
+  const int64_t id = rs.getInt64("id");
+  const std::string op = std::string(rs.getString("op"));
+  return {
+      id,
+      CapturedChange(
+          schema, id, op.empty() ? 'U' : op[0],
+          std::string(rs.getString("row_id")), rs.getInt64("captured_at_us"),
+          rs.isNull("cols") ? "" : std::string(rs.getString("cols")),
+          rs.isNull("vals") ? "{}" : std::string(rs.getString("vals")))};
+}
+
+}  // namespace
+
+void MysqlVersionStore::AddPendingCaptures(
+    PooledConnection& conn, const v1::TableSchema& schema,
+    const std::vector<std::string>& rows,
+    const google::protobuf::RepeatedField<int64_t>& consumed,
+    v1::ApplyResponse& response) {
+  if (rows.empty()) return;
+  // A plain read (no lock): a lease only says which poller merges an edit,
+  // and an edit merged twice is a duplicate the second time.
+  auto rs = Query(
+      conn, absl::StrCat("SELECT id, op, row_id, captured_at_us, cols, vals "
+                         "FROM _sheetsync_capture WHERE tbl = ",
+                         Literal(conn, schema.table()), " AND row_id IN ",
+                         InList(conn, rows), " ORDER BY id"));
+  std::vector<int64_t> unusable;
+  while (rs->next()) {
+    auto [id, change] = DecodeCaptured(schema, *rs);
+    if (absl::c_linear_search(consumed, id)) continue;
+    if (!change.ok()) {
+      // Damaged JSON cannot sync; a column newer than this writer's schema
+      // is for ClaimCapture, which reads the table again.
+      if (absl::IsDataLoss(change.status())) unusable.push_back(id);
+      continue;
+    }
+    v1::CapturedChange& pending = *response.add_pending_captures();
+    pending.set_capture_id(id);
+    pending.set_captured_at_us(change->updated_at_us());
+    *pending.mutable_change() = *std::move(change);
+  }
+  // An edit that cannot sync would hold the row's writes back for good (a
+  // poller would delete it too).
+  for (const std::string& statement : DeleteCapturedSql(unusable)) {
+    Execute(conn, statement);
+  }
+}
+
 absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
     const v1::ClaimCaptureRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<const v1::TableSchema> schema,
@@ -145,16 +200,8 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
       std::vector<std::pair<int64_t, absl::StatusOr<v1::Change>>> decoded;
       bool unknown_column = false;
       while (rs->next()) {
-        const int64_t id = rs->getInt64("id");
-        const std::string op = std::string(rs->getString("op"));
-        absl::StatusOr<v1::Change> change = CapturedChange(
-            *schema, id, op.empty() ? 'U' : op[0],
-            std::string(rs->getString("row_id")),
-            rs->getInt64("captured_at_us"),
-            rs->isNull("cols") ? "" : std::string(rs->getString("cols")),
-            rs->isNull("vals") ? "{}" : std::string(rs->getString("vals")));
-        unknown_column |= absl::IsNotFound(change.status());
-        decoded.emplace_back(id, std::move(change));
+        decoded.push_back(DecodeCaptured(*schema, *rs));
+        unknown_column |= absl::IsNotFound(decoded.back().second.status());
       }
       // An edit of only columns added since the schema was cached (the
       // triggers may be newer than this writer's cache): read the table as

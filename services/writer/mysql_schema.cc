@@ -24,6 +24,7 @@ namespace {
 
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 constexpr int kCantDropFieldOrKey = 1091;  // ER_CANT_DROP_FIELD_OR_KEY
+constexpr int kDuplicateKeyName = 1061;    // ER_DUP_KEYNAME
 
 constexpr const char* kMigrations[] = {
     "CREATE TABLE IF NOT EXISTS _sheetsync_tables ("
@@ -90,29 +91,39 @@ constexpr const char* kMigrations[] = {
     " cols LONGTEXT NULL,"
     " vals LONGTEXT NULL,"
     " lease_until_us BIGINT NOT NULL DEFAULT 0,"
-    " KEY by_table (tbl, id)"
+    " KEY by_table (tbl, id),"
+    " KEY by_row (tbl, row_id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 };
 
-// Indexes earlier versions created that nothing reads any more; each one cost
-// every commit an index entry. `unsequenced (tbl, seq, id)` repeated by_seq,
-// to which InnoDB appends the primary key anyway.
-void DropObsoleteIndexes(PooledConnection& conn) {
-  constexpr std::pair<const char*, const char*> kObsolete[] = {
-      {"_sheetsync_changelog", "unsequenced"},
-  };
-  for (const auto& [table, index] : kObsolete) {
-    auto rs = Query(
-        conn, absl::StrCat("SELECT 1 FROM information_schema.STATISTICS WHERE "
-                           "TABLE_SCHEMA = DATABASE() "
-                           "AND TABLE_NAME = '",
-                           table, "' AND INDEX_NAME = '", index, "' LIMIT 1"));
-    if (!rs->next()) continue;
+bool HasIndex(PooledConnection& conn, const char* table, const char* index) {
+  auto rs = Query(
+      conn, absl::StrCat("SELECT 1 FROM information_schema.STATISTICS WHERE "
+                         "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '",
+                         table, "' AND INDEX_NAME = '", index, "' LIMIT 1"));
+  return rs->next();
+}
+
+// Brings the indexes of tables earlier versions created up to date.
+// Dropped: `unsequenced (tbl, seq, id)` repeated by_seq, to which InnoDB
+// appends the primary key anyway (an index entry less per commit). Added:
+// the capture's `by_row`, which every commit that writes user-table rows
+// reads (ApplyOnce's check for SQL edits not merged yet).
+void MigrateIndexes(PooledConnection& conn) {
+  if (HasIndex(conn, "_sheetsync_changelog", "unsequenced")) {
     try {
-      Execute(conn, absl::StrCat("ALTER TABLE ", table, " DROP INDEX ", index));
+      Execute(conn, "ALTER TABLE _sheetsync_changelog DROP INDEX unsequenced");
     } catch (const sql::SQLException& e) {
       // Another writer starting at the same time dropped it first.
       if (e.getErrorCode() != kCantDropFieldOrKey) throw;
+    }
+  }
+  if (!HasIndex(conn, "_sheetsync_capture", "by_row")) {
+    try {
+      Execute(conn,
+              "ALTER TABLE _sheetsync_capture ADD INDEX by_row (tbl, row_id)");
+    } catch (const sql::SQLException& e) {
+      if (e.getErrorCode() != kDuplicateKeyName) throw;  // added meanwhile
     }
   }
 }
@@ -304,7 +315,7 @@ absl::Status MysqlVersionStore::Migrate() {
   try {
     std::unique_ptr<sql::Statement> stmt(conn->createStatement());
     for (const char* ddl : kMigrations) stmt->execute(ddl);
-    DropObsoleteIndexes(conn);
+    MigrateIndexes(conn);
     for (const TableRegistration& registration : tables) {
       stmt->execute(
           absl::StrCat("INSERT IGNORE INTO _sheetsync_tables (tbl, key_column, "

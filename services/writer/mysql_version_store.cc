@@ -253,7 +253,8 @@ void AddCellWrites(PooledConnection& conn, const v1::ApplyRequest& request,
 // refuses: MySQL error 1048 naming the key column.
 void AddUserTableWrites(PooledConnection& conn, const v1::ApplyRequest& request,
                         const v1::TableSchema& schema, bool row_by_row,
-                        SqlBatch& batch, std::map<int, std::string>& rows) {
+                        SqlBatch& batch, std::map<int, std::string>& rows,
+                        std::vector<std::string>& written) {
   const std::string table = QuoteIdentifier(schema.table());
   const std::string key = QuoteIdentifier(schema.key_column());
   std::vector<std::string> deletes;
@@ -269,10 +270,12 @@ void AddUserTableWrites(PooledConnection& conn, const v1::ApplyRequest& request,
   for (const v1::RowWrite& row : request.rows()) {
     if (row.delete_row()) {
       deletes.push_back(row.row_id());
+      written.push_back(row.row_id());
       continue;
     }
     ColumnList columns = ColumnsToWrite(row, schema);
     if (columns.empty()) continue;
+    written.push_back(row.row_id());
     Upsert& upsert = upserts[columns];
     if (upsert.inserted.empty()) {
       upsert.inserted = columns;
@@ -514,7 +517,7 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
         return response;
       }
       if (metrics_ != nullptr) metrics_->AddTxnRetry("rev_conflict");
-      return ConflictResponse(conn, request);
+      return ConflictResponse(conn, request, *schema);
     } catch (const sql::SQLException& e) {
       last = MysqlErrorStatus(e, conn, "applying a batch");
       RollbackQuietly(conn);
@@ -530,7 +533,8 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
 }
 
 absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::ConflictResponse(
-    PooledConnection& conn, const v1::ApplyRequest& request) {
+    PooledConnection& conn, const v1::ApplyRequest& request,
+    const v1::TableSchema& schema) {
   std::vector<std::string> rows, events;
   for (const v1::RowWrite& row : request.rows()) rows.push_back(row.row_id());
   events.assign(request.new_event_ids().begin(), request.new_event_ids().end());
@@ -538,6 +542,8 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::ConflictResponse(
   response.set_conflict(true);
   try {
     *response.mutable_fresh() = ReadStateOn(conn, request.table(), rows, events);
+    AddPendingCaptures(conn, schema, rows, request.consumed_capture_ids(),
+                       response);
   } catch (const sql::SQLException& e) {
     return MysqlErrorStatus(e, conn, "reading the state after a conflict");
   }
@@ -559,17 +565,19 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
   const int64_t now = clock_.NowMicros();
   SqlBatch batch;
   batch.Add("START TRANSACTION");
-  bool stale = false;  // a rev moved, the horizon passed, or an event is known
+  bool stale = false;    // a rev moved, the horizon passed, an event is known,
+                         // or an SQL edit of a row written waits to be merged
   std::string stale_if;  // SQL true when the plan no longer matches
   if (!request.rows().empty()) {
     // First, and in key order so that concurrent batches cannot deadlock
     // each other: move each row from the rev the plan was made against to
     // the next. A row whose rev moved meanwhile is left alone, and so the
     // statement's count of changed rows (1 per insert, 2 per update) falls
-    // short of the plan's. ROW_COUNT() is that count in the next statement.
+    // short of the plan's. The count is kept for the check at the end.
     RowsUpsert upsert = RowsUpsertOf(conn, request, tbl, now);
     batch.Add(std::move(upsert.sql));
-    stale_if = absl::StrCat("ROW_COUNT() <> ", upsert.expected_count);
+    batch.Add("SET @sheetsync_rows_moved = ROW_COUNT()");
+    stale_if = absl::StrCat("@sheetsync_rows_moved <> ", upsert.expected_count);
     if (request.has_absent_rows_min_us()) {
       // A plan that brought back a row with nothing stored also needs the
       // pruned-tombstone horizon (0: nothing pruned) to be still older than
@@ -580,6 +588,32 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
                       request.absent_rows_min_us(), ")");
     }
   }
+  if (!request.consumed_capture_ids().empty()) {
+    for (std::string& statement :
+         DeleteCapturedSql(request.consumed_capture_ids())) {
+      batch.Add(std::move(statement));
+    }
+  }
+  std::map<int, std::string> user_rows;  // the user-table statements' rows
+  std::vector<std::string> written;      // the user-table rows written
+  if (!request.rows().empty()) {
+    AddCellWrites(conn, request, tbl, now, batch);
+    AddUserTableWrites(conn, request, schema, row_by_row, batch, user_rows,
+                       written);
+  }
+  if (!written.empty()) {
+    // An SQL edit of a row written here whose capture is not merged yet (its
+    // transaction committed before this one took the row's lock, above):
+    // the plan did not know it, and writing over it would lose it for good,
+    // since a winning SQL value is never written back. The writer answers
+    // with the pending edits, for the resolver to merge them in. The
+    // plan's own captured edits were deleted above.
+    absl::StrAppend(&stale_if,
+                    " OR EXISTS (SELECT 1 FROM _sheetsync_capture WHERE tbl = ",
+                    tbl, " AND row_id IN ", InList(conn, written), ")");
+  }
+  // Last, once every row the plan writes is locked: the first new event's
+  // stored_at_us is NULL when the plan no longer matches.
   int events_at = -1;
   if (!request.new_event_ids().empty()) {
     std::string values;
@@ -603,17 +637,6 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
     });
   }
   const bool commit_in_batch = stale_if.empty() || events_at >= 0;
-  if (!request.consumed_capture_ids().empty()) {
-    for (std::string& statement :
-         DeleteCapturedSql(request.consumed_capture_ids())) {
-      batch.Add(std::move(statement));
-    }
-  }
-  std::map<int, std::string> user_rows;  // the user-table statements' rows
-  if (!request.rows().empty()) {
-    AddCellWrites(conn, request, tbl, now, batch);
-    AddUserTableWrites(conn, request, schema, row_by_row, batch, user_rows);
-  }
   std::map<std::string, v1::StoredRow> current;
   if (!request.current_row_ids().empty()) {
     AddCurrentRowsQuery(conn, request, schema, batch, &current);

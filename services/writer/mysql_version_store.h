@@ -136,9 +136,19 @@ class MysqlVersionStore final : public VersionStore {
                                     const std::string& table,
                                     const std::vector<std::string>& row_ids,
                                     const std::vector<std::string>& event_ids);
-  // Answers a plan that met a concurrent commit: the fresh state of its rows.
+  // Answers a plan that met a concurrent commit: the fresh state of its rows,
+  // and their captured SQL edits not merged yet.
   absl::StatusOr<v1::ApplyResponse> ConflictResponse(
-      PooledConnection& conn, const v1::ApplyRequest& request);
+      PooledConnection& conn, const v1::ApplyRequest& request,
+      const v1::TableSchema& schema);
+  // Adds to `response` the captured edits of `rows` that wait to be merged
+  // (but those in `consumed`), leased or not, in capture order; deletes
+  // those that cannot sync, as ClaimCapture does. Throws sql::SQLException.
+  void AddPendingCaptures(
+      PooledConnection& conn, const v1::TableSchema& schema,
+      const std::vector<std::string>& rows,
+      const google::protobuf::RepeatedField<int64_t>& consumed,
+      v1::ApplyResponse& response);
   // One attempt of Apply: runs the plan's statements in one transaction and
   // commits it. Throws StaleState (after rolling back) when the rows moved or
   // an event was recorded since the plan was made, or sql::SQLException.

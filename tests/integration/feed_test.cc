@@ -71,12 +71,14 @@ class FeedTest : public ::testing::Test {
     sql_ = *MysqlSession::Connect(config_, db_->name());
   }
 
-  void StartStack(std::vector<std::string> writer_flags = {}) {
+  void StartStack(std::vector<std::string> writer_flags = {},
+                  std::vector<std::string> resolver_flags = {}) {
     StackOptions options;
     options.mysql = config_;
     options.database = db_->name();
     options.token = kToken;
     options.writer_flags = std::move(writer_flags);
+    options.resolver_flags = std::move(resolver_flags);
     absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Start(options);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
@@ -401,6 +403,74 @@ TEST_F(FeedTest, LosingSqlWritesAreUndoneAndNewerOnesWin) {
       Find(old->result(0), {"current_versions", "score", "origin"});
   ASSERT_NE(origin, nullptr) << old->http.body;
   EXPECT_EQ(origin->string_value(), "");
+}
+
+// An SQL edit whose capture no poller has merged yet (the resolver polls
+// once an hour here) and an older sheet edit of the same row: the sheet's
+// plan, made without the SQL edit, must not write over it (MySQL kept the
+// sheet's value while the engine recorded the SQL one as the winner, and a
+// winning SQL value is never written back). The writer answers the plan with
+// the pending edit, and the resolver merges it in.
+TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
+  StartStack({}, {"--capture_interval=1h"});
+  constexpr char kC[] = "30000000-0000-4000-8000-00000000000c";
+  constexpr char kD[] = "30000000-0000-4000-8000-00000000000d";
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  ASSERT_EQ(api_->Edits(EditsBody("users", {{"p-0",
+                                             kC,
+                                             Rfc3339(now - 60'000'000),
+                                             false,
+                                             {{"name", "sheet first"}}}}))
+                ->status,
+            200);
+  // An UPDATE of a row the engine knows, then an edit of the same cell
+  // stamped before the UPDATE.
+  Sql(absl::StrCat("UPDATE users SET name = 'sql', score = 7 WHERE uuid = '",
+                   kC, "'"));
+  auto older = api_->Edits(EditsBody("users", {{"p-1",
+                                                kC,
+                                                Rfc3339(now - 30'000'000),
+                                                false,
+                                                {{"name", "sheet older"}}}}));
+  ASSERT_TRUE(older.ok()) << older.status();
+  ASSERT_EQ(older->status, 200) << older->http.body;
+  EXPECT_EQ(Str(older->result(0), {"status"}), "stale") << older->http.body;
+  EXPECT_EQ(Str(older->result(0), {"current", "name"}), "sql")
+      << older->http.body;
+  EXPECT_EQ(Str(older->result(0), {"current_versions", "name", "source"}),
+            "MYSQL");
+  // An INSERT of a row the engine never saw, then an older edit of another
+  // of its cells: the insert's NULL email is newer, and its other values stay.
+  Sql(absl::StrCat("INSERT INTO users (uuid, name, score) VALUES ('", kD,
+                   "', 'sql row', 5)"));
+  auto late = api_->Edits(EditsBody("users", {{"p-2",
+                                               kD,
+                                               Rfc3339(now - 30'000'000),
+                                               false,
+                                               {{"email", "late@sheet"}}}}));
+  ASSERT_TRUE(late.ok()) << late.status();
+  ASSERT_EQ(late->status, 200) << late->http.body;
+  EXPECT_EQ(Str(late->result(0), {"status"}), "stale") << late->http.body;
+
+  Copy expected = {
+      {kC, {{"name", "sql"}, {"email", "NULL"}, {"score", "7"}}},
+      {kD, {{"name", "sql row"}, {"email", "NULL"}, {"score", "5"}}}};
+  EXPECT_EQ(TableCopy(), expected);
+  // Both captured edits were merged (consumed) by the sheet edits' commits,
+  // and the feed, read as a sheet that excludes its own edits, has them.
+  EXPECT_EQ(*sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture"), "0");
+  Reader reader;
+  reader.Pull(*api_, 7, "&exclude_origin=sheet-1");
+  EXPECT_EQ(reader.copy, expected);
+  // Newer sheet edits still win over them.
+  auto newer = api_->Edits(EditsBody("users", {{"p-3",
+                                                kC,
+                                                Rfc3339(now + 30'000'000),
+                                                false,
+                                                {{"name", "sheet newer"}}}}));
+  ASSERT_TRUE(newer.ok()) << newer.status();
+  EXPECT_EQ(Str(newer->result(0), {"status"}), "applied") << newer->http.body;
+  EXPECT_EQ(TableCopy()[kC]["name"], "sheet newer");
 }
 
 TEST_F(FeedTest, ConcurrentSheetAndSqlWritersWhileAReaderPages) {

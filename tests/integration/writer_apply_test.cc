@@ -394,30 +394,38 @@ TEST_F(WriterApplyTest, ATableLockedByAnotherSessionIsALockWait) {
 
 // Last: it restarts the writer. An index earlier versions created on the
 // change log (`unsequenced`, the same as by_seq) is dropped when the writer
-// migrates at start; by_seq stays.
-TEST_F(WriterApplyTest, StartDropsTheObsoleteChangeLogIndex) {
+// migrates at start; by_seq stays. The capture's by_row, which earlier
+// versions lacked, is added.
+TEST_F(WriterApplyTest, StartMigratesTheIndexesOfEarlierVersions) {
   auto session = MysqlSession::Connect(*config_, db_->name());
   ASSERT_TRUE(session.ok()) << session.status();
   ASSERT_TRUE((*session)
                   ->Execute("ALTER TABLE _sheetsync_changelog "
                             "ADD KEY unsequenced (tbl, seq, id)")
                   .ok());
-  auto indexes = [&] {
-    auto rows = (*session)->Query(
+  ASSERT_TRUE((*session)
+                  ->Execute("ALTER TABLE _sheetsync_capture DROP KEY by_row")
+                  .ok());
+  auto indexes = [&](const std::string& table) {
+    auto rows = (*session)->Query(absl::StrCat(
         "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
-        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = "
-        "'_sheetsync_changelog' "
-        "ORDER BY INDEX_NAME");
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '",
+        table, "' ORDER BY INDEX_NAME"));
     EXPECT_TRUE(rows.ok()) << rows.status();
     return rows.ok() ? *rows : std::vector<SqlRow>{};
   };
-  ASSERT_THAT(indexes(),
+  ASSERT_THAT(indexes("_sheetsync_changelog"),
               ElementsAre(ElementsAre("by_age"), ElementsAre("by_seq"),
                           ElementsAre("PRIMARY"), ElementsAre("unsequenced")));
+  ASSERT_THAT(indexes("_sheetsync_capture"),
+              ElementsAre(ElementsAre("by_table"), ElementsAre("PRIMARY")));
   Stack& stack = *scratch_->stack;
   ASSERT_TRUE(stack.Restart(stack.index(Tier::kWriter)).ok());
-  EXPECT_THAT(indexes(),
+  EXPECT_THAT(indexes("_sheetsync_changelog"),
               ElementsAre(ElementsAre("by_age"), ElementsAre("by_seq"),
+                          ElementsAre("PRIMARY")));
+  EXPECT_THAT(indexes("_sheetsync_capture"),
+              ElementsAre(ElementsAre("by_row"), ElementsAre("by_table"),
                           ElementsAre("PRIMARY")));
 }
 
