@@ -416,41 +416,34 @@ TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
   constexpr char kC[] = "30000000-0000-4000-8000-00000000000c";
   constexpr char kD[] = "30000000-0000-4000-8000-00000000000d";
   const int64_t now = absl::ToUnixMicros(absl::Now());
-  ASSERT_EQ(api_->Edits(EditsBody("users", {{"p-0",
-                                             kC,
-                                             Rfc3339(now - 60'000'000),
-                                             false,
-                                             {{"name", "sheet first"}}}}))
-                ->status,
-            200);
+  // One sheet edit of one cell, `ago` seconds before now.
+  auto edit = [&](const char* event, const char* row, int ago,
+                  const char* column, const char* value) {
+    auto r = api_->Edits(EditsBody("users", {{event,
+                                              row,
+                                              Rfc3339(now - ago * 1'000'000),
+                                              false,
+                                              {{column, value}}}}));
+    EXPECT_TRUE(r.ok() && r->status == 200)
+        << (r.ok() ? r->http.body : r.status().ToString());
+    return r.ok() ? r->result(0) : google::protobuf::Value();
+  };
+  edit("p-0", kC, 60, "name", "sheet first");
   // An UPDATE of a row the engine knows, then an edit of the same cell
   // stamped before the UPDATE.
   Sql(absl::StrCat("UPDATE users SET name = 'sql', score = 7 WHERE uuid = '",
                    kC, "'"));
-  auto older = api_->Edits(EditsBody("users", {{"p-1",
-                                                kC,
-                                                Rfc3339(now - 30'000'000),
-                                                false,
-                                                {{"name", "sheet older"}}}}));
-  ASSERT_TRUE(older.ok()) << older.status();
-  ASSERT_EQ(older->status, 200) << older->http.body;
-  EXPECT_EQ(Str(older->result(0), {"status"}), "stale") << older->http.body;
-  EXPECT_EQ(Str(older->result(0), {"current", "name"}), "sql")
-      << older->http.body;
-  EXPECT_EQ(Str(older->result(0), {"current_versions", "name", "source"}),
-            "MYSQL");
+  const google::protobuf::Value older =
+      edit("p-1", kC, 30, "name", "sheet older");
+  EXPECT_EQ(Str(older, {"status"}), "stale");
+  EXPECT_EQ(Str(older, {"current", "name"}), "sql");
+  EXPECT_EQ(Str(older, {"current_versions", "name", "source"}), "MYSQL");
   // An INSERT of a row the engine never saw, then an older edit of another
   // of its cells: the insert's NULL email is newer, and its other values stay.
   Sql(absl::StrCat("INSERT INTO users (uuid, name, score) VALUES ('", kD,
                    "', 'sql row', 5)"));
-  auto late = api_->Edits(EditsBody("users", {{"p-2",
-                                               kD,
-                                               Rfc3339(now - 30'000'000),
-                                               false,
-                                               {{"email", "late@sheet"}}}}));
-  ASSERT_TRUE(late.ok()) << late.status();
-  ASSERT_EQ(late->status, 200) << late->http.body;
-  EXPECT_EQ(Str(late->result(0), {"status"}), "stale") << late->http.body;
+  EXPECT_EQ(Str(edit("p-2", kD, 30, "email", "late@sheet"), {"status"}),
+            "stale");
 
   Copy expected = {
       {kC, {{"name", "sql"}, {"email", "NULL"}, {"score", "7"}}},
@@ -463,13 +456,8 @@ TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
   reader.Pull(*api_, 7, "&exclude_origin=sheet-1");
   EXPECT_EQ(reader.copy, expected);
   // Newer sheet edits still win over them.
-  auto newer = api_->Edits(EditsBody("users", {{"p-3",
-                                                kC,
-                                                Rfc3339(now + 30'000'000),
-                                                false,
-                                                {{"name", "sheet newer"}}}}));
-  ASSERT_TRUE(newer.ok()) << newer.status();
-  EXPECT_EQ(Str(newer->result(0), {"status"}), "applied") << newer->http.body;
+  EXPECT_EQ(Str(edit("p-3", kC, -30, "name", "sheet newer"), {"status"}),
+            "applied");
   EXPECT_EQ(TableCopy()[kC]["name"], "sheet newer");
 }
 
