@@ -179,22 +179,26 @@ void Resolver::Call::Plan() {
   applied_ = google::protobuf::Arena::CreateMessage<v1::ApplyResponse>(arena_);
   v1::ApplyRequest& apply = *apply_;
   apply.set_table(request_.table());
-  if (!pending_.empty()) {
-    // The change log then says MYSQL, so that no sheet's feed leaves these
-    // rows out as its own edits (exclude_origin).
-    apply.set_source(v1::MYSQL);
-  } else if (!request_.changes().empty()) {
+  if (!request_.changes().empty()) {
     apply.set_source(request_.changes(0).source());
     apply.set_origin(request_.changes(0).origin());
   }
-  for (const v1::CapturedChange* pending : pending_) {
-    plan_->pending_outcomes.push_back(plan_->merger.Merge(pending->change()));
-  }
+  // Captured SQL edits in the order they were made: a sheet's changes after
+  // the pending ones (which the commit found already in MySQL), a poller's
+  // claimed ones before those newer ones.
+  auto merge_pending = [&] {
+    for (const v1::CapturedChange* pending : pending_) {
+      plan_->pending_outcomes.push_back(plan_->merger.Merge(pending->change()));
+    }
+  };
+  const bool captured = apply.source() == v1::MYSQL;
+  if (!captured) merge_pending();
   for (const v1::Change& change : request_.changes()) {
     plan_->outcomes.push_back(refused_.contains(change.row_id())
                                   ? ChangeOutcome()  // answered as rejected
                                   : plan_->merger.Merge(change));
   }
+  if (captured) merge_pending();
   absl::flat_hash_set<absl::string_view> current_rows;
   for (int i = 0; i < request_.changes_size(); ++i) {
     const v1::Change& change = request_.changes(i);
@@ -205,6 +209,17 @@ void Resolver::Call::Plan() {
     }
   }
   plan_->merger.BuildPlan(apply);
+  if (!pending_.empty() && !captured) {
+    // The change log says MYSQL for the rows SQL edited, so that no sheet's
+    // feed leaves them out as its own edits (exclude_origin).
+    absl::flat_hash_set<absl::string_view> edited;
+    for (const v1::CapturedChange* pending : pending_) {
+      edited.insert(pending->change().row_id());
+    }
+    for (v1::RowWrite& row : *apply.mutable_rows()) {
+      if (edited.contains(row.row_id())) row.set_log_source(v1::MYSQL);
+    }
+  }
   *apply.mutable_consumed_capture_ids() = request_.consumed_capture_ids();
   for (const v1::CapturedChange* pending : pending_) {
     apply.add_consumed_capture_ids(pending->capture_id());

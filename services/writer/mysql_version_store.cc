@@ -217,9 +217,11 @@ void AddCellWrites(PooledConnection& conn, const v1::ApplyRequest& request,
       erasures.push_back(')');
     }
     if (row.log_change()) {
+      const bool mysql = row.log_source() == v1::MYSQL;
       absl::StrAppend(&log, log.empty() ? "" : ",", "(", tbl, ",", id, ",",
-                      static_cast<int>(request.source()), ",");
-      AppendLiteral(conn, log, request.origin());
+                      static_cast<int>(mysql ? v1::MYSQL : request.source()),
+                      ",");
+      AppendLiteral(conn, log, mysql ? std::string() : request.origin());
       absl::StrAppend(&log, ",", now, ")");
     }
   }
@@ -251,10 +253,39 @@ void AddCellWrites(PooledConnection& conn, const v1::ApplyRequest& request,
 // update that other row. So its first assignment keeps the key when it
 // matches and sets it to NULL otherwise, which the key column (NOT NULL)
 // refuses: MySQL error 1048 naming the key column.
+// A user-table row a plan writes, and the columns it sets (none: the whole
+// row, deleted or replaced).
+struct WrittenRow {
+  std::string row_id;
+  ColumnList columns;
+};
+
+// SQL true when an SQL edit of a row in `written`, captured but not merged
+// yet, wrote a column the plan writes (an INSERT or DELETE: any column).
+std::string PendingCaptureSql(PooledConnection& conn, const std::string& tbl,
+                              const std::vector<WrittenRow>& written) {
+  std::vector<std::string> rows;
+  for (const WrittenRow& row : written) {
+    std::string condition =
+        absl::StrCat("row_id = ", Literal(conn, row.row_id));
+    if (!row.columns.empty()) {
+      std::vector<std::string> names;
+      for (const std::string& name : row.columns)
+        names.push_back(Literal(conn, name));
+      absl::StrAppend(&condition,
+                      " AND (cols IS NULL OR JSON_OVERLAPS(cols, JSON_ARRAY(",
+                      absl::StrJoin(names, ","), ")))");
+    }
+    rows.push_back(absl::StrCat("(", condition, ")"));
+  }
+  return absl::StrCat("EXISTS (SELECT 1 FROM _sheetsync_capture WHERE tbl = ",
+                      tbl, " AND (", absl::StrJoin(rows, " OR "), "))");
+}
+
 void AddUserTableWrites(PooledConnection& conn, const v1::ApplyRequest& request,
                         const v1::TableSchema& schema, bool row_by_row,
                         SqlBatch& batch, std::map<int, std::string>& rows,
-                        std::vector<std::string>& written) {
+                        std::vector<WrittenRow>& written) {
   const std::string table = QuoteIdentifier(schema.table());
   const std::string key = QuoteIdentifier(schema.key_column());
   std::vector<std::string> deletes;
@@ -270,12 +301,13 @@ void AddUserTableWrites(PooledConnection& conn, const v1::ApplyRequest& request,
   for (const v1::RowWrite& row : request.rows()) {
     if (row.delete_row()) {
       deletes.push_back(row.row_id());
-      written.push_back(row.row_id());
+      written.push_back({row.row_id(), {}});
       continue;
     }
     ColumnList columns = ColumnsToWrite(row, schema);
     if (columns.empty()) continue;
-    written.push_back(row.row_id());
+    written.push_back(
+        {row.row_id(), row.replace_row() ? ColumnList() : columns});
     Upsert& upsert = upserts[columns];
     if (upsert.inserted.empty()) {
       upsert.inserted = columns;
@@ -595,22 +627,20 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
     }
   }
   std::map<int, std::string> user_rows;  // the user-table statements' rows
-  std::vector<std::string> written;      // the user-table rows written
+  std::vector<WrittenRow> written;       // the user-table rows written
   if (!request.rows().empty()) {
     AddCellWrites(conn, request, tbl, now, batch);
     AddUserTableWrites(conn, request, schema, row_by_row, batch, user_rows,
                        written);
   }
   if (!written.empty()) {
-    // An SQL edit of a row written here whose capture is not merged yet (its
-    // transaction committed before this one took the row's lock, above):
-    // the plan did not know it, and writing over it would lose it for good,
-    // since a winning SQL value is never written back. The writer answers
-    // with the pending edits, for the resolver to merge them in. The
+    // An SQL edit of a column written here whose capture is not merged yet
+    // (its transaction committed before this one took the row's lock,
+    // above): the plan did not know it, and writing over it would lose it
+    // for good, since a winning SQL value is never written back. The writer
+    // answers with the pending edits, for the resolver to merge them in. The
     // plan's own captured edits were deleted above.
-    absl::StrAppend(&stale_if,
-                    " OR EXISTS (SELECT 1 FROM _sheetsync_capture WHERE tbl = ",
-                    tbl, " AND row_id IN ", InList(conn, written), ")");
+    absl::StrAppend(&stale_if, " OR ", PendingCaptureSql(conn, tbl, written));
   }
   // Last, once every row the plan writes is locked: the first new event's
   // stored_at_us is NULL when the plan no longer matches.

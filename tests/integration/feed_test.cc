@@ -461,6 +461,50 @@ TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
   EXPECT_EQ(TableCopy()[kC]["name"], "sheet newer");
 }
 
+// The same check, by column: an SQL edit of another column does not hold
+// the sheet edit back (it is neither lost nor merged in); and of a sheet's
+// batch, only the row whose pending SQL edit it merged comes back to that
+// sheet through the feed.
+TEST_F(FeedTest, APendingSqlEditOfAnotherColumnOrRowLeavesTheSheetEditAlone) {
+  // Reading first, a plan meets no rev conflict: what it meets is the check.
+  StartStack({}, {"--capture_interval=1h", "--read_first=always"});
+  constexpr char kE[] = "30000000-0000-4000-8000-00000000000e";
+  constexpr char kF[] = "30000000-0000-4000-8000-00000000000f";
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  auto send = [&](std::vector<EditChange> changes) {
+    auto r = api_->Edits(EditsBody("users", changes));
+    EXPECT_TRUE(r.ok() && r->status == 200)
+        << (r.ok() ? r->http.body : r.status().ToString());
+    return r.ok() ? *r : ApiResponse();
+  };
+  const std::string at_60 = Rfc3339(now - 60'000'000),
+                    at_30 = Rfc3339(now - 30'000'000);
+  send({{"q-0", kE, at_60, false, {{"name", "e0"}}},
+        {"q-1", kF, at_60, false, {{"name", "f0"}}}});
+  Reader reader;
+  reader.Pull(*api_, 7, "&exclude_origin=sheet-1");
+  ASSERT_TRUE(reader.copy.empty());  // its own edits
+
+  Sql(absl::StrCat("UPDATE users SET score = 9 WHERE uuid = '", kE, "'"));
+  EXPECT_EQ(Str(send({{"q-2", kE, at_30, false, {{"name", "e1"}}}}).result(0),
+                {"status"}),
+            "applied");
+  // Committed at once, around the SQL edit of `score`, still pending.
+  EXPECT_EQ(*sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture"), "1");
+
+  Sql(absl::StrCat("UPDATE users SET name = 'sql' WHERE uuid = '", kE, "'"));
+  ApiResponse both = send({{"q-3", kE, at_30, false, {{"name", "e2"}}},
+                           {"q-4", kF, at_30, false, {{"name", "f1"}}}});
+  EXPECT_EQ(Str(both.result(0), {"status"}), "stale");
+  EXPECT_EQ(Str(both.result(1), {"status"}), "applied");
+  Copy expected = {
+      {kE, {{"name", "sql"}, {"email", "NULL"}, {"score", "9"}}},
+      {kF, {{"name", "f1"}, {"email", "NULL"}, {"score", "NULL"}}}};
+  EXPECT_EQ(TableCopy(), expected);
+  reader.Pull(*api_, 7, "&exclude_origin=sheet-1");
+  EXPECT_EQ(reader.copy, (Copy{{kE, expected[kE]}}));
+}
+
 TEST_F(FeedTest, ConcurrentSheetAndSqlWritersWhileAReaderPages) {
   StartStack();
   std::atomic<bool> stop{false};
