@@ -142,6 +142,15 @@ std::pair<int64_t, absl::StatusOr<v1::Change>> DecodeCaptured(
           rs.isNull("vals") ? "{}" : std::string(rs.getString("vals")))};
 }
 
+// Adds the decoded edit `change` captured as `id` to `out`.
+void AddCaptured(int64_t id, v1::Change change,
+                 google::protobuf::RepeatedPtrField<v1::CapturedChange>& out) {
+  v1::CapturedChange& captured = *out.Add();
+  captured.set_capture_id(id);
+  captured.set_captured_at_us(change.updated_at_us());
+  *captured.mutable_change() = std::move(change);
+}
+
 }  // namespace
 
 void MysqlVersionStore::AddPendingCaptures(
@@ -167,10 +176,7 @@ void MysqlVersionStore::AddPendingCaptures(
       if (absl::IsDataLoss(change.status())) unusable.push_back(id);
       continue;
     }
-    v1::CapturedChange& pending = *response.add_pending_captures();
-    pending.set_capture_id(id);
-    pending.set_captured_at_us(change->updated_at_us());
-    *pending.mutable_change() = *std::move(change);
+    AddCaptured(id, *std::move(change), *response.mutable_pending_captures());
   }
   // An edit that cannot sync would hold the row's writes back for good (a
   // poller would delete it too).
@@ -221,10 +227,7 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
           continue;
         }
         ids.push_back(id);
-        v1::CapturedChange& claimed = *response.add_changes();
-        claimed.set_capture_id(id);
-        claimed.set_captured_at_us(change->updated_at_us());
-        *claimed.mutable_change() = *std::move(change);
+        AddCaptured(id, *std::move(change), *response.mutable_changes());
       }
       if (!ids.empty()) {
         Execute(conn, LeaseCapturedSql(ids, now + request.lease_us()));

@@ -244,15 +244,6 @@ void AddCellWrites(PooledConnection& conn, const v1::ApplyRequest& request,
   }
 }
 
-// Adds the plan's user-table deletes and upserts to `batch`, and notes in
-// `rows` the row of each statement it adds ("" for a statement of several
-// rows). `row_by_row`: a statement per row, to tell which one MySQL refuses.
-//
-// An upsert's ON DUPLICATE KEY UPDATE fires on any UNIQUE key of the table,
-// not only the key column: a new row whose e-mail another row holds would
-// update that other row. So its first assignment keeps the key when it
-// matches and sets it to NULL otherwise, which the key column (NOT NULL)
-// refuses: MySQL error 1048 naming the key column.
 // A user-table row a plan writes, and the columns it sets (none: the whole
 // row, deleted or replaced).
 struct WrittenRow {
@@ -282,6 +273,16 @@ std::string PendingCaptureSql(PooledConnection& conn, const std::string& tbl,
                       tbl, " AND (", absl::StrJoin(rows, " OR "), "))");
 }
 
+// Adds the plan's user-table deletes and upserts to `batch`, and notes in
+// `rows` the row of each statement it adds ("" for a statement of several
+// rows). `row_by_row`: a statement per row, to tell which one MySQL refuses.
+// Each row written goes to `written`.
+//
+// An upsert's ON DUPLICATE KEY UPDATE fires on any UNIQUE key of the table,
+// not only the key column: a new row whose e-mail another row holds would
+// update that other row. So its first assignment keeps the key when it
+// matches and sets it to NULL otherwise, which the key column (NOT NULL)
+// refuses: MySQL error 1048 naming the key column.
 void AddUserTableWrites(PooledConnection& conn, const v1::ApplyRequest& request,
                         const v1::TableSchema& schema, bool row_by_row,
                         SqlBatch& batch, std::map<int, std::string>& rows,

@@ -23,40 +23,47 @@ inline std::string LabelKey(const prometheus::ClientMetric& metric) {
   return key;
 }
 
-// Each sample of family `name` by LabelKey: a counter's or a gauge's value,
-// a histogram's count of observations.
-inline std::map<std::string, double> Samples(prometheus::Registry& registry,
-                                             const std::string& name) {
+// Each sample of family `name` by LabelKey, as `value(family, sample)`.
+template <typename Value>
+std::map<std::string, double> SamplesBy(prometheus::Registry& registry,
+                                        const std::string& name, Value value) {
   std::map<std::string, double> samples;
   for (const prometheus::MetricFamily& family : registry.Collect()) {
     if (family.name != name) continue;
     for (const prometheus::ClientMetric& metric : family.metric) {
-      switch (family.type) {
-        case prometheus::MetricType::Histogram:
-          samples[LabelKey(metric)] = static_cast<double>(metric.histogram.sample_count);
-          break;
-        case prometheus::MetricType::Gauge:
-          samples[LabelKey(metric)] = metric.gauge.value;
-          break;
-        default:
-          samples[LabelKey(metric)] = metric.counter.value;
-      }
+      samples[LabelKey(metric)] = value(family, metric);
     }
   }
   return samples;
 }
 
+// Each sample of family `name` by LabelKey: a counter's or a gauge's value,
+// a histogram's count of observations.
+inline std::map<std::string, double> Samples(prometheus::Registry& registry,
+                                             const std::string& name) {
+  return SamplesBy(
+      registry, name,
+      [](const prometheus::MetricFamily& family,
+         const prometheus::ClientMetric& metric) -> double {
+        switch (family.type) {
+          case prometheus::MetricType::Histogram:
+            return static_cast<double>(metric.histogram.sample_count);
+          case prometheus::MetricType::Gauge:
+            return metric.gauge.value;
+          default:
+            return metric.counter.value;
+        }
+      });
+}
+
 // The sum of the observations of each sample of histogram family `name`.
 inline std::map<std::string, double> HistogramSums(prometheus::Registry& registry,
                                                    const std::string& name) {
-  std::map<std::string, double> sums;
-  for (const prometheus::MetricFamily& family : registry.Collect()) {
-    if (family.name != name) continue;
-    for (const prometheus::ClientMetric& metric : family.metric) {
-      sums[LabelKey(metric)] = metric.histogram.sample_sum;
-    }
-  }
-  return sums;
+  return SamplesBy(registry, name,
+                   [](const prometheus::MetricFamily&,
+                      const prometheus::ClientMetric& metric) {
+                     return metric.histogram.sample_sum;
+                   });
 }
 
 }  // namespace sheetsync::test
