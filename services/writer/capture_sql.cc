@@ -31,7 +31,7 @@ constexpr char kNowUs[] =
     "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) + "
     "TIMESTAMPDIFF(MICROSECOND, NOW(6), SYSDATE(6)))";
 
-constexpr char kTriggerVersion[] = "4";
+constexpr char kTriggerVersion[] = "5";
 
 uint64_t Fnv1a(absl::string_view text, uint64_t hash = 1469598103934665603ull) {
   for (unsigned char c : text) {
@@ -108,6 +108,15 @@ std::string DeletedHereNow(const std::string& table_literal) {
   return absl::StrCat("CONCAT(", table_literal, ", '@', ", kNowUs, ")");
 }
 
+// The key of row `alias` as the capture logs it. A key column that does not
+// tell case apart takes 'ABC…' for the sheet's 'abc…': logged in lower case,
+// the writer finds the edit by the sheet's id (PendingCaptureSql).
+std::string LoggedKey(const v1::TableSchema& schema, const std::string& alias) {
+  const std::string key =
+      absl::StrCat(alias, ".", QuoteIdentifier(schema.key_column()));
+  return schema.key_case_sensitive() ? key : absl::StrCat("LOWER(", key, ")");
+}
+
 std::string LogInsert(const v1::TableSchema& schema, const Quote& quote,
                       char op, const std::string& key_alias,
                       const std::string& cols, const std::string& vals) {
@@ -120,9 +129,8 @@ std::string LogInsert(const v1::TableSchema& schema, const Quote& quote,
   std::string sql = absl::StrCat(
       "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
       "vals) VALUES (",
-      table, ",'", std::string(1, op), "',", key_alias, ".",
-      QuoteIdentifier(schema.key_column()), ",", at, ",", cols, ",", vals,
-      ");");
+      table, ",'", std::string(1, op), "',", LoggedKey(schema, key_alias), ",",
+      at, ",", cols, ",", vals, ");");
   if (op == 'D') {
     absl::StrAppend(
         &sql, " SET @sheetsync_deleted_at = ", DeletedHereNow(table), ";");
@@ -166,6 +174,7 @@ std::string CaptureSignature(const v1::TableSchema& schema) {
   uint64_t hash = Fnv1a(kTriggerVersion);
   hash = Fnv1a(schema.table(), hash);
   hash = Fnv1a(schema.key_column(), hash);
+  hash = Fnv1a(schema.key_case_sensitive() ? "bin" : "ci", Fnv1a("\x1d", hash));
   for (const v1::Column* column : Capturable(schema)) {
     hash = Fnv1a(column->name(), Fnv1a("\x1f", hash));
     hash = Fnv1a(column->column_type(), Fnv1a("\x1e", hash));
@@ -239,13 +248,12 @@ std::string OldestCaptureAgeSql(const std::string& tbl) {
 
 std::string CaptureSnapshotSql(const v1::TableSchema& schema, int64_t at_us,
                                const Quote& quote) {
-  const std::string key = QuoteIdentifier(schema.key_column());
   return absl::StrCat(
       "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
       "vals) SELECT ",
-      quote(schema.table()), ", 'I', t.", key, ", ", at_us, ", NULL, ",
-      JsonOfRow(schema, "t", quote), " FROM ", QuoteIdentifier(schema.table()),
-      " AS t");
+      quote(schema.table()), ", 'I', ", LoggedKey(schema, "t"), ", ", at_us,
+      ", NULL, ", JsonOfRow(schema, "t", quote), " FROM ",
+      QuoteIdentifier(schema.table()), " AS t");
 }
 
 const char* CaptureSkipReason(const absl::Status& status) {

@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -415,6 +416,7 @@ TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
   StartStack({}, {"--capture_interval=1h"});
   constexpr char kC[] = "30000000-0000-4000-8000-00000000000c";
   constexpr char kD[] = "30000000-0000-4000-8000-00000000000d";
+  constexpr char kG[] = "30000000-0000-4000-8000-0000000000ab";
   const int64_t now = absl::ToUnixMicros(absl::Now());
   // One sheet edit of one cell, `ago` seconds before now.
   auto edit = [&](const char* event, const char* row, int ago,
@@ -444,12 +446,22 @@ TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
                    "', 'sql row', 5)"));
   EXPECT_EQ(Str(edit("p-2", kD, 30, "email", "late@sheet"), {"status"}),
             "stale");
+  // The same with the key in upper case, which the table's _ci key column
+  // takes for the sheet's lower-case one.
+  Sql(absl::StrCat("INSERT INTO users (uuid, name, score) VALUES (UPPER('", kG,
+                   "'), 'SQL ROW', 6)"));
+  EXPECT_EQ(Str(edit("p-4", kG, 30, "name", "late sheet"), {"status"}),
+            "stale");
 
   Copy expected = {
       {kC, {{"name", "sql"}, {"email", "NULL"}, {"score", "7"}}},
-      {kD, {{"name", "sql row"}, {"email", "NULL"}, {"score", "5"}}}};
-  EXPECT_EQ(TableCopy(), expected);
-  // Both captured edits were merged (consumed) by the sheet edits' commits,
+      {kD, {{"name", "sql row"}, {"email", "NULL"}, {"score", "5"}}},
+      {kG, {{"name", "SQL ROW"}, {"email", "NULL"}, {"score", "6"}}}};
+  Copy in_mysql = expected;
+  in_mysql[absl::AsciiStrToUpper(kG)] = in_mysql[kG];
+  in_mysql.erase(kG);
+  EXPECT_EQ(TableCopy(), in_mysql);
+  // The captured edits were merged (consumed) by the sheet edits' commits,
   // and the feed, read as a sheet that excludes its own edits, has them.
   EXPECT_EQ(*sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture"), "0");
   Reader reader;
