@@ -549,8 +549,14 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
         response.set_conflict(true);
         return response;
       }
-      if (metrics_ != nullptr) metrics_->AddTxnRetry("rev_conflict");
-      return ConflictResponse(conn, request, *schema);
+      absl::StatusOr<v1::ApplyResponse> response =
+          ConflictResponse(conn, request, *schema);
+      if (metrics_ != nullptr) {
+        const bool pending =
+            response.ok() && response->pending_captures_size() > 0;
+        metrics_->AddTxnRetry(pending ? "pending_capture" : "rev_conflict");
+      }
+      return response;
     } catch (const sql::SQLException& e) {
       last = MysqlErrorStatus(e, conn, "applying a batch");
       RollbackQuietly(conn);

@@ -18,7 +18,7 @@ class WriterMetrics {
 
   void SetPoolConnections(double in_use, double idle);
   void ObservePoolWait(double seconds);
-  // `reason`: "deadlock", "lock_wait" or "rev_conflict".
+  // `reason`: "deadlock", "lock_wait", "rev_conflict" or "pending_capture".
   void AddTxnRetry(const char* reason);
   void ObserveBatchRows(double rows);
   void ObserveCommitGroup(double plans);

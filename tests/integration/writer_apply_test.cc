@@ -392,6 +392,70 @@ TEST_F(WriterApplyTest, ATableLockedByAnotherSessionIsALockWait) {
   EXPECT_THAT(Stored(row), ElementsAre(ElementsAre(std::nullopt, "0", "0")));
 }
 
+// A plan that would write over a direct SQL edit of its row, captured but
+// not merged yet, is sent back with that edit, counted apart from rev
+// conflicts; planned again with the edit consumed, it commits and the
+// captured row goes with the same transaction.
+TEST_F(WriterApplyTest, APendingSqlEditSendsThePlanBackWithIt) {
+  const std::string row = NewRowId();
+  ASSERT_TRUE(
+      Apply(Plan({NameWrite(row, 0, "Ada", "e-30a", kT0)}, {"e-30a"})).ok());
+  // Leased for an hour, so that the stack's own poller leaves it alone.
+  auto session = MysqlSession::Connect(*config_, db_->name());
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)
+                  ->Execute(absl::StrCat(
+                      "INSERT INTO _sheetsync_capture (tbl, op, row_id, "
+                      "captured_at_us, cols, vals, lease_until_us) VALUES "
+                      "('users', 'U', ",
+                      SqlQuote(row), ", ", kT0 + 10,
+                      ", '[\"name\"]', '{\"name\": \"sql\", \"email\": "
+                      "null, \"score\": \"7\"}', ",
+                      absl::ToUnixMicros(absl::Now() + absl::Hours(1)), ")"))
+                  .ok());
+  auto capture_ids = [&] {
+    auto rows = (*session)->Query(absl::StrCat(
+        "SELECT id FROM _sheetsync_capture WHERE row_id = ", SqlQuote(row)));
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<SqlRow>{};
+  };
+  ASSERT_EQ(capture_ids().size(), 1u);
+  const int64_t id = std::stoll(*capture_ids()[0][0]);
+
+  MysqlPool pool(OneConnection());
+  RealClock clock;
+  MysqlVersionStore store(pool, clock, {TableRegistration{"users"}});
+  prometheus::Registry registry;
+  WriterMetrics metrics(registry);
+  store.set_metrics(&metrics);
+  v1::ApplyRequest plan =
+      Plan({NameWrite(row, 1, "Bob", "e-30b", kT0 + 5)}, {"e-30b"});
+  absl::StatusOr<v1::ApplyResponse> answer = store.Apply(plan, {});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_TRUE(answer->conflict());
+  ASSERT_EQ(answer->pending_captures_size(), 1);
+  const v1::CapturedChange& pending = answer->pending_captures(0);
+  EXPECT_EQ(pending.capture_id(), id);
+  EXPECT_EQ(pending.change().row_id(), row);
+  EXPECT_EQ(pending.change().source(), v1::MYSQL);
+  EXPECT_EQ(pending.change().cells().at("name").text(), "sql");
+  EXPECT_EQ(TxnRetries(registry, "pending_capture"), 1);
+  EXPECT_EQ(TxnRetries(registry, "rev_conflict"), 0);
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("Ada", "1", "1")));
+
+  // The resolver's next plan merges the edit (here the sheet's value loses
+  // to it and only the SQL one is written) and consumes it.
+  v1::ApplyRequest merged =
+      Plan({NameWrite(row, 1, "sql", pending.change().event_id(), kT0 + 10)},
+           {"e-30b"});
+  merged.add_consumed_capture_ids(id);
+  answer = store.Apply(merged, {});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_FALSE(answer->conflict());
+  EXPECT_THAT(capture_ids(), IsEmpty());
+  EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("sql", "2", "2")));
+}
+
 // Last: it restarts the writer. An index earlier versions created on the
 // change log (`unsequenced`, the same as by_seq) is dropped when the writer
 // migrates at start; by_seq stays. The capture's by_row, which earlier
