@@ -180,7 +180,11 @@ for config in $CONFIGS; do
       # Each loadgen thread's mean interval between requests, in µs.
       pace=$(awk "BEGIN {printf \"%d\", 1e6 * $conc / $(field "$stack_out" changes_per_s)}")
       log_info "batch $batch, concurrency $conc, round $round: raw limit at the stack's pace"
-      paced_rows+=("$batch|$conc|$pace|$(raw "$batch" "$conc" "$round" "" "$pace")|$stack_out")
+      raw_before=$(cpu_ticks "$pid_mariadb")
+      raw_out=$(raw "$batch" "$conc" "$round" "" "$pace")
+      raw_db=$(per_1000 $(($(cpu_ticks "$pid_mariadb") - raw_before)) "$(field "$raw_out" changes | cut -d. -f1)")
+      # MariaDB's CPU per 1000 changes: the paced raw commits', the stack's.
+      paced_rows+=("$batch|$conc|$pace|$raw_out|$stack_out|$raw_db|${cpu_line##*|}")
     fi
   done
 done
@@ -250,14 +254,14 @@ if ((ROUNDS > 1)); then  # the median of each point's per-round ratios
 fi
 if ((${#paced_rows[@]} > 0)); then
   printf '\n%s\n' "The raw commits at the stack's pace (context; the targets compare with those above):"
-  printf '%-6s %-5s | %9s | %9s %9s | %9s | %17s\n' batch conc pace "raw p50" "raw p99" "sync p99" \
-    "sync p99 / raw p99"
+  printf '%-6s %-5s | %9s | %9s %9s | %9s | %17s | %s\n' batch conc pace "raw p50" "raw p99" "sync p99" \
+    "sync p99 / raw p99" "MariaDB CPU ms per 1000 changes, raw / sync"
   for entry in "${paced_rows[@]}"; do
-    IFS='|' read -r batch conc pace raw_out stack_out <<<"$entry"
+    IFS='|' read -r batch conc pace raw_out stack_out raw_db sync_db <<<"$entry"
     rp99=$(field "$raw_out" p99_ms) sp99=$(field "$stack_out" p99_ms)
-    printf '%-6s %-5s | %7.2fms | %7sms %7sms | %7sms | %16.1fx\n' "$batch" "$conc" \
+    printf '%-6s %-5s | %7.2fms | %7sms %7sms | %7sms | %16.1fx | %s / %s\n' "$batch" "$conc" \
       "$(awk "BEGIN {print $pace / 1000}")" "$(field "$raw_out" p50_ms)" "$rp99" "$sp99" \
-      "$(awk "BEGIN {print $sp99 / $rp99}")"
+      "$(awk "BEGIN {print $sp99 / $rp99}")" "$raw_db" "$sync_db"
   done
 fi
 printf '\npeak RSS (MiB): gateway %s, ingest %s, resolver %s, writer %s\n' \
