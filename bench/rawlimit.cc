@@ -74,13 +74,17 @@ void ApplyBatch(sql::Statement& stmt, const std::string& run_id, int thread,
     rows.push_back(absl::StrCat("(", row, ",'", name, "','", name, "@bench.example',", n % 1000,
                                 ")"));
   }
-  stmt.execute(absl::StrCat("INSERT INTO _sheetsync_events (tbl, event_id, stored_at_us) VALUES ",
-                            absl::StrJoin(events, ",")));
+  stmt.execute(absl::StrCat(
+      "INSERT INTO `_sheetsync_events` (tbl, event_id, stored_at_us) VALUES ",
+      absl::StrJoin(events, ",")));
   // Keep a cell's version only when the incoming one is newer.
   stmt.execute(absl::StrCat(
-      "INSERT INTO _sheetsync_cells (tbl, row_id, col, val, ts_us, event_id, source, origin) "
-      "VALUES ", absl::StrJoin(cells, ","),
-      " ON DUPLICATE KEY UPDATE val = IF(VALUES(ts_us) > ts_us, VALUES(val), val), "
+      "INSERT INTO `_sheetsync_cells` (tbl, row_id, col, val, ts_us, event_id, "
+      "source, origin) "
+      "VALUES ",
+      absl::StrJoin(cells, ","),
+      " ON DUPLICATE KEY UPDATE val = IF(VALUES(ts_us) > ts_us, VALUES(val), "
+      "val), "
       "event_id = IF(VALUES(ts_us) > ts_us, VALUES(event_id), event_id), "
       "ts_us = GREATEST(ts_us, VALUES(ts_us))"));
   stmt.execute(absl::StrCat("INSERT INTO users (uuid, name, email, score) VALUES ",

@@ -127,7 +127,8 @@ std::string LogInsert(const v1::TableSchema& schema, const Quote& quote,
                       DeletedHereNow(table), ")");
   }
   std::string sql = absl::StrCat(
-      "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
+      "INSERT INTO `_sheetsync_capture` (tbl, op, row_id, captured_at_us, "
+      "cols, "
       "vals) VALUES (",
       table, ",'", std::string(1, op), "',", LoggedKey(schema, key_alias), ",",
       at, ",", cols, ",", vals, ");");
@@ -228,7 +229,7 @@ std::vector<std::string> DeleteCapturedSql(absl::Span<const int64_t> ids) {
   statements.reserve(ids.size());
   for (const int64_t id : ids) {
     statements.push_back(
-        absl::StrCat("DELETE FROM _sheetsync_capture WHERE id = ", id));
+        absl::StrCat("DELETE FROM `_sheetsync_capture` WHERE id = ", id));
   }
   return statements;
 }
@@ -236,20 +237,22 @@ std::vector<std::string> DeleteCapturedSql(absl::Span<const int64_t> ids) {
 std::string LeaseCapturedSql(absl::Span<const int64_t> ids,
                              int64_t lease_until_us) {
   return absl::StrCat(
-      "UPDATE _sheetsync_capture FORCE INDEX (PRIMARY) SET lease_until_us = ",
+      "UPDATE `_sheetsync_capture` FORCE INDEX (PRIMARY) SET lease_until_us = ",
       lease_until_us, " WHERE id IN (", absl::StrJoin(ids, ","), ")");
 }
 
 std::string OldestCaptureAgeSql(const std::string& tbl) {
-  return absl::StrCat("SELECT GREATEST(0, ", kNowUs,
-                      " - captured_at_us) FROM _sheetsync_capture WHERE tbl = ",
-                      tbl, " ORDER BY id LIMIT 1");
+  return absl::StrCat(
+      "SELECT GREATEST(0, ", kNowUs,
+      " - captured_at_us) FROM `_sheetsync_capture` WHERE tbl = ", tbl,
+      " ORDER BY id LIMIT 1");
 }
 
 std::string CaptureSnapshotSql(const v1::TableSchema& schema, int64_t at_us,
                                const Quote& quote) {
   return absl::StrCat(
-      "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
+      "INSERT INTO `_sheetsync_capture` (tbl, op, row_id, captured_at_us, "
+      "cols, "
       "vals) SELECT ",
       quote(schema.table()), ", 'I', ", LoggedKey(schema, "t"), ", ", at_us,
       ", NULL, ", JsonOfRow(schema, "t", quote), " FROM ",

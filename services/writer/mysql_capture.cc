@@ -53,9 +53,9 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
   const std::string signature = CaptureSignature(schema);
   auto quote = [&conn](const std::string& text) { return Literal(conn, text); };
   try {
-    auto rs = Query(conn, absl::StrCat(
-        "SELECT capture_sig, registered_at_us FROM _sheetsync_tables WHERE tbl = ",
-        tbl));
+    auto rs = Query(conn, absl::StrCat("SELECT capture_sig, registered_at_us "
+                                       "FROM `_sheetsync_tables` WHERE tbl = ",
+                                       tbl));
     if (!rs->next()) return absl::NotFoundError("table is not registered");
     const std::string installed = std::string(rs->getString(1));
     const int64_t registered_at_us = rs->getInt64(2);
@@ -76,9 +76,10 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
     // Claim the switch to the new signature; the first claim of a table
     // logs the rows it already holds.
     Begin(conn);
-    const int claimed = Execute(conn, absl::StrCat(
-        "UPDATE _sheetsync_tables SET capture_sig = ", Literal(conn, signature),
-        " WHERE tbl = ", tbl, " AND capture_sig = ", Literal(conn, installed)));
+    const int claimed = Execute(
+        conn, absl::StrCat("UPDATE `_sheetsync_tables` SET capture_sig = ",
+                           Literal(conn, signature), " WHERE tbl = ", tbl,
+                           " AND capture_sig = ", Literal(conn, installed)));
     if (claimed == 1 && installed.empty()) {
       Execute(conn, CaptureSnapshotSql(schema, registered_at_us, quote));
     }
@@ -108,7 +109,7 @@ absl::Status MysqlVersionStore::SuspendCapture(PooledConnection& conn,
     DropCaptureTriggers(conn, table);
     // Not '' (never installed): installing again must not log the table's
     // rows as inserts stamped with its registration time.
-    Execute(conn, absl::StrCat("UPDATE _sheetsync_tables SET capture_sig = ",
+    Execute(conn, absl::StrCat("UPDATE `_sheetsync_tables` SET capture_sig = ",
                                Literal(conn, kCaptureSuspended),
                                " WHERE tbl = ", tbl, " AND capture_sig <> ''"));
   } catch (const sql::SQLException& e) {
@@ -163,7 +164,7 @@ void MysqlVersionStore::AddPendingCaptures(
   // and an edit merged twice is a duplicate the second time.
   auto rs = Query(
       conn, absl::StrCat("SELECT id, op, row_id, captured_at_us, cols, vals "
-                         "FROM _sheetsync_capture WHERE tbl = ",
+                         "FROM `_sheetsync_capture` WHERE tbl = ",
                          Literal(conn, schema.table()), " AND row_id IN ",
                          InList(conn, rows), " ORDER BY id"));
   std::vector<int64_t> unusable;
@@ -198,7 +199,7 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
       auto rs = Query(
           conn,
           absl::StrCat("SELECT id, op, row_id, captured_at_us, cols, vals FROM "
-                       "_sheetsync_capture "
+                       "`_sheetsync_capture` "
                        "WHERE tbl = ",
                        Literal(conn, request.table()), " AND lease_until_us < ",
                        now, " ORDER BY id LIMIT ", std::max(1, request.limit()),
@@ -295,31 +296,36 @@ absl::Status MysqlVersionStore::Prune(const std::string& table,
     Sequence(conn, table);
     Begin(conn);
     // The change log: remember how far it was cut so old cursors get 410.
-    auto rs = Query(conn, absl::StrCat(
-        "SELECT MAX(seq) FROM _sheetsync_changelog WHERE tbl = ", tbl,
-        " AND seq IS NOT NULL AND logged_at_us < ", cutoff_us));
+    auto rs = Query(
+        conn, absl::StrCat(
+                  "SELECT MAX(seq) FROM `_sheetsync_changelog` WHERE tbl = ",
+                  tbl, " AND seq IS NOT NULL AND logged_at_us < ", cutoff_us));
     if (rs->next() && !rs->isNull(1)) {
       const int64_t max_seq = rs->getInt64(1);
-      Execute(conn, absl::StrCat("DELETE FROM _sheetsync_changelog WHERE tbl = ",
-                                tbl, " AND seq <= ", max_seq));
       Execute(conn, absl::StrCat(
-          "UPDATE _sheetsync_tables SET pruned_seq = GREATEST(pruned_seq, ",
-          max_seq, ") WHERE tbl = ", tbl));
+                        "DELETE FROM `_sheetsync_changelog` WHERE tbl = ", tbl,
+                        " AND seq <= ", max_seq));
+      Execute(conn, absl::StrCat("UPDATE `_sheetsync_tables` SET pruned_seq = "
+                                 "GREATEST(pruned_seq, ",
+                                 max_seq, ") WHERE tbl = ", tbl));
     }
-    Execute(conn, absl::StrCat("DELETE FROM _sheetsync_events WHERE tbl = ", tbl,
-                              " AND stored_at_us < ", cutoff_us));
+    Execute(conn, absl::StrCat("DELETE FROM `_sheetsync_events` WHERE tbl = ",
+                               tbl, " AND stored_at_us < ", cutoff_us));
     // Tombstones of rows with nothing left: raise the horizon first, so a
     // late replay of such a row answers stale instead of resurrecting it.
     const std::string dead = absl::StrCat(
-        " FROM _sheetsync_rows r WHERE r.tbl = ", tbl,
+        " FROM `_sheetsync_rows` r WHERE r.tbl = ", tbl,
         " AND r.tomb_us IS NOT NULL AND r.updated_us < ", cutoff_us,
-        " AND NOT EXISTS (SELECT 1 FROM _sheetsync_cells c WHERE c.tbl = r.tbl"
+        " AND NOT EXISTS (SELECT 1 FROM `_sheetsync_cells` c WHERE c.tbl = "
+        "r.tbl"
         " AND c.row_id = r.row_id)");
     rs = Query(conn, absl::StrCat("SELECT MAX(r.tomb_us)", dead));
     if (rs->next() && !rs->isNull(1)) {
-      Execute(conn, absl::StrCat(
-          "UPDATE _sheetsync_tables SET pruned_horizon_us = GREATEST("
-          "pruned_horizon_us, ", rs->getInt64(1), ") WHERE tbl = ", tbl));
+      Execute(conn,
+              absl::StrCat(
+                  "UPDATE `_sheetsync_tables` SET pruned_horizon_us = GREATEST("
+                  "pruned_horizon_us, ",
+                  rs->getInt64(1), ") WHERE tbl = ", tbl));
       Execute(conn, absl::StrCat("DELETE r", dead));
     }
     Commit(conn);

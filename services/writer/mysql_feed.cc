@@ -74,12 +74,15 @@ void MysqlVersionStore::Sequence(PooledConnection& conn,
   const std::string tbl = Literal(conn, table);
   for (;;) {
     Begin(conn);
-    int64_t next = QueryInt(conn, absl::StrCat(
-        "SELECT next_seq FROM _sheetsync_tables WHERE tbl = ", tbl, " FOR UPDATE"));
+    int64_t next = QueryInt(
+        conn, absl::StrCat(
+                  "SELECT next_seq FROM `_sheetsync_tables` WHERE tbl = ", tbl,
+                  " FOR UPDATE"));
     // A plain read under READ COMMITTED: only committed entries, no waiting.
-    auto rs = Query(conn, absl::StrCat(
-        "SELECT id FROM _sheetsync_changelog WHERE tbl = ", tbl,
-        " AND seq IS NULL ORDER BY id LIMIT ", kSequenceBatch));
+    auto rs = Query(
+        conn,
+        absl::StrCat("SELECT id FROM `_sheetsync_changelog` WHERE tbl = ", tbl,
+                     " AND seq IS NULL ORDER BY id LIMIT ", kSequenceBatch));
     std::vector<std::string> cases;
     std::vector<int64_t> ids;
     while (rs->next()) {
@@ -87,11 +90,12 @@ void MysqlVersionStore::Sequence(PooledConnection& conn,
       cases.push_back(absl::StrCat("WHEN ", ids.back(), " THEN ", ++next));
     }
     if (!ids.empty()) {
-      Execute(conn, absl::StrCat("UPDATE _sheetsync_changelog SET seq = CASE id ",
-                                 absl::StrJoin(cases, " "), " END WHERE id IN (",
-                                 absl::StrJoin(ids, ","), ")"));
-      Execute(conn, absl::StrCat("UPDATE _sheetsync_tables SET next_seq = ", next,
-                                 " WHERE tbl = ", tbl));
+      Execute(conn,
+              absl::StrCat("UPDATE `_sheetsync_changelog` SET seq = CASE id ",
+                           absl::StrJoin(cases, " "), " END WHERE id IN (",
+                           absl::StrJoin(ids, ","), ")"));
+      Execute(conn, absl::StrCat("UPDATE `_sheetsync_tables` SET next_seq = ",
+                                 next, " WHERE tbl = ", tbl));
     }
     Commit(conn);
     if (ids.size() < static_cast<size_t>(kSequenceBatch)) return;
@@ -108,9 +112,11 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
   try {
     Sequence(conn, request.table());
     const int limit = std::max(1, request.limit());
-    auto rs = Query(conn, absl::StrCat(
-        "SELECT seq, row_id, source, origin FROM _sheetsync_changelog WHERE tbl = ",
-        tbl, " AND seq > ", request.since_seq(), " ORDER BY seq LIMIT ", limit + 1));
+    auto rs =
+        Query(conn, absl::StrCat("SELECT seq, row_id, source, origin FROM "
+                                 "`_sheetsync_changelog` WHERE tbl = ",
+                                 tbl, " AND seq > ", request.since_seq(),
+                                 " ORDER BY seq LIMIT ", limit + 1));
     struct Seen {
       int64_t last_seq = 0;
       v1::Source source = v1::SOURCE_UNSPECIFIED;
@@ -136,8 +142,11 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
     }
     // Checked after the read: a prune that committed before it shows here,
     // and one that commits after it removed nothing this page holds.
-    rs = Query(conn, absl::StrCat(
-        "SELECT pruned_seq, next_seq FROM _sheetsync_tables WHERE tbl = ", tbl));
+    rs = Query(
+        conn,
+        absl::StrCat(
+            "SELECT pruned_seq, next_seq FROM `_sheetsync_tables` WHERE tbl = ",
+            tbl));
     const bool found = rs->next();
     if (found && request.since_seq() < rs->getInt64(1)) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -176,7 +185,8 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
             // may be missing (and times may be before 1970).
             "SELECT r.row_id, GREATEST(COALESCE(r.tomb_us, MAX(c.ts_us)), "
             "COALESCE(MAX(c.ts_us), r.tomb_us)) "
-            "FROM _sheetsync_rows r LEFT JOIN _sheetsync_cells c ON c.tbl = "
+            "FROM `_sheetsync_rows` r LEFT JOIN `_sheetsync_cells` c ON c.tbl "
+            "= "
             "r.tbl AND "
             "c.row_id = r.row_id WHERE r.tbl = ",
             tbl, " AND r.row_id IN ", in, " GROUP BY r.row_id, r.tomb_us"));
@@ -216,9 +226,10 @@ absl::StatusOr<v1::ReadRowsResponse> MysqlVersionStore::ReadRows(
     // The position first: whatever commits after it is in the feed, and
     // maybe also in the rows read below (harmless: entries are states).
     Sequence(conn, request.table());
-    response.set_cursor_seq(QueryInt(conn, absl::StrCat(
-        "SELECT next_seq FROM _sheetsync_tables WHERE tbl = ",
-        Literal(conn, request.table()))));
+    response.set_cursor_seq(QueryInt(
+        conn,
+        absl::StrCat("SELECT next_seq FROM `_sheetsync_tables` WHERE tbl = ",
+                     Literal(conn, request.table()))));
     const int limit = std::max(1, request.limit());
     const std::string key = QuoteIdentifier(schema->key_column());
     // One more row than the page, to tell whether more follow. Rows whose

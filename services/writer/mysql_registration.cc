@@ -70,7 +70,7 @@ absl::Status MysqlVersionStore::RegisterTables(
                                     clock_.NowMicros(), ")"));
       }
       Execute(conn,
-              absl::StrCat("INSERT INTO _sheetsync_tables (tbl, key_column, "
+              absl::StrCat("INSERT INTO `_sheetsync_tables` (tbl, key_column, "
                            "registered_at_us) VALUES ",
                            absl::StrJoin(rows, ","),
                            " ON DUPLICATE KEY UPDATE key_column = "
@@ -80,7 +80,7 @@ absl::Status MysqlVersionStore::RegisterTables(
     }
     std::vector<std::string> dropped;
     auto rs = Query(
-        conn, "SELECT tbl FROM _sheetsync_tables WHERE capture_sig <> ''");
+        conn, "SELECT tbl FROM `_sheetsync_tables` WHERE capture_sig <> ''");
     while (rs->next()) {
       std::string name = std::string(rs->getString(1));
       if (!next.contains(name)) dropped.push_back(std::move(name));
@@ -98,8 +98,8 @@ void MysqlVersionStore::StopCapture(PooledConnection& conn,
   const std::string tbl = Literal(conn, table);
   DropCaptureTriggers(conn, table);
   Execute(conn,
-          absl::StrCat("DELETE FROM _sheetsync_capture WHERE tbl = ", tbl));
-  Execute(conn, absl::StrCat("UPDATE _sheetsync_tables SET capture_sig = '', "
+          absl::StrCat("DELETE FROM `_sheetsync_capture` WHERE tbl = ", tbl));
+  Execute(conn, absl::StrCat("UPDATE `_sheetsync_tables` SET capture_sig = '', "
                              "registered_at_us = 0 WHERE tbl = ",
                              tbl));
 }

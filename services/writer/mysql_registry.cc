@@ -38,7 +38,7 @@ MysqlRegistryBackend::LoadStored() {
   ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
   std::vector<v1::TableConfig> configs;
   try {
-    auto rs = Query(conn, "SELECT tbl, config FROM _sheetsync_registry");
+    auto rs = Query(conn, "SELECT tbl, config FROM `_sheetsync_registry`");
     while (rs->next()) {
       const std::string table = std::string(rs->getString(1));
       v1::TableConfig config;
@@ -65,7 +65,7 @@ absl::Status MysqlRegistryBackend::Store(const v1::TableConfig& config) {
   try {
     Execute(
         conn,
-        absl::StrCat("INSERT INTO _sheetsync_registry (tbl, config, "
+        absl::StrCat("INSERT INTO `_sheetsync_registry` (tbl, config, "
                      "updated_at_us) VALUES (",
                      Literal(conn, config.name()), ",",
                      Literal(conn, ConfigJson(config)), ",", clock_.NowMicros(),
@@ -82,7 +82,7 @@ absl::Status MysqlRegistryBackend::Unstore(const std::string& table) {
   int deleted = 0;
   try {
     deleted = Execute(
-        conn, absl::StrCat("DELETE FROM _sheetsync_registry WHERE tbl = ",
+        conn, absl::StrCat("DELETE FROM `_sheetsync_registry` WHERE tbl = ",
                            Literal(conn, table)));
   } catch (const sql::SQLException& e) {
     return MysqlErrorStatus(e, conn, "removing the registration");

@@ -27,7 +27,7 @@ constexpr int kCantDropFieldOrKey = 1091;  // ER_CANT_DROP_FIELD_OR_KEY
 constexpr int kDuplicateKeyName = 1061;    // ER_DUP_KEYNAME
 
 constexpr const char* kMigrations[] = {
-    "CREATE TABLE IF NOT EXISTS _sheetsync_tables ("
+    "CREATE TABLE IF NOT EXISTS `_sheetsync_tables` ("
     " tbl VARCHAR(64) NOT NULL PRIMARY KEY,"
     " key_column VARCHAR(64) NOT NULL,"
     " registered_at_us BIGINT NOT NULL,"
@@ -36,7 +36,7 @@ constexpr const char* kMigrations[] = {
     " pruned_seq BIGINT NOT NULL DEFAULT 0,"  // feed positions <= it are gone
     " capture_sig VARCHAR(16) NOT NULL DEFAULT ''"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-    "CREATE TABLE IF NOT EXISTS _sheetsync_rows ("
+    "CREATE TABLE IF NOT EXISTS `_sheetsync_rows` ("
     " tbl VARCHAR(64) NOT NULL,"
     " row_id CHAR(36) NOT NULL,"
     " rev BIGINT NOT NULL DEFAULT 0,"
@@ -47,7 +47,7 @@ constexpr const char* kMigrations[] = {
     " updated_us BIGINT NOT NULL DEFAULT 0,"
     " PRIMARY KEY (tbl, row_id)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-    "CREATE TABLE IF NOT EXISTS _sheetsync_cells ("
+    "CREATE TABLE IF NOT EXISTS `_sheetsync_cells` ("
     " tbl VARCHAR(64) NOT NULL,"
     " row_id CHAR(36) NOT NULL,"
     " col VARCHAR(64) NOT NULL,"
@@ -58,14 +58,14 @@ constexpr const char* kMigrations[] = {
     " origin VARCHAR(255) NOT NULL,"
     " PRIMARY KEY (tbl, row_id, col)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-    "CREATE TABLE IF NOT EXISTS _sheetsync_events ("
+    "CREATE TABLE IF NOT EXISTS `_sheetsync_events` ("
     " tbl VARCHAR(64) NOT NULL,"
     " event_id VARBINARY(128) NOT NULL,"
     " stored_at_us BIGINT NOT NULL,"
     " PRIMARY KEY (tbl, event_id),"
     " KEY by_age (stored_at_us)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-    "CREATE TABLE IF NOT EXISTS _sheetsync_changelog ("
+    "CREATE TABLE IF NOT EXISTS `_sheetsync_changelog` ("
     " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
     " tbl VARCHAR(64) NOT NULL,"
     " row_id CHAR(36) NOT NULL,"
@@ -77,12 +77,12 @@ constexpr const char* kMigrations[] = {
                                // order
     " KEY by_age (tbl, logged_at_us)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-    "CREATE TABLE IF NOT EXISTS _sheetsync_registry ("
+    "CREATE TABLE IF NOT EXISTS `_sheetsync_registry` ("
     " tbl VARCHAR(64) NOT NULL PRIMARY KEY,"
     " config LONGTEXT NOT NULL,"  // the TableConfig as JSON
     " updated_at_us BIGINT NOT NULL"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-    "CREATE TABLE IF NOT EXISTS _sheetsync_capture ("
+    "CREATE TABLE IF NOT EXISTS `_sheetsync_capture` ("
     " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
     " tbl VARCHAR(64) NOT NULL,"
     " op CHAR(1) NOT NULL,"
@@ -112,7 +112,8 @@ bool HasIndex(PooledConnection& conn, const char* table, const char* index) {
 void MigrateIndexes(PooledConnection& conn) {
   if (HasIndex(conn, "_sheetsync_changelog", "unsequenced")) {
     try {
-      Execute(conn, "ALTER TABLE _sheetsync_changelog DROP INDEX unsequenced");
+      Execute(conn,
+              "ALTER TABLE `_sheetsync_changelog` DROP INDEX unsequenced");
     } catch (const sql::SQLException& e) {
       // Another writer starting at the same time dropped it first.
       if (e.getErrorCode() != kCantDropFieldOrKey) throw;
@@ -120,8 +121,9 @@ void MigrateIndexes(PooledConnection& conn) {
   }
   if (!HasIndex(conn, "_sheetsync_capture", "by_row")) {
     try {
-      Execute(conn,
-              "ALTER TABLE _sheetsync_capture ADD INDEX by_row (tbl, row_id)");
+      Execute(
+          conn,
+          "ALTER TABLE `_sheetsync_capture` ADD INDEX by_row (tbl, row_id)");
     } catch (const sql::SQLException& e) {
       if (e.getErrorCode() != kDuplicateKeyName) throw;  // added meanwhile
     }
@@ -317,12 +319,12 @@ absl::Status MysqlVersionStore::Migrate() {
     for (const char* ddl : kMigrations) stmt->execute(ddl);
     MigrateIndexes(conn);
     for (const TableRegistration& registration : tables) {
-      stmt->execute(
-          absl::StrCat("INSERT IGNORE INTO _sheetsync_tables (tbl, key_column, "
-                       "registered_at_us) VALUES (",
-                       Literal(conn, registration.table), ",",
-                       Literal(conn, registration.key_column), ",",
-                       clock_.NowMicros(), ")"));
+      stmt->execute(absl::StrCat(
+          "INSERT IGNORE INTO `_sheetsync_tables` (tbl, key_column, "
+          "registered_at_us) VALUES (",
+          Literal(conn, registration.table), ",",
+          Literal(conn, registration.key_column), ",", clock_.NowMicros(),
+          ")"));
     }
   } catch (const sql::SQLException& e) {
     return MysqlErrorStatus(e, conn, "migrating the sync metadata tables");

@@ -143,11 +143,17 @@ absl::Status ColumnsChanged(const std::string& table, const std::string& why) {
       "); nothing was written, retry"));
 }
 
-// The conditional upsert of a plan's _sheetsync_rows rows, and the count of
-// changed rows it reports when no rev moved.
+// The upsert of a plan's _sheetsync_rows rows, conditional on each row's rev
+// being the one the plan was made against: a row whose rev moved, or one the
+// plan takes for new that exists, sets rev to NULL, which the NOT NULL column
+// refuses (the connections are strict), and the statement fails with
+// kBadNull. A row the plan takes for stored that is gone would be inserted
+// instead: the statement's count of changed rows (1 per insert, 2 per update)
+// tells, and `expected_count` is that count when no such row was missing.
 struct RowsUpsert {
   std::string sql;
   int64_t expected_count = 0;
+  bool updates = false;  // of rows the plan takes for stored
 };
 
 RowsUpsert RowsUpsertOf(PooledConnection& conn, const v1::ApplyRequest& request,
@@ -161,6 +167,7 @@ RowsUpsert RowsUpsertOf(PooledConnection& conn, const v1::ApplyRequest& request,
   std::string values;
   for (const v1::RowWrite* row : rows) {
     upsert.expected_count += row->expected_rev() == 0 ? 1 : 2;
+    upsert.updates |= row->expected_rev() != 0;
     absl::StrAppend(&values, values.empty() ? "" : ",", "(", tbl, ",");
     AppendLiteral(conn, values, row->row_id());
     absl::StrAppend(&values, ",", row->expected_rev() + 1, ",");
@@ -175,21 +182,17 @@ RowsUpsert RowsUpsertOf(PooledConnection& conn, const v1::ApplyRequest& request,
     }
     absl::StrAppend(&values, ",", now, ")");
   }
-  // Every assignment is conditional on the old rev, so rev goes last. The
-  // clause is the same for every plan: built once.
-  static const std::string* const kUpdates = [] {
-    std::vector<std::string> updates;
-    for (const char* column : {"updated_us", "tomb_us", "tomb_event", "tomb_source",
-                               "tomb_origin", "rev"}) {
-      updates.push_back(absl::StrCat(column, " = IF(rev = VALUES(rev) - 1, VALUES(", column,
-                                     "), ", column, ")"));
-    }
-    return new std::string(absl::StrJoin(updates, ", "));
-  }();
+  // The other assignments need no condition: a failing statement writes
+  // nothing.
+  constexpr char kUpdates[] =
+      " ON DUPLICATE KEY UPDATE updated_us = VALUES(updated_us), "
+      "tomb_us = VALUES(tomb_us), tomb_event = VALUES(tomb_event), "
+      "tomb_source = VALUES(tomb_source), tomb_origin = VALUES(tomb_origin), "
+      "rev = IF(rev > 0 AND rev = VALUES(rev) - 1, VALUES(rev), NULL)";
   upsert.sql = absl::StrCat(
-      "INSERT INTO _sheetsync_rows (tbl, row_id, rev, tomb_us, tomb_event, "
+      "INSERT INTO `_sheetsync_rows` (tbl, row_id, rev, tomb_us, tomb_event, "
       "tomb_source, tomb_origin, updated_us) VALUES ",
-      values, " ON DUPLICATE KEY UPDATE ", *kUpdates);
+      values, kUpdates);
   return upsert;
 }
 
@@ -227,20 +230,23 @@ void AddCellWrites(PooledConnection& conn, const v1::ApplyRequest& request,
   }
   if (!cells.empty()) {
     batch.Add(absl::StrCat(
-        "INSERT INTO _sheetsync_cells (tbl, row_id, col, val, ts_us, event_id, "
-        "source, origin) VALUES ", cells,
+        "INSERT INTO `_sheetsync_cells` (tbl, row_id, col, val, ts_us, "
+        "event_id, "
+        "source, origin) VALUES ",
+        cells,
         " ON DUPLICATE KEY UPDATE val = VALUES(val), ts_us = VALUES(ts_us), "
         "event_id = VALUES(event_id), source = VALUES(source), "
         "origin = VALUES(origin)"));
   }
   if (!erasures.empty()) {
-    batch.Add(absl::StrCat("DELETE FROM _sheetsync_cells WHERE tbl = ", tbl,
+    batch.Add(absl::StrCat("DELETE FROM `_sheetsync_cells` WHERE tbl = ", tbl,
                            " AND (row_id, col) IN (", erasures, ")"));
   }
   if (!log.empty()) {
     batch.Add(absl::StrCat(
-        "INSERT INTO _sheetsync_changelog (tbl, row_id, source, origin, "
-        "logged_at_us) VALUES ", log));
+        "INSERT INTO `_sheetsync_changelog` (tbl, row_id, source, origin, "
+        "logged_at_us) VALUES ",
+        log));
   }
 }
 
@@ -269,7 +275,7 @@ std::string PendingCaptureSql(PooledConnection& conn, const std::string& tbl,
     }
     rows.push_back(absl::StrCat("(", condition, ")"));
   }
-  return absl::StrCat("EXISTS (SELECT 1 FROM _sheetsync_capture WHERE tbl = ",
+  return absl::StrCat("EXISTS (SELECT 1 FROM `_sheetsync_capture` WHERE tbl = ",
                       tbl, " AND (", absl::StrJoin(rows, " OR "), "))");
 }
 
@@ -436,10 +442,12 @@ v1::ReadStateResponse MysqlVersionStore::ReadStateOn(
     batch.AddQuery(
         absl::StrCat(
             "SELECT r.row_id, r.rev, r.tomb_us, r.tomb_event, r.tomb_source, "
-            "r.tomb_origin, c.col, c.val, c.ts_us, c.event_id, c.source, c.origin "
-            "FROM _sheetsync_rows r LEFT JOIN _sheetsync_cells c "
+            "r.tomb_origin, c.col, c.val, c.ts_us, c.event_id, c.source, "
+            "c.origin "
+            "FROM `_sheetsync_rows` r LEFT JOIN `_sheetsync_cells` c "
             "ON c.tbl = r.tbl AND c.row_id = r.row_id "
-            "WHERE r.tbl = ", tbl, " AND r.row_id IN ", InList(conn, row_ids)),
+            "WHERE r.tbl = ",
+            tbl, " AND r.row_id IN ", InList(conn, row_ids)),
         [&rows](sql::ResultSet& rs) {
           while (rs.next()) {
             v1::RowState& row = rows[Str(rs, "row_id")];
@@ -466,14 +474,17 @@ v1::ReadStateResponse MysqlVersionStore::ReadStateOn(
         });
   }
   if (!event_ids.empty()) {
-    batch.AddQuery(absl::StrCat("SELECT event_id FROM _sheetsync_events WHERE tbl = ",
-                                tbl, " AND event_id IN ", InList(conn, event_ids)),
-                   [&response](sql::ResultSet& rs) {
-                     while (rs.next()) response.add_known_event_ids(Str(rs, "event_id"));
-                   });
+    batch.AddQuery(
+        absl::StrCat("SELECT event_id FROM `_sheetsync_events` WHERE tbl = ",
+                     tbl, " AND event_id IN ", InList(conn, event_ids)),
+        [&response](sql::ResultSet& rs) {
+          while (rs.next()) response.add_known_event_ids(Str(rs, "event_id"));
+        });
   }
   batch.AddQuery(
-      absl::StrCat("SELECT pruned_horizon_us FROM _sheetsync_tables WHERE tbl = ", tbl),
+      absl::StrCat(
+          "SELECT pruned_horizon_us FROM `_sheetsync_tables` WHERE tbl = ",
+          tbl),
       [&response](sql::ResultSet& rs) {
         if (rs.next()) response.set_pruned_horizon_us(rs.getInt64(1));
       });
@@ -596,35 +607,40 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
   // The whole transaction, COMMIT included, goes to MySQL in one round trip.
   // MySQL stops a batch at its first failing statement, so a plan that no
   // longer matches the stored state must make a statement before COMMIT
-  // fail: the first new event's stored_at_us is NULL then, which the NOT NULL
-  // column refuses (the pool's connections are strict: STRICT_ALL_TABLES).
-  // An IF on values the server already has costs it next to nothing; a
-  // failing subquery, tried in session 3, cost more than the round trip.
+  // fail: a moved row's rev, or the first new event's stored_at_us, is NULL
+  // then, which the NOT NULL column refuses (the pool's connections are
+  // strict: STRICT_ALL_TABLES). An IF on values the server already has costs
+  // it next to nothing; a failing subquery, tried in session 3, cost more
+  // than the round trip.
   const std::string tbl = Literal(conn, request.table());
   const int64_t now = clock_.NowMicros();
   SqlBatch batch;
   batch.Add("START TRANSACTION");
-  bool stale = false;    // a rev moved, the horizon passed, an event is known,
-                         // or an SQL edit of a row written waits to be merged
-  std::string stale_if;  // SQL true when the plan no longer matches
+  bool stale = false;  // a rev moved, the horizon passed, an event is known,
+                       // or an SQL edit of a row written waits to be merged
+  std::vector<std::string> stale_ifs;  // SQL, any true: the plan is stale
+  int rows_at = -1;
   if (!request.rows().empty()) {
     // First, and in key order so that concurrent batches cannot deadlock
     // each other: move each row from the rev the plan was made against to
-    // the next. A row whose rev moved meanwhile is left alone, and so the
-    // statement's count of changed rows (1 per insert, 2 per update) falls
-    // short of the plan's. The count is kept for the check at the end.
+    // the next. A row whose rev moved meanwhile fails the statement; one
+    // that is gone is counted, and the count kept for the check at the end.
     RowsUpsert upsert = RowsUpsertOf(conn, request, tbl, now);
-    batch.Add(std::move(upsert.sql));
-    batch.Add("SET @sheetsync_rows_moved = ROW_COUNT()");
-    stale_if = absl::StrCat("@sheetsync_rows_moved <> ", upsert.expected_count);
+    rows_at = batch.Add(std::move(upsert.sql));
+    if (upsert.updates) {
+      batch.Add("SET @sheetsync_rows_moved = ROW_COUNT()");
+      stale_ifs.push_back(
+          absl::StrCat("@sheetsync_rows_moved <> ", upsert.expected_count));
+    }
     if (request.has_absent_rows_min_us()) {
       // A plan that brought back a row with nothing stored also needs the
       // pruned-tombstone horizon (0: nothing pruned) to be still older than
       // its changes. Read after the upsert, which a prune's delete of the
       // same row would have had to wait for.
-      absl::StrAppend(&stale_if, " OR EXISTS (SELECT 1 FROM _sheetsync_tables WHERE tbl = ",
-                      tbl, " AND pruned_horizon_us > 0 AND pruned_horizon_us >= ",
-                      request.absent_rows_min_us(), ")");
+      stale_ifs.push_back(absl::StrCat(
+          "EXISTS (SELECT 1 FROM `_sheetsync_tables` WHERE tbl = ", tbl,
+          " AND pruned_horizon_us > 0 AND pruned_horizon_us >= ",
+          request.absent_rows_min_us(), ")"));
     }
   }
   if (!request.consumed_capture_ids().empty()) {
@@ -647,8 +663,9 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
     // for good, since a winning SQL value is never written back. The writer
     // answers with the pending edits, for the resolver to merge them in. The
     // plan's own captured edits were deleted above.
-    absl::StrAppend(&stale_if, " OR ", PendingCaptureSql(conn, tbl, written));
+    stale_ifs.push_back(PendingCaptureSql(conn, tbl, written));
   }
+  const std::string stale_if = absl::StrJoin(stale_ifs, " OR ");
   // Last, once every row the plan writes is locked: the first new event's
   // stored_at_us is NULL when the plan no longer matches.
   int events_at = -1;
@@ -665,7 +682,8 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
       }
     }
     events_at = batch.Add(absl::StrCat(
-        "INSERT INTO _sheetsync_events (tbl, event_id, stored_at_us) VALUES ", values));
+        "INSERT INTO `_sheetsync_events` (tbl, event_id, stored_at_us) VALUES ",
+        values));
   } else if (!stale_if.empty()) {
     // Rows without a new event (the merge touches rows only for new events,
     // so only hand-made plans): the check is read back, and COMMIT waits.
@@ -691,12 +709,15 @@ v1::ApplyResponse MysqlVersionStore::ApplyOnce(PooledConnection& conn,
         throw refused;
       }
     }
-    // At the events: a concurrent batch committed one of them first, or the
-    // guard above found the plan stale. Anything else is an error.
-    if (batch.failed_index() != events_at ||
-        (e.getErrorCode() != kDuplicateKey && e.getErrorCode() != kBadNull)) {
-      throw;
-    }
+    // At the rows: a rev moved. At the events: a concurrent batch committed
+    // one of them first, or the guard above found the plan stale. Anything
+    // else is an error.
+    const bool rev_moved =
+        batch.failed_index() == rows_at && e.getErrorCode() == kBadNull;
+    const bool events_stale =
+        batch.failed_index() == events_at &&
+        (e.getErrorCode() == kDuplicateKey || e.getErrorCode() == kBadNull);
+    if (!rev_moved && !events_stale) throw;
     stale = true;
   }
   if (stale) {

@@ -54,12 +54,12 @@ TEST(CapturedRowsSqlTest, TouchOnlyTheGivenIdsByPrimaryKey) {
   const std::vector<int64_t> ids = {7, 9};
   EXPECT_EQ(DeleteCapturedSql(ids),
             (std::vector<std::string>{
-                "DELETE FROM _sheetsync_capture WHERE id = 7",
-                "DELETE FROM _sheetsync_capture WHERE id = 9"}));
-  EXPECT_EQ(
-      LeaseCapturedSql(ids, 42),
-      "UPDATE _sheetsync_capture FORCE INDEX (PRIMARY) SET lease_until_us = 42 "
-      "WHERE id IN (7,9)");
+                "DELETE FROM `_sheetsync_capture` WHERE id = 7",
+                "DELETE FROM `_sheetsync_capture` WHERE id = 9"}));
+  EXPECT_EQ(LeaseCapturedSql(ids, 42),
+            "UPDATE `_sheetsync_capture` FORCE INDEX (PRIMARY) SET "
+            "lease_until_us = 42 "
+            "WHERE id IN (7,9)");
 }
 
 }  // namespace sheetsync
