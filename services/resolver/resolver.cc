@@ -306,6 +306,13 @@ void Resolver::Call::Answer() {
   if (!pending_.empty()) {
     metrics.AddReceived(request_.table(), v1::MYSQL,
                         static_cast<double>(pending_.size()));
+    // Merged here rather than by a poller: the same lag, direct write to
+    // merged (MySQL's clock stamped it; see CapturePoller).
+    const int64_t now = absl::ToUnixMicros(absl::Now());
+    for (const v1::CapturedChange* pending : pending_) {
+      metrics.ObserveCaptureLag(
+          std::max<int64_t>(0, now - pending->change().updated_at_us()) / 1e6);
+    }
   }
   metrics.AddApplied(request_.table(), effective);
   metrics.AddStaleDropped(request_.table(), stale_drops);

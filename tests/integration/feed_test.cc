@@ -464,6 +464,10 @@ TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
   // The captured edits were merged (consumed) by the sheet edits' commits,
   // and the feed, read as a sheet that excludes its own edits, has them.
   EXPECT_EQ(*sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture"), "0");
+  EXPECT_EQ(MetricSum(stack_->metrics_urls(),
+                      "sheetsync_capture_lag_seconds_count", {})
+                .value_or(-1),
+            3);
   Reader reader;
   reader.Pull(*api_, 7, "&exclude_origin=sheet-1");
   EXPECT_EQ(reader.copy, expected);
