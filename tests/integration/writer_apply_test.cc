@@ -119,6 +119,16 @@ class WriterApplyTest : public ::testing::Test {
     return mysql;
   }
 
+  // The writer's store on a pool of one, counting into a registry of its own.
+  struct CountedStore {
+    CountedStore() { store.set_metrics(&metrics); }
+    MysqlPool pool{OneConnection()};
+    RealClock clock;
+    MysqlVersionStore store{pool, clock, {TableRegistration{"users"}}};
+    prometheus::Registry registry;
+    WriterMetrics metrics{registry};
+  };
+
   static ScratchStack* scratch_;
   static const MysqlTestConfig* config_;
   static ScratchDatabase* db_;
@@ -325,12 +335,9 @@ TEST_F(WriterApplyTest, ACombinedPlansConflictIsCountedOnceByThePlanAlone) {
       Plan({NameWrite(row, 0, "Bob", "e-20b", kT0 + 1)},
            {"e-20b"});  // made against rev 0
 
-  MysqlPool pool(OneConnection());
-  RealClock clock;
-  MysqlVersionStore store(pool, clock, {TableRegistration{"users"}});
-  prometheus::Registry registry;
-  WriterMetrics metrics(registry);
-  store.set_metrics(&metrics);
+  CountedStore counted;
+  MysqlVersionStore& store = counted.store;
+  prometheus::Registry& registry = counted.registry;
 
   VersionStore::ApplyOptions combined;
   combined.combined = true;
@@ -422,12 +429,9 @@ TEST_F(WriterApplyTest, APendingSqlEditSendsThePlanBackWithIt) {
   ASSERT_EQ(capture_ids().size(), 1u);
   const int64_t id = std::stoll(*capture_ids()[0][0]);
 
-  MysqlPool pool(OneConnection());
-  RealClock clock;
-  MysqlVersionStore store(pool, clock, {TableRegistration{"users"}});
-  prometheus::Registry registry;
-  WriterMetrics metrics(registry);
-  store.set_metrics(&metrics);
+  CountedStore counted;
+  MysqlVersionStore& store = counted.store;
+  prometheus::Registry& registry = counted.registry;
   v1::ApplyRequest plan =
       Plan({NameWrite(row, 1, "Bob", "e-30b", kT0 + 5)}, {"e-30b"});
   absl::StatusOr<v1::ApplyResponse> answer = store.Apply(plan, {});
