@@ -88,6 +88,16 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
     for (const std::string& name : CaptureTriggers(conn, schema.table())) {
       if (!absl::EndsWith(name, signature)) DropTrigger(conn, name);
     }
+    if (!schema.key_case_sensitive()) {
+      // Triggers before version 5 logged the key as stored: edits they
+      // logged that wait to be merged would escape the writer's check for
+      // them (PendingCaptureSql), which looks for the sheet's lower-case id.
+      // Once the old triggers are gone (a DROP TRIGGER waits for the
+      // transactions that ran them), nothing logs such keys any more.
+      Execute(conn, absl::StrCat("UPDATE `_sheetsync_capture` SET row_id = "
+                                 "LOWER(row_id) WHERE tbl = ",
+                                 tbl, " AND row_id <> LOWER(row_id)"));
+    }
   } catch (const sql::SQLException& e) {
     RollbackQuietly(conn);
     return MysqlErrorStatus(e, conn, "installing the capture triggers");

@@ -477,6 +477,55 @@ TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
   EXPECT_EQ(TableCopy()[kC]["name"], "sheet newer");
 }
 
+// An SQL edit of an upper-case key that triggers of an earlier version
+// logged as stored ('ABC…'), waiting to be merged when the writer installs
+// this version's triggers: the writer lower-cases it, so the check above
+// still finds it and an older sheet edit does not write over it.
+TEST_F(FeedTest, AnEditLoggedByEarlierTriggersIsFoundAfterTheUpgrade) {
+  StartStack({}, {"--capture_interval=1h"});
+  constexpr char kH[] = "30000000-0000-4000-8000-0000000000ac";
+  const std::string upper = absl::AsciiStrToUpper(kH);
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  // The INSERT as an earlier version captured it (no trigger logs it here).
+  Sql("SET @sheetsync_writer = 1");
+  Sql(absl::StrCat("INSERT INTO users (uuid, name, score) VALUES ('", upper,
+                   "', 'sql row', 8)"));
+  Sql("SET @sheetsync_writer = NULL");
+  Sql(absl::StrCat(
+      "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
+      "vals) VALUES ('users', 'I', '",
+      upper, "', ", now - 10'000'000,
+      ", NULL, '{\"name\": \"sql row\", \"email\": null, \"score\": "
+      "\"8\"}')"));
+  // The writer finds the triggers of another signature and installs its own
+  // when it next loads the table's schema (every 5 s).
+  Sql("UPDATE _sheetsync_tables SET capture_sig = 'earlier' WHERE tbl = "
+      "'users'");
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (*sql_->QueryValue("SELECT capture_sig FROM _sheetsync_tables WHERE "
+                           "tbl = 'users'") == "earlier" &&
+         absl::Now() < deadline) {
+    ASSERT_TRUE(api_->Get("/v1/changes?table=users").ok());
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_NE(
+      *sql_->QueryValue(
+          "SELECT capture_sig FROM _sheetsync_tables WHERE tbl = 'users'"),
+      "earlier");
+
+  auto r = api_->Edits(EditsBody("users", {{"u-1",
+                                            kH,
+                                            Rfc3339(now - 30'000'000),
+                                            false,
+                                            {{"name", "late sheet"}}}}));
+  ASSERT_TRUE(r.ok() && r->status == 200)
+      << (r.ok() ? r->http.body : r.status().ToString());
+  EXPECT_EQ(Str(r->result(0), {"status"}), "stale") << r->http.body;
+  EXPECT_EQ(TableCopy()[upper],
+            (std::map<std::string, std::string>{
+                {"name", "sql row"}, {"email", "NULL"}, {"score", "8"}}));
+}
+
 // The same check, by column: an SQL edit of another column does not hold
 // the sheet edit back (it is neither lost nor merged in); and of a sheet's
 // batch, only the row whose pending SQL edit it merged comes back to that
