@@ -458,12 +458,15 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::ReadSchema(
     if (column_key == "PRI") ++primary_columns;
     if (schema.columns().rbegin()->name() == registration.key_column) {
       key_column_key = column_key;
+      // "_cs" only as the last part: MySQL's Czech collations
+      // (utf8mb4_cs_0900_ai_ci) do not tell case apart. (Binary key columns
+      // are refused at registration.)
       const std::string collation =
           rs->isNull("COLLATION_NAME")
               ? ""
               : std::string(rs->getString("COLLATION_NAME"));
       schema.set_key_case_sensitive(absl::EndsWith(collation, "_bin") ||
-                                    absl::StrContains(collation, "_cs"));
+                                    absl::EndsWith(collation, "_cs"));
     }
   }
   if (schema.columns().empty()) {
