@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
@@ -257,6 +258,38 @@ struct WrittenRow {
   ColumnList columns;
 };
 
+// What `row` writes to the user table (nullopt: nothing).
+std::optional<WrittenRow> WrittenRowOf(const v1::RowWrite& row,
+                                       const v1::TableSchema& schema) {
+  if (row.delete_row()) return WrittenRow{row.row_id(), {}};
+  ColumnList columns = ColumnsToWrite(row, schema);
+  if (columns.empty()) return std::nullopt;
+  return WrittenRow{row.row_id(),
+                    row.replace_row() ? ColumnList() : std::move(columns)};
+}
+
+// Whether a pending SQL edit among `response`'s would make the check below
+// (PendingCaptureSql) fail `request`: one of a row it writes, deleting or
+// inserting it or setting a column it sets. (The writer answers with every
+// pending edit of the plan's rows.)
+bool HeldBackByPendingEdits(const v1::ApplyRequest& request,
+                            const v1::TableSchema& schema,
+                            const v1::ApplyResponse& response) {
+  for (const v1::CapturedChange& pending : response.pending_captures()) {
+    const v1::Change& change = pending.change();
+    for (const v1::RowWrite& row : request.rows()) {
+      if (row.row_id() != change.row_id()) continue;
+      std::optional<WrittenRow> written = WrittenRowOf(row, schema);
+      if (!written.has_value()) continue;
+      if (change.deleted() || written->columns.empty()) return true;
+      for (const std::string& column : written->columns) {
+        if (change.cells().contains(column)) return true;
+      }
+    }
+  }
+  return false;
+}
+
 // SQL true when an SQL edit of a row in `written`, captured but not merged
 // yet, wrote a column the plan writes (an INSERT or DELETE: any column).
 std::string PendingCaptureSql(PooledConnection& conn, const std::string& tbl,
@@ -306,15 +339,17 @@ void AddUserTableWrites(PooledConnection& conn, const v1::ApplyRequest& request,
   std::map<ColumnList, Upsert> upserts;
   const ColumnList required = RequiredColumns(schema);
   for (const v1::RowWrite& row : request.rows()) {
+    std::optional<WrittenRow> row_written = WrittenRowOf(row, schema);
+    if (!row_written.has_value()) continue;
     if (row.delete_row()) {
       deletes.push_back(row.row_id());
-      written.push_back({row.row_id(), {}});
+      written.push_back(*std::move(row_written));
       continue;
     }
-    ColumnList columns = ColumnsToWrite(row, schema);
-    if (columns.empty()) continue;
-    written.push_back(
-        {row.row_id(), row.replace_row() ? ColumnList() : columns});
+    // A replaced row is written whole, but still by its columns.
+    const ColumnList columns =
+        row.replace_row() ? ColumnsToWrite(row, schema) : row_written->columns;
+    written.push_back(*std::move(row_written));
     Upsert& upsert = upserts[columns];
     if (upsert.inserted.empty()) {
       upsert.inserted = columns;
@@ -563,8 +598,8 @@ absl::StatusOr<v1::ApplyResponse> MysqlVersionStore::Apply(
       absl::StatusOr<v1::ApplyResponse> response =
           ConflictResponse(conn, request, *schema);
       if (metrics_ != nullptr) {
-        const bool pending =
-            response.ok() && response->pending_captures_size() > 0;
+        const bool pending = response.ok() && HeldBackByPendingEdits(
+                                                  request, *schema, *response);
         metrics_->AddTxnRetry(pending ? "pending_capture" : "rev_conflict");
       }
       return response;

@@ -460,6 +460,41 @@ TEST_F(WriterApplyTest, APendingSqlEditSendsThePlanBackWithIt) {
   EXPECT_THAT(Stored(row), ElementsAre(ElementsAre("sql", "2", "2")));
 }
 
+// A plan sent back for a moved rev counts as a rev conflict even when SQL
+// edits of its row wait to be merged, as long as none sets a column it
+// writes (the writer answers with them all the same).
+TEST_F(WriterApplyTest, APendingEditOfAnotherColumnLeavesARevConflictOne) {
+  const std::string row = NewRowId();
+  ASSERT_TRUE(
+      Apply(Plan({NameWrite(row, 0, "Ada", "e-31a", kT0)}, {"e-31a"})).ok());
+  auto session = MysqlSession::Connect(*config_, db_->name());
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)
+                  ->Execute(absl::StrCat(
+                      "INSERT INTO _sheetsync_capture (tbl, op, row_id, "
+                      "captured_at_us, cols, vals, lease_until_us) VALUES "
+                      "('users', 'U', ",
+                      SqlQuote(row), ", ", kT0 + 10,
+                      ", '[\"score\"]', '{\"name\": \"Ada\", \"email\": "
+                      "null, \"score\": \"7\"}', ",
+                      absl::ToUnixMicros(absl::Now() + absl::Hours(1)), ")"))
+                  .ok());
+  CountedStore counted;
+  // Made against rev 0: the row is at rev 1.
+  absl::StatusOr<v1::ApplyResponse> answer = counted.store.Apply(
+      Plan({NameWrite(row, 0, "Bob", "e-31b", kT0 + 5)}, {"e-31b"}), {});
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_TRUE(answer->conflict());
+  EXPECT_EQ(answer->pending_captures_size(), 1);
+  EXPECT_EQ(TxnRetries(counted.registry, "rev_conflict"), 1);
+  EXPECT_EQ(TxnRetries(counted.registry, "pending_capture"), 0);
+  ASSERT_TRUE(
+      (*session)
+          ->Execute(absl::StrCat(
+              "DELETE FROM _sheetsync_capture WHERE row_id = ", SqlQuote(row)))
+          .ok());
+}
+
 // Last: it restarts the writer. An index earlier versions created on the
 // change log (`unsequenced`, the same as by_seq) is dropped when the writer
 // migrates at start; by_seq stays. The capture's by_row, which earlier
