@@ -399,6 +399,24 @@ TEST_F(WriterApplyTest, ATableLockedByAnotherSessionIsALockWait) {
   EXPECT_THAT(Stored(row), ElementsAre(ElementsAre(std::nullopt, "0", "0")));
 }
 
+// Logs an SQL UPDATE of `row` setting `column` to `value` (the row's other
+// values: name "Ada", no e-mail, score 7), as the capture trigger does at
+// kT0 + 10; leased for an hour, so that the stack's own poller leaves it.
+absl::Status PlantUpdateCapture(MysqlSession& session, const std::string& row,
+                                const std::string& column,
+                                const std::string& value) {
+  std::map<std::string, std::string> values = {
+      {"name", "\"Ada\""}, {"email", "null"}, {"score", "\"7\""}};
+  values[column] = absl::StrCat("\"", value, "\"");
+  return session.Execute(absl::StrCat(
+      "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
+      "vals, lease_until_us) VALUES ('users', 'U', ",
+      SqlQuote(row), ", ", kT0 + 10, ", '[\"", column,
+      "\"]', '{\"name\": ", values["name"], ", \"email\": ", values["email"],
+      ", \"score\": ", values["score"], "}', ",
+      absl::ToUnixMicros(absl::Now() + absl::Hours(1)), ")"));
+}
+
 // A plan that would write over a direct SQL edit of its row, captured but
 // not merged yet, is sent back with that edit, counted apart from rev
 // conflicts; planned again with the edit consumed, it commits and the
@@ -407,19 +425,9 @@ TEST_F(WriterApplyTest, APendingSqlEditSendsThePlanBackWithIt) {
   const std::string row = NewRowId();
   ASSERT_TRUE(
       Apply(Plan({NameWrite(row, 0, "Ada", "e-30a", kT0)}, {"e-30a"})).ok());
-  // Leased for an hour, so that the stack's own poller leaves it alone.
   auto session = MysqlSession::Connect(*config_, db_->name());
   ASSERT_TRUE(session.ok()) << session.status();
-  ASSERT_TRUE((*session)
-                  ->Execute(absl::StrCat(
-                      "INSERT INTO _sheetsync_capture (tbl, op, row_id, "
-                      "captured_at_us, cols, vals, lease_until_us) VALUES "
-                      "('users', 'U', ",
-                      SqlQuote(row), ", ", kT0 + 10,
-                      ", '[\"name\"]', '{\"name\": \"sql\", \"email\": "
-                      "null, \"score\": \"7\"}', ",
-                      absl::ToUnixMicros(absl::Now() + absl::Hours(1)), ")"))
-                  .ok());
+  ASSERT_TRUE(PlantUpdateCapture(**session, row, "name", "sql").ok());
   auto capture_ids = [&] {
     auto rows = (*session)->Query(absl::StrCat(
         "SELECT id FROM _sheetsync_capture WHERE row_id = ", SqlQuote(row)));
@@ -469,16 +477,7 @@ TEST_F(WriterApplyTest, APendingEditOfAnotherColumnLeavesARevConflictOne) {
       Apply(Plan({NameWrite(row, 0, "Ada", "e-31a", kT0)}, {"e-31a"})).ok());
   auto session = MysqlSession::Connect(*config_, db_->name());
   ASSERT_TRUE(session.ok()) << session.status();
-  ASSERT_TRUE((*session)
-                  ->Execute(absl::StrCat(
-                      "INSERT INTO _sheetsync_capture (tbl, op, row_id, "
-                      "captured_at_us, cols, vals, lease_until_us) VALUES "
-                      "('users', 'U', ",
-                      SqlQuote(row), ", ", kT0 + 10,
-                      ", '[\"score\"]', '{\"name\": \"Ada\", \"email\": "
-                      "null, \"score\": \"7\"}', ",
-                      absl::ToUnixMicros(absl::Now() + absl::Hours(1)), ")"))
-                  .ok());
+  ASSERT_TRUE(PlantUpdateCapture(**session, row, "score", "7").ok());
   CountedStore counted;
   // Made against rev 0: the row is at rev 1.
   absl::StatusOr<v1::ApplyResponse> answer = counted.store.Apply(
