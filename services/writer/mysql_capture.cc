@@ -326,9 +326,8 @@ absl::Status MysqlVersionStore::Prune(const std::string& table,
     const std::string dead = absl::StrCat(
         " FROM `_sheetsync_rows` r WHERE r.tbl = ", tbl,
         " AND r.tomb_us IS NOT NULL AND r.updated_us < ", cutoff_us,
-        " AND NOT EXISTS (SELECT 1 FROM `_sheetsync_cells` c WHERE c.tbl = "
-        "r.tbl"
-        " AND c.row_id = r.row_id)");
+        " AND NOT EXISTS (SELECT 1 FROM `_sheetsync_cells` c "
+        "WHERE c.tbl = r.tbl AND c.row_id = r.row_id)");
     rs = Query(conn, absl::StrCat("SELECT MAX(r.tomb_us)", dead));
     if (rs->next() && !rs->isNull(1)) {
       Execute(conn,

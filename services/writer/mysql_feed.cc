@@ -185,10 +185,8 @@ absl::StatusOr<v1::ReadFeedResponse> MysqlVersionStore::ReadFeed(
             // may be missing (and times may be before 1970).
             "SELECT r.row_id, GREATEST(COALESCE(r.tomb_us, MAX(c.ts_us)), "
             "COALESCE(MAX(c.ts_us), r.tomb_us)) "
-            "FROM `_sheetsync_rows` r LEFT JOIN `_sheetsync_cells` c ON c.tbl "
-            "= "
-            "r.tbl AND "
-            "c.row_id = r.row_id WHERE r.tbl = ",
+            "FROM `_sheetsync_rows` r LEFT JOIN `_sheetsync_cells` c "
+            "ON c.tbl = r.tbl AND c.row_id = r.row_id WHERE r.tbl = ",
             tbl, " AND r.row_id IN ", in, " GROUP BY r.row_id, r.tomb_us"));
     while (rs->next()) times[std::string(rs->getString(1))] = rs->getInt64(2);
     // Entries in feed order: by the position of each row's last change.

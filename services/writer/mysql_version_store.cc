@@ -232,8 +232,7 @@ void AddCellWrites(PooledConnection& conn, const v1::ApplyRequest& request,
   if (!cells.empty()) {
     batch.Add(absl::StrCat(
         "INSERT INTO `_sheetsync_cells` (tbl, row_id, col, val, ts_us, "
-        "event_id, "
-        "source, origin) VALUES ",
+        "event_id, source, origin) VALUES ",
         cells,
         " ON DUPLICATE KEY UPDATE val = VALUES(val), ts_us = VALUES(ts_us), "
         "event_id = VALUES(event_id), source = VALUES(source), "
@@ -478,8 +477,7 @@ v1::ReadStateResponse MysqlVersionStore::ReadStateOn(
         absl::StrCat(
             "SELECT r.row_id, r.rev, r.tomb_us, r.tomb_event, r.tomb_source, "
             "r.tomb_origin, c.col, c.val, c.ts_us, c.event_id, c.source, "
-            "c.origin "
-            "FROM `_sheetsync_rows` r LEFT JOIN `_sheetsync_cells` c "
+            "c.origin FROM `_sheetsync_rows` r LEFT JOIN `_sheetsync_cells` c "
             "ON c.tbl = r.tbl AND c.row_id = r.row_id "
             "WHERE r.tbl = ",
             tbl, " AND r.row_id IN ", InList(conn, row_ids)),
