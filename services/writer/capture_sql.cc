@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -31,7 +32,9 @@ constexpr char kNowUs[] =
     "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) + "
     "TIMESTAMPDIFF(MICROSECOND, NOW(6), SYSDATE(6)))";
 
-constexpr char kTriggerVersion[] = "5";
+// Its version is in the triggers' signature: a writer leaves a newer
+// version's triggers alone for a while (EnsureCapture).
+constexpr int kTriggerVersion = 5;
 
 uint64_t Fnv1a(absl::string_view text, uint64_t hash = 1469598103934665603ull) {
   for (unsigned char c : text) {
@@ -172,7 +175,7 @@ std::string TimestampText(const v1::Column& column, const std::string& epoch) {
 std::string CaptureSignature(const v1::TableSchema& schema) {
   // The version of the trigger text: bumping it makes every running engine
   // reinstall the triggers of every table.
-  uint64_t hash = Fnv1a(kTriggerVersion);
+  uint64_t hash = Fnv1a(absl::StrCat(kTriggerVersion));
   hash = Fnv1a(schema.table(), hash);
   hash = Fnv1a(schema.key_column(), hash);
   hash = Fnv1a(schema.key_case_sensitive() ? "bin" : "ci", Fnv1a("\x1d", hash));
@@ -180,7 +183,22 @@ std::string CaptureSignature(const v1::TableSchema& schema) {
     hash = Fnv1a(column->name(), Fnv1a("\x1f", hash));
     hash = Fnv1a(column->column_type(), Fnv1a("\x1e", hash));
   }
-  return absl::StrFormat("%08x", static_cast<uint32_t>(hash ^ (hash >> 32)));
+  return absl::StrFormat("%d.%08x", kTriggerVersion,
+                         static_cast<uint32_t>(hash ^ (hash >> 32)));
+}
+
+int CaptureSignatureVersion(absl::string_view signature) {
+  int version = 0;
+  const size_t dot = signature.find('.');
+  if (dot != absl::string_view::npos) {
+    return absl::SimpleAtoi(signature.substr(0, dot), &version) ? version : 0;
+  }
+  // Earlier writers' signatures: eight hex digits.
+  const bool hex =
+      signature.size() == 8 && absl::c_all_of(signature, [](char c) {
+        return absl::ascii_isxdigit(static_cast<unsigned char>(c));
+      });
+  return hex ? 4 : 0;
 }
 
 std::string CaptureTriggerPrefix(const std::string& table) {

@@ -12,13 +12,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "sheetsync/v1/sync.pb.h"
 
 namespace sheetsync {
 
-// Returns a short hex signature of the table's name and capturable columns.
+// Returns a short signature of the trigger text's version and the table's
+// name and capturable columns: "<version>.<hex>".
 std::string CaptureSignature(const v1::TableSchema& schema);
+
+// The trigger text's version a signature names: 4 for the bare hex of
+// earlier writers, 0 for none ('', "suspended").
+int CaptureSignatureVersion(absl::string_view signature);
 
 // Returns the prefix every capture trigger of `table` starts with.
 std::string CaptureTriggerPrefix(const std::string& table);

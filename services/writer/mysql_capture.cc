@@ -23,6 +23,8 @@ constexpr int kTriggerExists = 1359;
 // _sheetsync_tables.capture_sig of a table whose triggers were removed while
 // it could not sync.
 constexpr char kCaptureSuspended[] = "suspended";
+// How long a writer leaves the triggers of a newer version in place.
+constexpr absl::Duration kNewerTriggersKept = absl::Minutes(10);
 
 // The names of the capture triggers `table` has now, of any signature.
 std::vector<std::string> CaptureTriggers(PooledConnection& conn,
@@ -53,13 +55,25 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
   const std::string signature = CaptureSignature(schema);
   auto quote = [&conn](const std::string& text) { return Literal(conn, text); };
   try {
-    auto rs = Query(conn, absl::StrCat("SELECT capture_sig, registered_at_us "
+    auto rs = Query(conn, absl::StrCat("SELECT capture_sig, registered_at_us, "
+                                       "capture_sig_at_us "
                                        "FROM `_sheetsync_tables` WHERE tbl = ",
                                        tbl));
     if (!rs->next()) return absl::NotFoundError("table is not registered");
     const std::string installed = std::string(rs->getString(1));
     const int64_t registered_at_us = rs->getInt64(2);
+    const int64_t installed_at_us = rs->getInt64(3);
     if (installed == signature) return absl::OkStatus();
+    // A newer version's, installed lately: a rolling release, whose writers
+    // of two versions would otherwise replace each other's triggers every
+    // few seconds. Left alone for a while only: after a rollback to this
+    // version, its triggers must come back (they follow the columns).
+    if (CaptureSignatureVersion(installed) >
+            CaptureSignatureVersion(signature) &&
+        clock_.NowMicros() - installed_at_us <
+            absl::ToInt64Microseconds(kNewerTriggersKept)) {
+      return absl::OkStatus();
+    }
     // 0: another replica unregistered the table (SetTables) and this one has
     // not caught up yet; installing now would log rows stamped 0.
     if (registered_at_us == 0) {
@@ -73,18 +87,9 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
         if (e.getErrorCode() != kTriggerExists) throw;  // another replica won
       }
     }
-    // Claim the switch to the new signature; the first claim of a table
-    // logs the rows it already holds.
-    Begin(conn);
-    const int claimed = Execute(
-        conn, absl::StrCat("UPDATE `_sheetsync_tables` SET capture_sig = ",
-                           Literal(conn, signature), " WHERE tbl = ", tbl,
-                           " AND capture_sig = ", Literal(conn, installed)));
-    if (claimed == 1 && installed.empty()) {
-      Execute(conn, CaptureSnapshotSql(schema, registered_at_us, quote));
-    }
-    Commit(conn);
-
+    // The old triggers go before the claim below, and so does what is left
+    // to do after them: until the claim commits, the next load of the
+    // schema does it all again (it fails on a lock wait, a deadlock).
     for (const std::string& name : CaptureTriggers(conn, schema.table())) {
       if (!absl::EndsWith(name, signature)) DropTrigger(conn, name);
     }
@@ -98,6 +103,18 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
                                  "LOWER(row_id) WHERE tbl = ",
                                  tbl, " AND row_id <> LOWER(row_id)"));
     }
+    // Claim the switch to the new signature; the first claim of a table
+    // logs the rows it already holds.
+    Begin(conn);
+    const int claimed = Execute(
+        conn, absl::StrCat("UPDATE `_sheetsync_tables` SET capture_sig = ",
+                           Literal(conn, signature), ", capture_sig_at_us = ",
+                           clock_.NowMicros(), " WHERE tbl = ", tbl,
+                           " AND capture_sig = ", Literal(conn, installed)));
+    if (claimed == 1 && installed.empty()) {
+      Execute(conn, CaptureSnapshotSql(schema, registered_at_us, quote));
+    }
+    Commit(conn);
   } catch (const sql::SQLException& e) {
     RollbackQuietly(conn);
     return MysqlErrorStatus(e, conn, "installing the capture triggers");

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -25,6 +26,7 @@ namespace {
 constexpr absl::Duration kAcquireWait = absl::Seconds(5);
 constexpr int kCantDropFieldOrKey = 1091;  // ER_CANT_DROP_FIELD_OR_KEY
 constexpr int kDuplicateKeyName = 1061;    // ER_DUP_KEYNAME
+constexpr int kDuplicateFieldName = 1060;  // ER_DUP_FIELDNAME
 
 constexpr const char* kMigrations[] = {
     "CREATE TABLE IF NOT EXISTS `_sheetsync_tables` ("
@@ -34,7 +36,8 @@ constexpr const char* kMigrations[] = {
     " pruned_horizon_us BIGINT NOT NULL DEFAULT 0,"
     " next_seq BIGINT NOT NULL DEFAULT 0,"    // last feed position handed out
     " pruned_seq BIGINT NOT NULL DEFAULT 0,"  // feed positions <= it are gone
-    " capture_sig VARCHAR(16) NOT NULL DEFAULT ''"
+    " capture_sig VARCHAR(16) NOT NULL DEFAULT '',"
+    " capture_sig_at_us BIGINT NOT NULL DEFAULT 0"  // when it was installed
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
     "CREATE TABLE IF NOT EXISTS `_sheetsync_rows` ("
     " tbl VARCHAR(64) NOT NULL,"
@@ -104,11 +107,46 @@ bool HasIndex(PooledConnection& conn, const char* table, const char* index) {
   return rs->next();
 }
 
-// Brings the indexes of tables earlier versions created up to date.
-// Dropped: `unsequenced (tbl, seq, id)` repeated by_seq, to which InnoDB
-// appends the primary key anyway (an index entry less per commit). Added:
-// the capture's `by_row`, which every commit that writes user-table rows
-// reads (ApplyOnce's check for SQL edits not merged yet).
+bool HasColumn(PooledConnection& conn, const char* table, const char* column) {
+  auto rs = Query(
+      conn, absl::StrCat("SELECT 1 FROM information_schema.COLUMNS WHERE "
+                         "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '",
+                         table, "' AND COLUMN_NAME = '", column, "' LIMIT 1"));
+  return rs->next();
+}
+
+// Whether a key column of `collation` (in `charset`) tells 'A' from 'a',
+// as the server compares them: no name tells it for all (MySQL's
+// utf8mb4_ja_0900_as_cs_ks does, its utf8mb4_cs_0900_ai_ci, Czech, does
+// not). No collation: not text (binary key columns are refused anyway).
+bool TellsCaseApart(PooledConnection& conn, const std::string& charset,
+                    const std::string& collation) {
+  auto name = [](const std::string& text) {
+    return !text.empty() && absl::c_all_of(text, [](char c) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+  };
+  if (collation.empty()) return true;
+  if (name(charset) && name(collation)) {
+    try {
+      auto rs = Query(
+          conn, absl::StrCat("SELECT CONVERT('A' USING ", charset, ") COLLATE ",
+                             collation, " = CONVERT('a' USING ", charset,
+                             ") COLLATE ", collation));
+      if (rs->next()) return rs->getInt(1) == 0;
+    } catch (const sql::SQLException&) {
+      // By the name below.
+    }
+  }
+  return absl::EndsWith(collation, "_bin") || absl::EndsWith(collation, "_cs");
+}
+
+// Brings the tables earlier versions created up to date. Added:
+// `_sheetsync_tables.capture_sig_at_us` (EnsureCapture). Dropped: `unsequenced
+// (tbl, seq, id)` repeated by_seq, to which InnoDB appends the primary key
+// anyway (an index entry less per commit). Added: the capture's `by_row`, which
+// every commit that writes user-table rows reads (ApplyOnce's check for SQL
+// edits not merged yet).
 void MigrateIndexes(PooledConnection& conn) {
   if (HasIndex(conn, "_sheetsync_changelog", "unsequenced")) {
     try {
@@ -117,6 +155,15 @@ void MigrateIndexes(PooledConnection& conn) {
     } catch (const sql::SQLException& e) {
       // Another writer starting at the same time dropped it first.
       if (e.getErrorCode() != kCantDropFieldOrKey) throw;
+    }
+  }
+  if (!HasColumn(conn, "_sheetsync_tables", "capture_sig_at_us")) {
+    try {
+      Execute(conn,
+              "ALTER TABLE `_sheetsync_tables` ADD COLUMN capture_sig_at_us "
+              "BIGINT NOT NULL DEFAULT 0");
+    } catch (const sql::SQLException& e) {
+      if (e.getErrorCode() != kDuplicateFieldName) throw;  // added meanwhile
     }
   }
   if (!HasIndex(conn, "_sheetsync_capture", "by_row")) {
@@ -444,13 +491,14 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::ReadSchema(
           "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, "
           "COLUMN_DEFAULT, EXTRA, CHARACTER_MAXIMUM_LENGTH, "
           "CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, "
-          "COLUMN_KEY, COLLATION_NAME, (SELECT s.MAXLEN FROM "
+          "COLUMN_KEY, COLLATION_NAME, CHARACTER_SET_NAME, (SELECT s.MAXLEN "
+          "FROM "
           "information_schema.CHARACTER_SETS s WHERE s.CHARACTER_SET_NAME = "
           "COLUMNS.CHARACTER_SET_NAME) AS MAXLEN "
           "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
           "AND TABLE_NAME = ",
           Literal(conn, registration.table), " ORDER BY ORDINAL_POSITION"));
-  std::string key_column_key;
+  std::string key_column_key, key_charset, key_collation;
   int primary_columns = 0;
   while (rs->next()) {
     *schema.add_columns() = ReadColumn(*rs);
@@ -458,17 +506,14 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::ReadSchema(
     if (column_key == "PRI") ++primary_columns;
     if (schema.columns().rbegin()->name() == registration.key_column) {
       key_column_key = column_key;
-      // "_cs" only as the last part: MySQL's Czech collations
-      // (utf8mb4_cs_0900_ai_ci) do not tell case apart. (Binary key columns
-      // are refused at registration.)
-      const std::string collation =
-          rs->isNull("COLLATION_NAME")
-              ? ""
-              : std::string(rs->getString("COLLATION_NAME"));
-      schema.set_key_case_sensitive(absl::EndsWith(collation, "_bin") ||
-                                    absl::EndsWith(collation, "_cs"));
+      if (!rs->isNull("COLLATION_NAME")) {
+        key_charset = std::string(rs->getString("CHARACTER_SET_NAME"));
+        key_collation = std::string(rs->getString("COLLATION_NAME"));
+      }
     }
   }
+  schema.set_key_case_sensitive(
+      TellsCaseApart(conn, key_charset, key_collation));
   if (schema.columns().empty()) {
     return absl::NotFoundError(absl::StrCat(
         "table `", registration.table, "` does not exist in the database"));

@@ -480,7 +480,9 @@ TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
 // An SQL edit of an upper-case key that triggers of an earlier version
 // logged as stored ('ABC…'), waiting to be merged when the writer installs
 // this version's triggers: the writer lower-cases it, so the check above
-// still finds it and an older sheet edit does not write over it.
+// still finds it and an older sheet edit does not write over it. And which
+// triggers a writer replaces: earlier versions', and a newer version's only
+// some time after they were installed.
 TEST_F(FeedTest, AnEditLoggedByEarlierTriggersIsFoundAfterTheUpgrade) {
   StartStack({}, {"--capture_interval=1h"});
   constexpr char kH[] = "30000000-0000-4000-8000-0000000000ac";
@@ -497,21 +499,37 @@ TEST_F(FeedTest, AnEditLoggedByEarlierTriggersIsFoundAfterTheUpgrade) {
       upper, "', ", now - 10'000'000,
       ", NULL, '{\"name\": \"sql row\", \"email\": null, \"score\": "
       "\"8\"}')"));
-  // The writer finds the triggers of another signature and installs its own
-  // when it next loads the table's schema (every 5 s).
-  Sql("UPDATE _sheetsync_tables SET capture_sig = 'earlier' WHERE tbl = "
-      "'users'");
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (*sql_->QueryValue("SELECT capture_sig FROM _sheetsync_tables WHERE "
-                           "tbl = 'users'") == "earlier" &&
-         absl::Now() < deadline) {
-    ASSERT_TRUE(api_->Get("/v1/changes?table=users").ok());
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  ASSERT_NE(
-      *sql_->QueryValue(
-          "SELECT capture_sig FROM _sheetsync_tables WHERE tbl = 'users'"),
-      "earlier");
+  // The writer checks the table's triggers when it loads its schema (every
+  // 5 s, on use).
+  auto installed = [&] {
+    return sql_
+        ->QueryValue(
+            "SELECT capture_sig FROM _sheetsync_tables WHERE tbl = 'users'")
+        ->value_or("");
+  };
+  auto install = [&](const std::string& signature, int64_t at_us) {
+    Sql(absl::StrCat("UPDATE _sheetsync_tables SET capture_sig = '", signature,
+                     "', capture_sig_at_us = ", at_us, " WHERE tbl = 'users'"));
+  };
+  auto use_while = [&](const std::string& signature, absl::Duration d) {
+    const absl::Time deadline = absl::Now() + d;
+    while (installed() == signature && absl::Now() < deadline) {
+      ASSERT_TRUE(api_->Get("/v1/changes?table=users").ok());
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  };
+  // A newer version's, installed a moment ago (a rolling release): left.
+  install("6.0badf00d", absl::ToUnixMicros(absl::Now()));
+  use_while("6.0badf00d", absl::Seconds(11));
+  EXPECT_EQ(installed(), "6.0badf00d");
+  // Installed an hour ago (rolled back since): replaced.
+  install("6.0badf00d", absl::ToUnixMicros(absl::Now() - absl::Hours(1)));
+  use_while("6.0badf00d", absl::Seconds(20));
+  EXPECT_NE(installed(), "6.0badf00d");
+  // An earlier version's (eight hex digits): replaced.
+  install("1a2b3c4d", absl::ToUnixMicros(absl::Now()));
+  use_while("1a2b3c4d", absl::Seconds(20));
+  ASSERT_NE(installed(), "1a2b3c4d");
 
   auto r = api_->Edits(EditsBody("users", {{"u-1",
                                             kH,

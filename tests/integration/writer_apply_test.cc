@@ -496,8 +496,9 @@ TEST_F(WriterApplyTest, APendingEditOfAnotherColumnLeavesARevConflictOne) {
 
 // Last: it restarts the writer. An index earlier versions created on the
 // change log (`unsequenced`, the same as by_seq) is dropped when the writer
-// migrates at start; by_seq stays. The capture's by_row, which earlier
-// versions lacked, is added.
+// migrates at start; by_seq stays. The capture's by_row and
+// _sheetsync_tables.capture_sig_at_us, which earlier versions lacked, are
+// added.
 TEST_F(WriterApplyTest, StartMigratesTheIndexesOfEarlierVersions) {
   auto session = MysqlSession::Connect(*config_, db_->name());
   ASSERT_TRUE(session.ok()) << session.status();
@@ -507,6 +508,10 @@ TEST_F(WriterApplyTest, StartMigratesTheIndexesOfEarlierVersions) {
                   .ok());
   ASSERT_TRUE((*session)
                   ->Execute("ALTER TABLE _sheetsync_capture DROP KEY by_row")
+                  .ok());
+  ASSERT_TRUE((*session)
+                  ->Execute("ALTER TABLE _sheetsync_tables DROP COLUMN "
+                            "capture_sig_at_us")
                   .ok());
   auto indexes = [&](const std::string& table) {
     auto rows = (*session)->Query(absl::StrCat(
@@ -529,6 +534,12 @@ TEST_F(WriterApplyTest, StartMigratesTheIndexesOfEarlierVersions) {
   EXPECT_THAT(indexes("_sheetsync_capture"),
               ElementsAre(ElementsAre("by_row"), ElementsAre("by_table"),
                           ElementsAre("PRIMARY")));
+  auto column = (*session)->Query(
+      "SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE "
+      "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_sheetsync_tables' AND "
+      "COLUMN_NAME = 'capture_sig_at_us'");
+  ASSERT_TRUE(column.ok()) << column.status();
+  EXPECT_THAT(*column, ElementsAre(ElementsAre("0")));
 }
 
 }  // namespace

@@ -48,6 +48,17 @@ TEST(CapturedChangeTest, RowsThatCannotSyncNameTheirReason) {
 }
 
 }  // namespace
+// A signature names the trigger text's version, so that a writer can tell
+// a newer writer's triggers.
+TEST(CaptureSignatureTest, NamesTheTriggersVersion) {
+  const std::string signature = CaptureSignature(test::UsersSchema());
+  EXPECT_EQ(CaptureSignatureVersion(signature), 5) << signature;
+  EXPECT_EQ(CaptureSignatureVersion("6.0badf00d"), 6);
+  EXPECT_EQ(CaptureSignatureVersion("1a2b3c4d"), 4);  // earlier writers'
+  EXPECT_EQ(CaptureSignatureVersion(""), 0);
+  EXPECT_EQ(CaptureSignatureVersion("suspended"), 0);
+}
+
 // Deletes and leases name rows by primary key only: a statement planned as a
 // scan would wait for rows other transactions hold (feed_test has the stall).
 TEST(CapturedRowsSqlTest, TouchOnlyTheGivenIdsByPrimaryKey) {
