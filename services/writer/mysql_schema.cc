@@ -99,20 +99,24 @@ constexpr const char* kMigrations[] = {
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 };
 
-bool HasIndex(PooledConnection& conn, const char* table, const char* index) {
+// Whether information_schema.<view> has a row for `table` whose `field` is
+// `name`.
+bool InformationSchemaHas(PooledConnection& conn, const char* view,
+                          const char* field, const char* table,
+                          const char* name) {
   auto rs = Query(
-      conn, absl::StrCat("SELECT 1 FROM information_schema.STATISTICS WHERE "
-                         "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '",
-                         table, "' AND INDEX_NAME = '", index, "' LIMIT 1"));
+      conn, absl::StrCat("SELECT 1 FROM information_schema.", view,
+                         " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '",
+                         table, "' AND ", field, " = '", name, "' LIMIT 1"));
   return rs->next();
 }
 
+bool HasIndex(PooledConnection& conn, const char* table, const char* index) {
+  return InformationSchemaHas(conn, "STATISTICS", "INDEX_NAME", table, index);
+}
+
 bool HasColumn(PooledConnection& conn, const char* table, const char* column) {
-  auto rs = Query(
-      conn, absl::StrCat("SELECT 1 FROM information_schema.COLUMNS WHERE "
-                         "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '",
-                         table, "' AND COLUMN_NAME = '", column, "' LIMIT 1"));
-  return rs->next();
+  return InformationSchemaHas(conn, "COLUMNS", "COLUMN_NAME", table, column);
 }
 
 // Whether a key column of `collation` (in `charset`) tells 'A' from 'a',
