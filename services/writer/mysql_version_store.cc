@@ -250,21 +250,21 @@ void AddCellWrites(PooledConnection& conn, const v1::ApplyRequest& request,
   }
 }
 
-// A user-table row a plan writes, and the columns it sets (none: the whole
-// row, deleted or replaced).
+// A user-table row a plan writes: the columns its statement sets (none for
+// a delete), and whether it writes the whole row (deleted or replaced).
 struct WrittenRow {
   std::string row_id;
   ColumnList columns;
+  bool whole = false;
 };
 
 // What `row` writes to the user table (nullopt: nothing).
 std::optional<WrittenRow> WrittenRowOf(const v1::RowWrite& row,
                                        const v1::TableSchema& schema) {
-  if (row.delete_row()) return WrittenRow{row.row_id(), {}};
+  if (row.delete_row()) return WrittenRow{row.row_id(), {}, true};
   ColumnList columns = ColumnsToWrite(row, schema);
   if (columns.empty()) return std::nullopt;
-  return WrittenRow{row.row_id(),
-                    row.replace_row() ? ColumnList() : std::move(columns)};
+  return WrittenRow{row.row_id(), std::move(columns), row.replace_row()};
 }
 
 // Whether a pending SQL edit among `response`'s would make the check below
@@ -280,7 +280,7 @@ bool HeldBackByPendingEdits(const v1::ApplyRequest& request,
       if (row.row_id() != change.row_id()) continue;
       std::optional<WrittenRow> written = WrittenRowOf(row, schema);
       if (!written.has_value()) continue;
-      if (change.deleted() || written->columns.empty()) return true;
+      if (change.deleted() || written->whole) return true;
       for (const std::string& column : written->columns) {
         if (change.cells().contains(column)) return true;
       }
@@ -297,7 +297,7 @@ std::string PendingCaptureSql(PooledConnection& conn, const std::string& tbl,
   for (const WrittenRow& row : written) {
     std::string condition =
         absl::StrCat("row_id = ", Literal(conn, row.row_id));
-    if (!row.columns.empty()) {
+    if (!row.whole) {
       std::vector<std::string> names;
       for (const std::string& name : row.columns)
         names.push_back(Literal(conn, name));
@@ -340,15 +340,12 @@ void AddUserTableWrites(PooledConnection& conn, const v1::ApplyRequest& request,
   for (const v1::RowWrite& row : request.rows()) {
     std::optional<WrittenRow> row_written = WrittenRowOf(row, schema);
     if (!row_written.has_value()) continue;
+    written.push_back(*std::move(row_written));
     if (row.delete_row()) {
       deletes.push_back(row.row_id());
-      written.push_back(*std::move(row_written));
       continue;
     }
-    // A replaced row is written whole, but still by its columns.
-    const ColumnList columns =
-        row.replace_row() ? ColumnsToWrite(row, schema) : row_written->columns;
-    written.push_back(*std::move(row_written));
+    const ColumnList& columns = written.back().columns;
     Upsert& upsert = upserts[columns];
     if (upsert.inserted.empty()) {
       upsert.inserted = columns;
