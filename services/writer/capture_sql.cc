@@ -142,14 +142,19 @@ std::string LogInsert(const v1::TableSchema& schema, const Quote& quote,
   return sql;
 }
 
+std::string TriggerName(const std::string& table, const char* kind,
+                        const std::string& signature) {
+  return absl::StrCat(CaptureTriggerPrefix(table), kind, "_", signature);
+}
+
 std::string Trigger(const v1::TableSchema& schema, const std::string& signature,
                     const char* kind, const char* event, const std::string& body) {
-  return absl::StrCat("CREATE TRIGGER ",
-                      QuoteIdentifier(absl::StrCat(
-                          CaptureTriggerPrefix(schema.table()), kind, "_", signature)),
-                      " AFTER ", event, " ON ", QuoteIdentifier(schema.table()),
-                      " FOR EACH ROW BEGIN IF @sheetsync_writer IS NULL THEN ",
-                      body, " END IF; END");
+  return absl::StrCat(
+      "CREATE TRIGGER ",
+      QuoteIdentifier(TriggerName(schema.table(), kind, signature)), " AFTER ",
+      event, " ON ", QuoteIdentifier(schema.table()),
+      " FOR EACH ROW BEGIN IF @sheetsync_writer IS NULL THEN ", body,
+      " END IF; END");
 }
 
 // Formats epoch seconds ("1764082869.123000") as the TIMESTAMP column's
@@ -204,6 +209,13 @@ int CaptureSignatureVersion(absl::string_view signature) {
 std::string CaptureTriggerPrefix(const std::string& table) {
   const uint64_t hash = Fnv1a(table);
   return absl::StrFormat("_ss_%08x_", static_cast<uint32_t>(hash ^ (hash >> 32)));
+}
+
+std::vector<std::string> CaptureTriggerNames(const std::string& table,
+                                             const std::string& signature) {
+  return {TriggerName(table, "i", signature),
+          TriggerName(table, "u", signature),
+          TriggerName(table, "d", signature)};
 }
 
 std::vector<std::string> CaptureTriggerSql(const v1::TableSchema& schema,

@@ -29,6 +29,10 @@ int CaptureSignatureVersion(absl::string_view signature);
 // Returns the prefix every capture trigger of `table` starts with.
 std::string CaptureTriggerPrefix(const std::string& table);
 
+// Returns the names of `table`'s capture triggers with `signature` (of its
+// INSERT, UPDATE and DELETE triggers, which CaptureTriggerSql creates).
+std::vector<std::string> CaptureTriggerNames(const std::string& table,
+                                             const std::string& signature);
 // Returns CREATE TRIGGER statements for the schema, named with `signature`.
 // `quote` turns text into an SQL string literal.
 std::vector<std::string> CaptureTriggerSql(

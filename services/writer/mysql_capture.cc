@@ -1,5 +1,6 @@
 // MysqlVersionStore: capture of direct MySQL edits and retention.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,34 +50,57 @@ void DropTrigger(PooledConnection& conn, const std::string& name) {
 
 }  // namespace
 
+std::optional<MysqlVersionStore::CaptureRecord>
+MysqlVersionStore::ReadCaptureRecord(PooledConnection& conn,
+                                     const std::string& table) {
+  auto rs = Query(conn, absl::StrCat("SELECT capture_sig, registered_at_us, "
+                                     "capture_sig_at_us "
+                                     "FROM `_sheetsync_tables` WHERE tbl = ",
+                                     Literal(conn, table)));
+  if (!rs->next()) return std::nullopt;
+  return CaptureRecord{std::string(rs->getString(1)), rs->getInt64(2),
+                       rs->getInt64(3)};
+}
+
+bool MysqlVersionStore::CaptureInPlace(PooledConnection& conn,
+                                       const v1::TableSchema& schema,
+                                       const CaptureRecord& record) {
+  const std::string signature = CaptureSignature(schema);
+  if (record.signature == signature) {
+    // Said to be installed, and there: a table swapped for a copy (RENAME
+    // TABLE, as online schema change tools do) or dropped and created again
+    // has none, and a replica of an earlier version may have left its own.
+    std::vector<std::string> names = CaptureTriggers(conn, schema.table());
+    std::vector<std::string> mine =
+        CaptureTriggerNames(schema.table(), signature);
+    absl::c_sort(names);
+    absl::c_sort(mine);
+    return names == mine;
+  }
+  // A newer version's, installed lately: a rolling release, whose writers
+  // of two versions would otherwise replace each other's triggers every
+  // few seconds. Left alone for a while only: after a rollback to this
+  // version, its triggers must come back (they follow the columns).
+  return CaptureSignatureVersion(record.signature) >
+             CaptureSignatureVersion(signature) &&
+         clock_.NowMicros() - record.installed_at_us <
+             absl::ToInt64Microseconds(kNewerTriggersKept);
+}
+
 absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
                                               const v1::TableSchema& schema) {
   const std::string tbl = Literal(conn, schema.table());
   const std::string signature = CaptureSignature(schema);
   auto quote = [&conn](const std::string& text) { return Literal(conn, text); };
   try {
-    auto rs = Query(conn, absl::StrCat("SELECT capture_sig, registered_at_us, "
-                                       "capture_sig_at_us "
-                                       "FROM `_sheetsync_tables` WHERE tbl = ",
-                                       tbl));
-    if (!rs->next()) return absl::NotFoundError("table is not registered");
-    const std::string installed = std::string(rs->getString(1));
-    const int64_t registered_at_us = rs->getInt64(2);
-    const int64_t installed_at_us = rs->getInt64(3);
-    if (installed == signature) return absl::OkStatus();
-    // A newer version's, installed lately: a rolling release, whose writers
-    // of two versions would otherwise replace each other's triggers every
-    // few seconds. Left alone for a while only: after a rollback to this
-    // version, its triggers must come back (they follow the columns).
-    if (CaptureSignatureVersion(installed) >
-            CaptureSignatureVersion(signature) &&
-        clock_.NowMicros() - installed_at_us <
-            absl::ToInt64Microseconds(kNewerTriggersKept)) {
-      return absl::OkStatus();
-    }
+    const std::optional<CaptureRecord> record =
+        ReadCaptureRecord(conn, schema.table());
+    if (!record.has_value())
+      return absl::NotFoundError("table is not registered");
+    if (CaptureInPlace(conn, schema, *record)) return absl::OkStatus();
     // 0: another replica unregistered the table (SetTables) and this one has
     // not caught up yet; installing now would log rows stamped 0.
-    if (registered_at_us == 0) {
+    if (record->registered_at_us == 0) {
       return absl::NotFoundError("table is not registered");
     }
 
@@ -84,7 +108,7 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
       try {
         Execute(conn, ddl);
       } catch (const sql::SQLException& e) {
-        if (e.getErrorCode() != kTriggerExists) throw;  // another replica won
+        if (e.getErrorCode() != kTriggerExists) throw;  // left by a crash
       }
     }
     // The old triggers go before the claim below, and so does what is left
@@ -107,12 +131,14 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
     // logs the rows it already holds.
     Begin(conn);
     const int claimed = Execute(
-        conn, absl::StrCat("UPDATE `_sheetsync_tables` SET capture_sig = ",
-                           Literal(conn, signature), ", capture_sig_at_us = ",
-                           clock_.NowMicros(), " WHERE tbl = ", tbl,
-                           " AND capture_sig = ", Literal(conn, installed)));
-    if (claimed == 1 && installed.empty()) {
-      Execute(conn, CaptureSnapshotSql(schema, registered_at_us, quote));
+        conn,
+        absl::StrCat("UPDATE `_sheetsync_tables` SET capture_sig = ",
+                     Literal(conn, signature), ", capture_sig_at_us = ",
+                     clock_.NowMicros(), " WHERE tbl = ", tbl,
+                     " AND capture_sig = ", Literal(conn, record->signature)));
+    if (claimed == 1 && record->signature.empty()) {
+      Execute(conn,
+              CaptureSnapshotSql(schema, record->registered_at_us, quote));
     }
     Commit(conn);
   } catch (const sql::SQLException& e) {

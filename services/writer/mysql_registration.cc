@@ -96,6 +96,8 @@ absl::Status MysqlVersionStore::RegisterTables(
 void MysqlVersionStore::StopCapture(PooledConnection& conn,
                                     const std::string& table) {
   const std::string tbl = Literal(conn, table);
+  NamedLock lock(conn, CaptureLockName(table),
+                 pool_.config().lock_wait_timeout_seconds);
   DropCaptureTriggers(conn, table);
   Execute(conn,
           absl::StrCat("DELETE FROM `_sheetsync_capture` WHERE tbl = ", tbl));

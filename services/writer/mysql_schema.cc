@@ -467,21 +467,32 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::Discover(
         absl::StrCat("table `", table, "` is not registered for sync"));
   }
   ASSIGN_OR_RETURN(PooledConnection conn, pool_.Acquire(kAcquireWait));
-  absl::StatusOr<v1::TableSchema> schema;
   try {
+    absl::StatusOr<v1::TableSchema> schema = ReadSchema(conn, *registration);
+    if (schema.ok()) {
+      const std::optional<CaptureRecord> record =
+          ReadCaptureRecord(conn, table);
+      if (record.has_value() && CaptureInPlace(conn, *schema, *record)) {
+        return schema;
+      }
+    }
+    // The triggers change: one replica at a time, for the columns as they
+    // are once it holds the lock.
+    NamedLock lock(conn, CaptureLockName(table),
+                   pool_.config().lock_wait_timeout_seconds);
     schema = ReadSchema(conn, *registration);
+    if (absl::IsFailedPrecondition(schema.status())) {
+      // It cannot sync (its key column was renamed, dropped, lost its UNIQUE
+      // index): triggers naming a column that is gone would fail every SQL
+      // write to the table, so they go until it can sync again.
+      RETURN_IF_ERROR(SuspendCapture(conn, table));
+    }
+    if (!schema.ok()) return schema.status();
+    RETURN_IF_ERROR(EnsureCapture(conn, *schema));
+    return schema;
   } catch (const sql::SQLException& e) {
     return MysqlErrorStatus(e, conn, "reading the table's columns");
   }
-  if (absl::IsFailedPrecondition(schema.status())) {
-    // It cannot sync (its key column was renamed, dropped, lost its UNIQUE
-    // index): triggers naming a column that is gone would fail every SQL
-    // write to the table, so they go until it can sync again.
-    RETURN_IF_ERROR(SuspendCapture(conn, table));
-  }
-  if (!schema.ok()) return schema.status();
-  RETURN_IF_ERROR(EnsureCapture(conn, *schema));
-  return schema;
 }
 
 absl::StatusOr<v1::TableSchema> MysqlVersionStore::ReadSchema(

@@ -104,9 +104,33 @@ class MysqlVersionStore final : public VersionStore {
   // Removes the capture triggers of a table that cannot sync (they may name
   // a column that is gone, which fails every write to the table).
   absl::Status SuspendCapture(PooledConnection& conn, const std::string& table);
-  // Installs the capture triggers for the schema when its signature changed,
+  // What _sheetsync_tables says of a table's capture triggers.
+  struct CaptureRecord {
+    std::string signature;         // '' never installed, "suspended" removed
+    int64_t registered_at_us = 0;  // 0: unregistered
+    int64_t installed_at_us = 0;
+  };
+  // Returns nullopt for a table never registered. Throws sql::SQLException.
+  std::optional<CaptureRecord> ReadCaptureRecord(PooledConnection& conn,
+                                                 const std::string& table);
+  // Whether the table's triggers need no change for `schema`: they are its
+  // own, all of them and no others, or a newer version's, installed lately.
+  // Throws sql::SQLException.
+  bool CaptureInPlace(PooledConnection& conn, const v1::TableSchema& schema,
+                      const CaptureRecord& record);
+  // Replicas change a table's capture triggers one at a time, holding this
+  // named lock and with its columns read under it: two that installed
+  // different signatures at once would each drop the other's, and the one
+  // that claimed last would leave the table with none, while
+  // _sheetsync_tables said they were there. Waited for as long as for any
+  // lock (MysqlConfig::lock_wait_timeout_seconds).
+  static std::string CaptureLockName(const std::string& table) {
+    return "capture." + table;
+  }
+  // Installs the capture triggers for the schema unless they are in place,
   // then drops the old ones; on first registration also logs the existing
-  // rows as MYSQL inserts stamped with the registration time.
+  // rows as MYSQL inserts stamped with the registration time. Called with
+  // the capture lock held.
   absl::Status EnsureCapture(PooledConnection& conn,
                              const v1::TableSchema& schema);
   // Hands out feed positions to committed change-log entries, in the order

@@ -98,4 +98,26 @@ int64_t QueryInt(PooledConnection& conn, const std::string& sql) {
   return rs->next() && !rs->isNull(1) ? rs->getInt64(1) : 0;
 }
 
+NamedLock::NamedLock(PooledConnection& conn, absl::string_view name,
+                     int timeout_s)
+    : conn_(conn),
+      // At most 64 characters (MySQL's limit): "sheetsync." and 40 hex.
+      name_(absl::StrCat("CONCAT('sheetsync.', SHA1(CONCAT(DATABASE(), '.', ",
+                         Literal(conn, name), ")))")) {
+  // 1: taken; 0: timed out; NULL: an error (killed).
+  if (QueryInt(conn_, absl::StrCat("SELECT GET_LOCK(", name_, ", ", timeout_s,
+                                   ")")) != 1) {
+    throw sql::SQLException(
+        absl::StrCat("timed out waiting for the lock ", name), "HY000", 1205);
+  }
+}
+
+NamedLock::~NamedLock() {
+  try {
+    Execute(conn_, absl::StrCat("DO RELEASE_LOCK(", name_, ")"));
+  } catch (const sql::SQLException&) {
+    conn_.Discard();  // its session, and the lock, end with it
+  }
+}
+
 }  // namespace sheetsync

@@ -58,6 +58,24 @@ void Commit(PooledConnection& conn);
 // NULL). Throws like Query().
 int64_t QueryInt(PooledConnection& conn, const std::string& sql);
 
+// Holds one of MySQL's named locks (GET_LOCK) on `conn` for as long as it
+// lives: a lock between sessions that no table row stands for. The name is
+// hashed with the database's name, so it is the database's own. Throws
+// sql::SQLException when taking it fails, and a lock-wait timeout (1205)
+// when another session holds it longer than `timeout_s`. Releasing it
+// cannot fail: a connection that cannot release is discarded, which does.
+class NamedLock {
+ public:
+  NamedLock(PooledConnection& conn, absl::string_view name, int timeout_s);
+  ~NamedLock();
+  NamedLock(const NamedLock&) = delete;
+  NamedLock& operator=(const NamedLock&) = delete;
+
+ private:
+  PooledConnection& conn_;
+  std::string name_;  // an SQL expression
+};
+
 // Statements sent to MySQL together, in one round trip (the pool's
 // connections allow multi-statements). MySQL runs them in order and stops at
 // the first that fails. Not thread-safe; use once.

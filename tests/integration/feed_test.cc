@@ -162,6 +162,41 @@ TEST_F(FeedTest, ExistingRowsAndSqlEditsAppearAsMysqlWithin2s) {
   EXPECT_EQ(Str(ahead->json, {"error", "code"}), "cursor_expired");
 }
 
+// A table swapped for a copy (RENAME TABLE, as online schema change tools
+// do; or dropped and created again) leaves its triggers behind, while
+// _sheetsync_tables still names them as installed: the writer sees that they
+// are gone and puts them back.
+TEST_F(FeedTest, TriggersLostWithTheTableComeBack) {
+  StartStack();
+  Reader reader;
+  reader.Pull(*api_);  // the table is loaded and its triggers installed
+  auto triggers = [&] {
+    return sql_
+        ->QueryValue(
+            "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE "
+            "TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = 'users'")
+        ->value_or("");
+  };
+  ASSERT_EQ(triggers(), "3");
+  Sql("CREATE TABLE users_copy LIKE users");
+  Sql("RENAME TABLE users TO users_old, users_copy TO users");
+  Sql("DROP TABLE users_old");
+  ASSERT_EQ(triggers(), "0");
+  // The writer checks them on every maintenance pass (every 2 s).
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (triggers() != "3" && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(triggers(), "3");
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA,
+                   "', 'swapped', NULL, 3)"));
+  ASSERT_TRUE(Within2s([&] {
+    reader.Pull(*api_);
+    return reader.copy.count(kA) > 0;
+  }));
+  EXPECT_EQ(reader.copy, TableCopy());
+}
+
 // What MySQL holds is what the sheet gets: edits that change only case,
 // accents or trailing spaces (equal under the table's _ci collation) are
 // captured, and REPLACE, which runs as a delete and an insert of the same key

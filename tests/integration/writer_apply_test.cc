@@ -542,5 +542,46 @@ TEST_F(WriterApplyTest, StartMigratesTheIndexesOfEarlierVersions) {
   EXPECT_THAT(*column, ElementsAre(ElementsAre("0")));
 }
 
+// Replicas change a table's capture triggers one at a time, under a named
+// lock: two installing different signatures at once would each drop the
+// other's. A replica that finds them missing waits for the lock (as long as
+// for any lock, 5 s, and then tries again on its next pass) before it puts
+// them back.
+TEST_F(WriterApplyTest, TriggersChangeOnlyUnderTheCaptureLock) {
+  auto session = MysqlSession::Connect(*config_, db_->name());
+  ASSERT_TRUE(session.ok()) << session.status();
+  auto triggers = [&] {
+    return (*session)
+        ->QueryValue(
+            "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE "
+            "TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = 'users'")
+        ->value_or("");
+  };
+  CountedStore first;
+  ASSERT_TRUE(first.store.DescribeTable("users").ok());
+  ASSERT_EQ(triggers(), "3");
+  ASSERT_EQ((*session)
+                ->QueryValue("SELECT GET_LOCK(CONCAT('sheetsync.', "
+                             "SHA1(CONCAT(DATABASE(), '.capture.users'))), 0)")
+                ->value_or(""),
+            "1");
+  auto names = (*session)->Query(
+      "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE "
+      "TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE = 'users'");
+  ASSERT_TRUE(names.ok()) << names.status();
+  for (const SqlRow& name : *names) {
+    ASSERT_TRUE((*session)
+                    ->Execute(absl::StrCat("DROP TRIGGER `", *name[0], "`"))
+                    .ok());
+  }
+  CountedStore second;
+  absl::StatusOr<v1::TableSchema> waited = second.store.DescribeTable("users");
+  EXPECT_TRUE(absl::IsAborted(waited.status())) << waited.status();
+  EXPECT_EQ(triggers(), "0");
+  ASSERT_TRUE((*session)->Execute("DO RELEASE_ALL_LOCKS()").ok());
+  EXPECT_TRUE(second.store.DescribeTable("users").ok());
+  EXPECT_EQ(triggers(), "3");
+}
+
 }  // namespace
 }  // namespace sheetsync::test
