@@ -168,8 +168,11 @@ function flush_(/** @type {Ctx} */ ctx) {
       noteError_(ctx, 'Sending edits failed: ' + out.message + (out.kind === 'retry' ? ' (will retry)' : ''));
       return { sent: sent, done: false, error: out.message };
     }
-    withDocumentLock_(function () { dropQueueHead_(ctx.ss, batch.count); });
+    // The results are saved before the batch leaves the queue: a run killed in between sends
+    // it again, answered `duplicate` (and asked again), instead of reconcile taking the
+    // acknowledged cells for new edits stamped now.
     saveState_(ctx);
+    withDocumentLock_(function () { dropQueueHead_(ctx.ss, batch.count); });
     sent += batch.changes.length;
     limit = MAX_CHANGES_PER_REQUEST;
   }

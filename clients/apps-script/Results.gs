@@ -1,6 +1,7 @@
 /**
  * Results: what the gateway answered for each pushed change, applied to the synced state and
- * the sheet. Acknowledged cells become the synced state; a losing cell gets the winning value
+ * the sheet. Acknowledged cells become the synced state; a change the server had already is
+ * asked about again; a losing cell gets the winning value
  * (`current`) at once and a note naming who won (`current_versions`) and when; an edit that lost
  * to a delete removes the row; a delete that lost shows the row again; rejected values get a
  * note, a line in Status, and are not re-sent while the cell holds them — until the server
@@ -14,11 +15,14 @@
  */
 function applyResults_(/** @type {Ctx} */ ctx, /** @type {Array<Object>} */ changes, /** @type {Array<Object>} */ results, /** @type {number} */ queued) {
   const fixes = [];
+  const again = [];
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i];
     const r = results[i];
     if (r.event_id && r.event_id !== c.event_id) noteError_(ctx, 'Result ' + i + ' is for another event (' + r.event_id + ')');
-    if (r.status === 'rejected') {
+    if (r.status === 'duplicate') {
+      again.push(askAgain_(c));
+    } else if (r.status === 'rejected') {
       rejectChange_(ctx, c, r, fixes);
     } else if (c.deleted) {
       deleteResult_(ctx, c, r, fixes);
@@ -26,7 +30,26 @@ function applyResults_(/** @type {Ctx} */ ctx, /** @type {Array<Object>} */ chan
       editResult_(ctx, c, r, fixes);
     }
   }
-  if (fixes.length) withDocumentLock_(function () { applyFixes_(ctx, fixes, queued); });
+  if (fixes.length || again.length) {
+    withDocumentLock_(function () {
+      if (fixes.length) applyFixes_(ctx, fixes, queued);
+      enqueue_(ctx.ss, again);
+    });
+  }
+}
+
+/**
+ * A change answered `duplicate` was sent before (a POST whose answer was lost, a run killed
+ * before it dropped the queue): the server took it then, and its answer, perhaps a newer value
+ * that won, is lost. The synced state keeps what it had, and the change goes back into the queue
+ * (reconcile and pulls leave queued cells alone) under the next event_id after its own: the same
+ * time, and its id with "!" (the least printable character) appended, so that against every other
+ * change it ranks as the first did, and the answer is what the first would have been.
+ */
+function askAgain_(/** @type {Object} */ c) {
+  const again = JSON.parse(JSON.stringify(c));
+  again.event_id = c.event_id + '!';
+  return again;
 }
 
 /** Records the outcome of a cell edit. */

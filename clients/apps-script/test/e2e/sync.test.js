@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const { createEnv } = require('../harness/gas');
-const { closedPortUrl, queued, status } = require('../harness/fixtures');
+const { closedPortUrl, queued, status, syncedState } = require('../harness/fixtures');
 const { detectStack, sql, sqlInBackground, q, mysqlRows, http } = require('../harness/stack');
 
 const stack = detectStack();
@@ -193,6 +193,39 @@ test('a row deleted in MySQL is gone from the sheet', { skip: feedSkip }, () => 
   env.call('syncTick');
   assert.equal(rowOf(env, id), 0);
   assert.deepEqual(mysqlRows(cfg, [id]), {});
+});
+
+/** Pulls once, as a run's pull does. */
+function pullOnce(env) {
+  env.run('const ctx = newContext_(loadSettings_(), { manual: true }); ' +
+    'return withScriptLock_(ctx, 1000, function () { return pull_(ctx); });');
+}
+
+// A POST whose answer was lost (a fetch timeout, a killed run) is sent again, and the gateway
+// answers `duplicate`, which says nothing of how the first one came out. Here it lost to a newer
+// SQL write that a pull has already gone past (the cell kept the person's queued value), so
+// taking the duplicate as applied would leave the sheet and MySQL apart for good.
+test('an edit whose answer was lost, answered duplicate when sent again, still gets the winner', { skip: feedSkip }, async () => {
+  const env = connectSheet('replay');
+  const id = typeRow(env, ['Eve', 'eve@old', '5']);
+  const r = rowOf(env, id);
+  env.props.document.setProperty('sheetsync.url', await closedPortUrl());
+  env.user.edit(`C${r}`, 'eve@sheet');
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+  sql(cfg, `UPDATE users SET email = 'eve@mysql' WHERE uuid = ${q(id)}`);
+  env.props.document.setProperty('sheetsync.url', cfg.SHEETSYNC_GATEWAY_URL);
+  waitForFeed(env, id, (e) => e.cells.email === 'eve@mysql');
+  pullOnce(env);
+  assert.equal(env.sheet().getRange(`C${r}`).getValue(), 'eve@sheet', 'a queued edit keeps its cell');
+  const [edit] = queued(env);
+  const lost = http(cfg, 'POST', '/v1/edits', { spreadsheet_id: env.spreadsheet.id, table: 'users', changes: [edit] });
+  assert.equal(JSON.parse(lost.body).results[0].status, 'stale', lost.body);
+  env.call('syncNow');
+  env.call('syncNow');
+  assert.equal(mysqlRows(cfg, [id])[id].email, 'eve@mysql');
+  assert.equal(env.sheet().getRange(`C${r}`).getValue(), 'eve@mysql');
+  assert.equal(syncedState(env)[id].c.email, 'eve@mysql');
+  assert.equal(queued(env).length, 0);
 });
 
 test('two sheets and SQL writers editing at once converge: both sheets equal MySQL', { skip: feedSkip }, async () => {
