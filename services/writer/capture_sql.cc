@@ -295,12 +295,10 @@ const char* CaptureSkipReason(const absl::Status& status) {
   return "invalid_row_id";
 }
 
-absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
-                                          int64_t capture_id, char op,
-                                          const std::string& row_id,
-                                          int64_t captured_at_us,
-                                          const std::string& cols,
-                                          const std::string& vals) {
+absl::StatusOr<v1::Change> CapturedChange(
+    const v1::TableSchema& schema, int64_t capture_id, char op,
+    const std::string& row_id, int64_t captured_at_us, const std::string& cols,
+    const std::string& vals, bool known_only) {
   v1::Change change;
   ASSIGN_OR_RETURN(*change.mutable_row_id(),
                    RowIdOfStoredKey(row_id, schema.key_case_sensitive()));
@@ -348,6 +346,27 @@ absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
   if (change.cells().empty()) {  // columns added since `schema` was read?
     return absl::NotFoundError(
         "the captured edit names no column of the schema");
+  }
+  if (!known_only) {
+    // A column added since `schema` was read, beside known ones: left out,
+    // its edit would be lost.
+    auto known = [&](const std::string& name) {
+      return absl::c_any_of(schema.columns(), [&](const v1::Column& column) {
+        return column.name() == name;
+      });
+    };
+    bool unknown = false;
+    if (cols.empty()) {
+      for (const auto& [name, value] : values.fields()) unknown |= !known(name);
+    } else {
+      for (const auto& item : changed.values()) {
+        unknown |= item.has_string_value() && !known(item.string_value());
+      }
+    }
+    if (unknown) {
+      return absl::NotFoundError(
+          "the captured edit names a column the schema lacks");
+    }
   }
   return change;
 }

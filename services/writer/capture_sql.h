@@ -64,15 +64,15 @@ std::string OldestCaptureAgeSql(const std::string& tbl);
 // Returns the captured row as a change (source MYSQL). `cols` is the JSON
 // array of changed column names (or empty: all), `vals` the JSON object of
 // column texts (binary columns hex-encoded). InvalidArgument when the key is
-// not a UUID; DataLoss when the JSON does not parse; NotFound when it names
-// no column of `schema` (one added since the schema was read, or dropped
-// since the edit).
-absl::StatusOr<v1::Change> CapturedChange(const v1::TableSchema& schema,
-                                          int64_t capture_id, char op,
-                                          const std::string& row_id,
-                                          int64_t captured_at_us,
-                                          const std::string& cols,
-                                          const std::string& vals);
+// not a UUID; DataLoss when the JSON does not parse; NotFound when it names a
+// column `schema` lacks (one added since the schema was read, or dropped
+// since the edit). With `known_only` (the schema was read after the edit),
+// such columns were dropped and are left out: NotFound only when none is
+// left.
+absl::StatusOr<v1::Change> CapturedChange(
+    const v1::TableSchema& schema, int64_t capture_id, char op,
+    const std::string& row_id, int64_t captured_at_us, const std::string& cols,
+    const std::string& vals, bool known_only = false);
 
 // The reason (of sheetsync_rejected_total) a captured row that
 // CapturedChange refused with `status` is skipped for: invalid_row_id,

@@ -181,19 +181,33 @@ std::vector<std::string> MysqlVersionStore::ListTables() {
 
 namespace {
 
-// The captured edit at `rs`'s row (id, op, row_id, captured_at_us, cols,
-// vals) as a change, or why it cannot sync.
-std::pair<int64_t, absl::StatusOr<v1::Change>> DecodeCaptured(
-    const v1::TableSchema& schema, sql::ResultSet& rs) {
-  const int64_t id = rs.getInt64("id");
+// A row of _sheetsync_capture: an SQL edit as a trigger logged it.
+struct CapturedRow {
+  int64_t id = 0;
+  char op = 'U';
+  std::string row_id;
+  int64_t captured_at_us = 0;
+  std::string cols;  // "" for all
+  std::string vals;
+};
+
+// Reads `rs`'s row (id, op, row_id, captured_at_us, cols, vals).
+CapturedRow ReadCapturedRow(sql::ResultSet& rs) {
   const std::string op = std::string(rs.getString("op"));
-  return {
-      id,
-      CapturedChange(
-          schema, id, op.empty() ? 'U' : op[0],
-          std::string(rs.getString("row_id")), rs.getInt64("captured_at_us"),
+  return {rs.getInt64("id"),
+          op.empty() ? 'U' : op[0],
+          std::string(rs.getString("row_id")),
+          rs.getInt64("captured_at_us"),
           rs.isNull("cols") ? "" : std::string(rs.getString("cols")),
-          rs.isNull("vals") ? "{}" : std::string(rs.getString("vals")))};
+          rs.isNull("vals") ? "{}" : std::string(rs.getString("vals"))};
+}
+
+// The captured edit as a change, or why it cannot sync (CapturedChange).
+absl::StatusOr<v1::Change> DecodeCaptured(const v1::TableSchema& schema,
+                                          const CapturedRow& row,
+                                          bool known_only) {
+  return CapturedChange(schema, row.id, row.op, row.row_id, row.captured_at_us,
+                        row.cols, row.vals, known_only);
 }
 
 // Adds the decoded edit `change` captured as `id` to `out`.
@@ -220,17 +234,41 @@ void MysqlVersionStore::AddPendingCaptures(
                          "FROM `_sheetsync_capture` WHERE tbl = ",
                          Literal(conn, schema.table()), " AND row_id IN ",
                          InList(conn, rows), " ORDER BY id"));
-  std::vector<int64_t> unusable;
+  std::vector<CapturedRow> captured;
   while (rs->next()) {
-    auto [id, change] = DecodeCaptured(schema, *rs);
-    if (absl::c_linear_search(consumed, id)) continue;
+    CapturedRow row = ReadCapturedRow(*rs);
+    if (!absl::c_linear_search(consumed, row.id))
+      captured.push_back(std::move(row));
+  }
+  // Read once if an edit names a column added since `schema` was: that
+  // edit's other columns must not be merged without it, and holding it back
+  // would hold the row's sheet edits back with it.
+  std::optional<absl::StatusOr<v1::TableSchema>> fresh;
+  std::vector<int64_t> unusable;
+  for (const CapturedRow& row : captured) {
+    absl::StatusOr<v1::Change> change = DecodeCaptured(schema, row, false);
+    if (absl::IsNotFound(change.status())) {
+      if (!fresh.has_value()) {
+        std::optional<TableRegistration> registration =
+            Registration(schema.table());
+        fresh = registration.has_value()
+                    ? ReadSchema(conn, *registration)
+                    : absl::NotFoundError("table is not registered");
+      }
+      // The table as it is now: columns it still lacks were dropped.
+      if (fresh->ok()) change = DecodeCaptured(**fresh, row, true);
+    }
     if (!change.ok()) {
-      // Damaged JSON cannot sync; a column newer than this writer's schema
-      // is for ClaimCapture, which reads the table again.
-      if (absl::IsDataLoss(change.status())) unusable.push_back(id);
+      // Damaged JSON cannot sync; an edit of only dropped columns changes
+      // nothing that syncs (a poller deletes both too).
+      if (absl::IsDataLoss(change.status()) ||
+          (absl::IsNotFound(change.status()) && fresh->ok())) {
+        unusable.push_back(row.id);
+      }
       continue;
     }
-    AddCaptured(id, *std::move(change), *response.mutable_pending_captures());
+    AddCaptured(row.id, *std::move(change),
+                *response.mutable_pending_captures());
   }
   // An edit that cannot sync would hold the row's writes back for good (a
   // poller would delete it too).
@@ -260,12 +298,13 @@ absl::StatusOr<v1::ClaimCaptureResponse> MysqlVersionStore::ClaimCapture(
       std::vector<std::pair<int64_t, absl::StatusOr<v1::Change>>> decoded;
       bool unknown_column = false;
       while (rs->next()) {
-        decoded.push_back(DecodeCaptured(*schema, *rs));
+        const CapturedRow row = ReadCapturedRow(*rs);
+        decoded.emplace_back(row.id, DecodeCaptured(*schema, row, refreshed));
         unknown_column |= absl::IsNotFound(decoded.back().second.status());
       }
-      // An edit of only columns added since the schema was cached (the
-      // triggers may be newer than this writer's cache): read the table as
-      // it is now, and claim again.
+      // An edit of a column added since the schema was cached (the triggers
+      // may be newer than this writer's cache): read the table as it is now,
+      // and claim again; columns it still lacks were dropped.
       if (unknown_column && !refreshed) {
         RollbackQuietly(conn);
         ASSIGN_OR_RETURN(v1::TableSchema fresh, DescribeTable(request.table()));

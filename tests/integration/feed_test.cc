@@ -358,7 +358,8 @@ TEST_F(FeedTest, TimesBefore1970AreShownAsTheyAre) {
 // newer than this writer's cached schema: an edit of only a column added
 // since is decoded against the table as it is now, not dropped.
 TEST_F(FeedTest, ACapturedEditOfANewColumnIsMergedNotDropped) {
-  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA, "', 'a', NULL, 1)"));
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA, "', 'a', NULL, 1), ('",
+                   kB, "', 'b', NULL, 2)"));
   StartStack({"--maintenance_interval=1h"});  // this writer keeps old triggers
   Reader reader;
   ASSERT_TRUE(Within2s([&] {
@@ -366,26 +367,37 @@ TEST_F(FeedTest, ACapturedEditOfANewColumnIsMergedNotDropped) {
     return reader.copy.count(kA) > 0;
   }));
   Sql("ALTER TABLE users ADD COLUMN c VARCHAR(20) NULL");
-  // What a newer replica's trigger logs for UPDATE users SET c = 'sql'.
+  // What a newer replica's trigger logs for UPDATE users SET c = 'sql', and
+  // for an UPDATE of c and a column the writer knows.
   Sql("SET @sheetsync_writer = 1");
   Sql(absl::StrCat("UPDATE users SET c = 'sql' WHERE uuid = '", kA, "'"));
-  Sql(
-      absl::StrCat("INSERT INTO _sheetsync_capture (tbl, op, row_id, "
-                   "captured_at_us, cols, vals) "
-                   "VALUES ('users', 'U', '",
-                   kA, "', ", absl::ToUnixMicros(absl::Now()),
-                   ", '[\"c\"]', '{\"c\": \"sql\"}')"));
+  Sql(absl::StrCat("UPDATE users SET c = 'sql', name = 'sql b' WHERE uuid = '",
+                   kB, "'"));
+  const int64_t at = absl::ToUnixMicros(absl::Now());
+  auto merged = [&](const std::string& row, const std::string& cols,
+                    const std::string& vals) {
+    Sql(
+        absl::StrCat("INSERT INTO _sheetsync_capture (tbl, op, row_id, "
+                     "captured_at_us, cols, vals) VALUES ('users', 'U', '",
+                     row, "', ", at, ", '", cols, "', '", vals, "')"));
+    EXPECT_TRUE(Within2s([&] {
+      auto pending =
+          sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture");
+      return pending.ok() && *pending == "0";
+    }));
+    auto versions = sql_->QueryValue(absl::StrCat(
+        "SELECT GROUP_CONCAT(col ORDER BY col) FROM _sheetsync_cells "
+        "WHERE tbl = 'users' AND row_id = '",
+        row, "' AND ts_us = ", at));
+    EXPECT_TRUE(versions.ok()) << versions.status();
+    return versions.ok() ? versions->value_or("") : "";
+  };
+  EXPECT_EQ(merged(kB, R"(["c", "name"])", R"({"c": "sql", "name": "sql b"})"),
+            "c,name")
+      << "the captured edit of `c` was dropped";
+  EXPECT_EQ(merged(kA, R"(["c"])", R"({"c": "sql"})"), "c")
+      << "the captured edit of `c` was dropped";
   Sql("SET @sheetsync_writer = NULL");
-  ASSERT_TRUE(Within2s([&] {
-    auto pending = sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture");
-    return pending.ok() && *pending == "0";
-  }));
-  auto versions =
-      sql_->QueryValue(absl::StrCat("SELECT COUNT(*) FROM _sheetsync_cells "
-                                    "WHERE tbl = 'users' AND row_id = '",
-                                    kA, "' AND col = 'c' AND source = 2"));
-  ASSERT_TRUE(versions.ok()) << versions.status();
-  EXPECT_EQ(*versions, "1") << "the captured edit of `c` was dropped";
 }
 
 TEST_F(FeedTest, SheetEditsNeverEchoAsMysqlAndExcludeOriginHidesThem) {
@@ -510,6 +522,63 @@ TEST_F(FeedTest, AnOlderSheetEditNeverOverwritesAnSqlEditNotMergedYet) {
   EXPECT_EQ(Str(edit("p-3", kC, -30, "name", "sheet newer"), {"status"}),
             "applied");
   EXPECT_EQ(TableCopy()[kC]["name"], "sheet newer");
+}
+
+// The same check when the pending SQL edit sets a column added since the
+// writer read the table (a newer replica's triggers logged it): the writer
+// reads the table again and sends the edit back whole, instead of holding
+// the sheet edit back until a poller merges it (none polls here).
+TEST_F(FeedTest, APendingSqlEditOfANewColumnIsMergedByTheSheetEdit) {
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA, "', 'a', NULL, 1)"));
+  StartStack({"--maintenance_interval=1h"}, {"--capture_interval=1h"});
+  const int64_t now = absl::ToUnixMicros(absl::Now());
+  auto edit = [&](const char* event, int ago, const char* value) {
+    auto r = api_->Edits(EditsBody("users", {{event,
+                                              kA,
+                                              Rfc3339(now - ago * 1'000'000),
+                                              false,
+                                              {{"name", value}}}}));
+    EXPECT_TRUE(r.ok() && r->status == 200)
+        << (r.ok() ? r->http.body : r.status().ToString());
+    return r.ok() ? r->result(0) : google::protobuf::Value();
+  };
+  edit("n-0", 60,
+       "sheet first");  // the row's capture is merged, the schema cached
+  EXPECT_EQ(*sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture"), "0");
+  Sql("ALTER TABLE users ADD COLUMN c VARCHAR(20) NULL");
+  Sql("SET @sheetsync_writer = 1");
+  Sql(absl::StrCat("UPDATE users SET c = 'sql', name = 'sql' WHERE uuid = '",
+                   kA, "'"));
+  Sql(absl::StrCat(
+      "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
+      "vals) VALUES ('users', 'U', '",
+      kA, "', ", now, R"(, '["c", "name"]', '{"c": "sql", "name": "sql"}'))"));
+  Sql("SET @sheetsync_writer = NULL");
+  const google::protobuf::Value older = edit("n-1", 30, "sheet older");
+  EXPECT_EQ(Str(older, {"status"}), "stale");
+  EXPECT_EQ(Str(older, {"current", "name"}), "sql");
+  EXPECT_EQ(*sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture"), "0");
+  EXPECT_EQ(*sql_->QueryValue(absl::StrCat(
+                "SELECT GROUP_CONCAT(col ORDER BY col) FROM _sheetsync_cells "
+                "WHERE tbl = 'users' AND row_id = '",
+                kA, "' AND ts_us = ", now)),
+            "c,name");
+  EXPECT_EQ(TableCopy()[kA]["name"], "sql");
+  // An edit of the new column alone.
+  Sql("SET @sheetsync_writer = 1");
+  Sql(absl::StrCat("UPDATE users SET c = 'sql 2' WHERE uuid = '", kA, "'"));
+  Sql(absl::StrCat(
+      "INSERT INTO _sheetsync_capture (tbl, op, row_id, captured_at_us, cols, "
+      "vals) VALUES ('users', 'U', '",
+      kA, "', ", now + 1, R"(, '["c"]', '{"c": "sql 2", "name": "sql"}'))"));
+  Sql("SET @sheetsync_writer = NULL");
+  EXPECT_EQ(Str(edit("n-2", -30, "sheet newer"), {"status"}), "applied");
+  EXPECT_EQ(*sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture"), "0");
+  EXPECT_EQ(*sql_->QueryValue(absl::StrCat(
+                "SELECT GROUP_CONCAT(col ORDER BY col) FROM _sheetsync_cells "
+                "WHERE tbl = 'users' AND row_id = '",
+                kA, "' AND ts_us = ", now + 1)),
+            "c");
 }
 
 // An SQL edit of an upper-case key that triggers of an earlier version

@@ -47,6 +47,29 @@ TEST(CapturedChangeTest, RowsThatCannotSyncNameTheirReason) {
             "unknown_column");
 }
 
+// An edit of a column the schema lacks (added since it was read, if the
+// triggers are newer) is not merged without it: NotFound, for the caller to
+// read the table again. Read after the edit (known_only), the schema still
+// lacks only dropped columns, which are left out.
+TEST(CapturedChangeTest, AnEditOfAColumnTheSchemaLacksWaitsForTheSchema) {
+  const std::string vals = R"({"name":"A","added":"x"})";
+  auto status = [&](char op, const std::string& cols, bool known_only) {
+    return CapturedChange(test::UsersSchema(), 1, op, kRow, kT, cols, vals,
+                          known_only)
+        .status();
+  };
+  EXPECT_TRUE(absl::IsNotFound(status('U', R"(["name","added"])", false)));
+  EXPECT_TRUE(absl::IsNotFound(status('I', "", false)));
+  EXPECT_TRUE(status('U', R"(["name"])", false).ok());  // not an edit of it
+  absl::StatusOr<v1::Change> known =
+      CapturedChange(test::UsersSchema(), 1, 'U', kRow, kT,
+                     R"(["name","added"])", vals, /*known_only=*/true);
+  ASSERT_TRUE(known.ok()) << known.status();
+  EXPECT_EQ(known->cells().size(), 1);
+  EXPECT_EQ(known->cells().at("name").text(), "A");
+  EXPECT_TRUE(absl::IsNotFound(status('U', R"(["added"])", true)));
+}
+
 }  // namespace
 // A signature names the trigger text's version, so that a writer can tell
 // a newer writer's triggers.
