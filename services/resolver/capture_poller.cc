@@ -92,10 +92,17 @@ absl::Status CapturePoller::PollTable(const std::string& table,
                    resolver_.Resolve(request, /*parent=*/nullptr));
   metrics_.AddReceived(table, v1::MYSQL, request.changes_size());
   const int64_t now = clock_.NowMicros();
-  for (const v1::Change& change : request.changes()) {
+  for (int i = 0; i < request.changes_size(); ++i) {
+    // A duplicate was merged before, by a sheet edit that met it pending
+    // while this poller's lease held it; that merge observed its lag.
+    if (i < resolved.results_size() &&
+        resolved.results(i).status() == "duplicate") {
+      continue;
+    }
     // MySQL's clock stamped the change: a resolver on another host whose
     // clock is behind would see a negative lag.
-    metrics_.ObserveCaptureLag(std::max<int64_t>(0, now - change.updated_at_us()) / 1e6);
+    metrics_.ObserveCaptureLag(
+        std::max<int64_t>(0, now - request.changes(i).updated_at_us()) / 1e6);
   }
   polled.merged += request.changes_size();
   return absl::OkStatus();

@@ -308,10 +308,16 @@ void Resolver::Call::Answer() {
                         static_cast<double>(pending_.size()));
     // Merged here rather than by a poller: the same lag, direct write to
     // merged (MySQL's clock stamped it; see CapturePoller).
+    // Not a duplicate: merged before, by a poller (or another sheet edit).
     const int64_t now = absl::ToUnixMicros(absl::Now());
-    for (const v1::CapturedChange* pending : pending_) {
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (i < plan_->pending_outcomes.size() &&
+          plan_->pending_outcomes[i].status == MergeStatus::kDuplicate) {
+        continue;
+      }
       metrics.ObserveCaptureLag(
-          std::max<int64_t>(0, now - pending->change().updated_at_us()) / 1e6);
+          std::max<int64_t>(0, now - pending_[i]->change().updated_at_us()) /
+          1e6);
     }
   }
   metrics.AddApplied(request_.table(), effective);

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -61,7 +62,7 @@ class BackloggedWriter : public v1::Writer::Service {
       captured->set_capture_id(id);
       captured->set_captured_at_us(kT + id);
       v1::Change& change = *captured->mutable_change();
-      change.set_event_id(absl::StrFormat("mysql-%d-%d", kT + id, id));
+      change.set_event_id(EventId(id));
       change.set_row_id(absl::StrFormat("00000000-0000-4000-8000-%012d", id));
       change.set_updated_at_us(kT + id);
       change.set_source(v1::MYSQL);
@@ -70,16 +71,40 @@ class BackloggedWriter : public v1::Writer::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status ReadState(grpc::ServerContext*, const v1::ReadStateRequest*,
-                         v1::ReadStateResponse*) override {
-    return grpc::Status::OK;  // nothing stored yet
+  grpc::Status ReadState(grpc::ServerContext*,
+                         const v1::ReadStateRequest* request,
+                         v1::ReadStateResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& id : request->event_ids()) {  // no row stored yet
+      if (known_.contains(id)) response->add_known_event_ids(id);
+    }
+    return grpc::Status::OK;
   }
 
+  // As the writer: a plan with an event known already is sent back with it.
   grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest* plan,
-                     v1::ApplyResponse*) override {
+                     v1::ApplyResponse* response) override {
     absl::MutexLock lock(&mu_);
+    for (const std::string& id : plan->new_event_ids()) {
+      if (known_.contains(id)) {
+        response->set_conflict(true);
+        response->mutable_fresh()->add_known_event_ids(id);
+      }
+    }
+    if (response->conflict()) return grpc::Status::OK;
+    known_.insert(plan->new_event_ids().begin(), plan->new_event_ids().end());
     consumed_ += plan->consumed_capture_ids_size();
     return grpc::Status::OK;
+  }
+
+  // The edit captured as `id` was merged already (by a sheet edit that met
+  // it pending), and is still to be claimed (its poller's lease holds).
+  void MergedBefore(int id) {
+    absl::MutexLock lock(&mu_);
+    known_.insert(EventId(id));
+  }
+  static std::string EventId(int id) {
+    return absl::StrFormat("mysql-%d-%d", kT + id, id);
   }
 
   int claims() {
@@ -104,6 +129,7 @@ class BackloggedWriter : public v1::Writer::Service {
   int claims_ ABSL_GUARDED_BY(mu_) = 0;
   int consumed_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, int> skip_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> known_ ABSL_GUARDED_BY(mu_);  // event ids
 };
 
 CapturePollerOptions HourlyBatchesOfTwo() {
@@ -181,6 +207,16 @@ TEST_F(CapturePollerTest, CaptureLagFromAClockAheadIsZero) {
   EXPECT_EQ(test::Samples(registry_, "sheetsync_capture_lag_seconds")[""], 2);
   EXPECT_EQ(test::HistogramSums(registry_, "sheetsync_capture_lag_seconds")[""],
             0);
+}
+
+// Its merge is then a duplicate, and its lag was observed by the merge that
+// took it first.
+TEST_F(CapturePollerTest, ACaptureMergedBeforeHasItsLagObservedOnce) {
+  writer_.MergedBefore(1);
+  ASSERT_TRUE(poller_.PollOnce().ok());
+  EXPECT_EQ(test::Samples(registry_, "sheetsync_capture_lag_seconds")[""], 1);
+  EXPECT_EQ(
+      test::Samples(registry_, "sheetsync_duplicates_total")["table=users"], 1);
 }
 
 // Captured rows the writer skipped are counted as rejected by the reason it

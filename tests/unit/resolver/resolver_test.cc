@@ -5,11 +5,13 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "services/common/clock.h"
 #include "sheetsync/v1/sync.grpc.pb.h"
+#include "tests/support/registry_samples.h"
 #include "tests/unit/resolver/scripted_writer.h"
 
 namespace sheetsync {
@@ -137,6 +139,39 @@ TEST_F(ResolverTest, AnEventKnownBeforeAConflictStaysKnown) {
   EXPECT_EQ(plans[1].rows(0).expected_rev(), 1);
   EXPECT_EQ(response->results(0).status(), "duplicate");
   EXPECT_EQ(response->results(1).status(), "applied");
+}
+
+// A sheet edit meets SQL edits of its row captured but not merged: the
+// writer sends the plan back with them. One of them a poller merged
+// meanwhile (its event is known): a duplicate, whose capture lag that
+// merge observed; only the other is observed here.
+TEST_F(ResolverTest, PendingCapturesMergedBeforeHaveTheirLagObservedOnce) {
+  v1::ResolveRequest request;
+  request.set_table("users");
+  *request.add_changes() = NameChange("e-1", kRowX, kT - 10, "Ada");
+  ExpectRead(v1::ReadStateResponse());
+  v1::ApplyResponse conflict;
+  conflict.set_conflict(true);
+  for (int id : {7, 8}) {
+    v1::CapturedChange& pending = *conflict.add_pending_captures();
+    pending.set_capture_id(id);
+    pending.set_captured_at_us(kT - 5);
+    v1::Change& change = *pending.mutable_change();
+    change = NameChange(absl::StrCat("mysql-", kT - 5, "-", id), kRowX, kT - 5,
+                        absl::StrCat("sql ", id));
+    change.set_source(v1::MYSQL);
+  }
+  conflict.mutable_fresh()->add_known_event_ids(
+      absl::StrCat("mysql-", kT - 5, "-7"));
+  std::vector<v1::ApplyRequest> plans;
+  ExpectApplies(conflict, v1::ApplyResponse(), plans);
+  absl::StatusOr<v1::ResolveResponse> response =
+      resolver_.Resolve(request, nullptr);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(plans.size(), 2u);
+  EXPECT_THAT(plans[1].consumed_capture_ids(), ElementsAre(7, 8));
+  EXPECT_EQ(response->results(0).status(), "stale");
+  EXPECT_EQ(test::Samples(registry_, "sheetsync_capture_lag_seconds")[""], 1);
 }
 
 // A row the plan wrote that the fresh state lacks (pruned meanwhile) is
