@@ -1,6 +1,7 @@
 #include "services/resolver/resolver.h"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -184,21 +185,42 @@ void Resolver::Call::Plan() {
     apply.set_origin(request_.changes(0).origin());
   }
   // Captured SQL edits in the order they were made: a sheet's changes after
-  // the pending ones (which the commit found already in MySQL), a poller's
-  // claimed ones before those newer ones.
-  auto merge_pending = [&] {
-    for (const v1::CapturedChange* pending : pending_) {
-      plan_->pending_outcomes.push_back(plan_->merger.Merge(pending->change()));
-    }
+  // the pending ones (which the commit found already in MySQL); a poller's
+  // claimed ones and the pending ones by capture id, so that none loses to
+  // a later edit of the same cell and has that edit's captured text written
+  // back over what SQL wrote.
+  auto merge = [&](int i) {
+    const v1::Change& change = request_.changes(i);
+    return refused_.contains(change.row_id())
+               ? ChangeOutcome()  // answered as rejected
+               : plan_->merger.Merge(change);
   };
-  const bool captured = apply.source() == v1::MYSQL;
-  if (!captured) merge_pending();
-  for (const v1::Change& change : request_.changes()) {
-    plan_->outcomes.push_back(refused_.contains(change.row_id())
-                                  ? ChangeOutcome()  // answered as rejected
-                                  : plan_->merger.Merge(change));
+  const bool captured =
+      apply.source() == v1::MYSQL &&
+      request_.consumed_capture_ids_size() == request_.changes_size();
+  // By capture id: i >= 0 the request's change i, -1 - j pending_[j].
+  std::vector<std::pair<int64_t, int>> order;
+  for (int j = 0; j < static_cast<int>(pending_.size()); ++j) {
+    order.emplace_back(captured ? pending_[j]->capture_id() : 0, -1 - j);
   }
-  if (captured) merge_pending();
+  for (int i = 0; i < request_.changes_size(); ++i) {
+    order.emplace_back(captured ? request_.consumed_capture_ids(i)
+                                : std::numeric_limits<int64_t>::max(),
+                       i);
+  }
+  std::stable_sort(
+      order.begin(), order.end(),
+      [](const auto& a, const auto& b) { return a.first < b.first; });
+  plan_->outcomes.resize(request_.changes_size());
+  plan_->pending_outcomes.resize(pending_.size());
+  for (const auto& [id, k] : order) {
+    if (k >= 0) {
+      plan_->outcomes[k] = merge(k);
+    } else {
+      plan_->pending_outcomes[-1 - k] =
+          plan_->merger.Merge(pending_[-1 - k]->change());
+    }
+  }
   absl::flat_hash_set<absl::string_view> current_rows;
   for (int i = 0; i < request_.changes_size(); ++i) {
     const v1::Change& change = request_.changes(i);

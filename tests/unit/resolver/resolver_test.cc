@@ -174,6 +174,42 @@ TEST_F(ResolverTest, PendingCapturesMergedBeforeHaveTheirLagObservedOnce) {
   EXPECT_EQ(test::Samples(registry_, "sheetsync_capture_lag_seconds")[""], 1);
 }
 
+// A poller's claimed SQL edit (capture 9) meets an older pending one of the
+// same cell (capture 5: another poller leased it, or it committed late):
+// merged in the order SQL made them, both win in turn, and nothing is
+// written back. Merged the other way, 5 would lose to 9 and 9's captured
+// text would be written back over what SQL wrote (inexact for FLOAT, BIT).
+TEST_F(ResolverTest, AClaimedAndAnOlderPendingCaptureMergeInCaptureOrder) {
+  auto captured = [](int id, int64_t ts, const std::string& name) {
+    v1::Change change =
+        NameChange(absl::StrCat("mysql-", ts, "-", id), kRowX, ts, name);
+    change.set_source(v1::MYSQL);
+    return change;
+  };
+  v1::ResolveRequest request;
+  request.set_table("users");
+  *request.add_changes() = captured(9, kT, "new");
+  request.add_consumed_capture_ids(9);
+  ExpectRead(v1::ReadStateResponse());
+  v1::ApplyResponse conflict;
+  conflict.set_conflict(true);
+  v1::CapturedChange& pending = *conflict.add_pending_captures();
+  pending.set_capture_id(5);
+  pending.set_captured_at_us(kT - 1);
+  *pending.mutable_change() = captured(5, kT - 1, "old");
+  std::vector<v1::ApplyRequest> plans;
+  ExpectApplies(conflict, v1::ApplyResponse(), plans);
+  absl::StatusOr<v1::ResolveResponse> response =
+      resolver_.Resolve(request, nullptr);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(plans.size(), 2u);
+  ASSERT_EQ(plans[1].rows_size(), 1);
+  EXPECT_EQ(plans[1].rows(0).cell_upserts().at("name").value().text(), "new");
+  EXPECT_TRUE(plans[1].rows(0).table_values().empty())
+      << plans[1].rows(0).DebugString();
+  EXPECT_EQ(response->results(0).status(), "applied");
+}
+
 // A row the plan wrote that the fresh state lacks (pruned meanwhile) is
 // planned again as absent, not against the rev read before.
 TEST_F(ResolverTest, APlannedRowMissingFromTheFreshStateIsAbsent) {
