@@ -52,6 +52,24 @@ v1::RowState RowWithName(const std::string& row, int64_t rev, const std::string&
   return state;
 }
 
+// An SQL edit of row X's name, captured as `id` at `ts`.
+v1::Change CapturedName(int id, int64_t ts, const std::string& name) {
+  v1::Change change =
+      NameChange(absl::StrCat("mysql-", ts, "-", id), kRowX, ts, name);
+  change.set_source(v1::MYSQL);
+  return change;
+}
+
+// Adds it to a conflict answer, as an SQL edit not merged yet.
+void AddPending(v1::ApplyResponse& conflict, int id, int64_t ts,
+                const std::string& name) {
+  conflict.set_conflict(true);
+  v1::CapturedChange& pending = *conflict.add_pending_captures();
+  pending.set_capture_id(id);
+  pending.set_captured_at_us(ts);
+  *pending.mutable_change() = CapturedName(id, ts, name);
+}
+
 ResolverOptions ReadFirst(ReadPolicy::Mode mode) {
   ResolverOptions options;
   options.read_first = mode;
@@ -94,6 +112,20 @@ class ResolverTest : public ::testing::Test {
     EXPECT_CALL(writer_, Apply(_, _, _))
         .WillOnce(DoAll(keep, SetArgPointee<2>(first), Return(grpc::Status::OK)))
         .WillOnce(DoAll(keep, SetArgPointee<2>(second), Return(grpc::Status::OK)));
+  }
+
+  // Resolves `request` with nothing stored, the first plan answered
+  // `conflict` and the second committed; keeps both plans.
+  absl::StatusOr<v1::ResolveResponse> ResolveThrough(
+      const v1::ResolveRequest& request, const v1::ApplyResponse& conflict,
+      std::vector<v1::ApplyRequest>& plans) {
+    ExpectRead(v1::ReadStateResponse());
+    ExpectApplies(conflict, v1::ApplyResponse(), plans);
+    absl::StatusOr<v1::ResolveResponse> response =
+        resolver_.Resolve(request, nullptr);
+    EXPECT_EQ(plans.size(), 2u);
+    if (plans.size() != 2u) return absl::InternalError("not two plans");
+    return response;
   }
 
   ScriptedWriter writer_;
@@ -149,26 +181,15 @@ TEST_F(ResolverTest, PendingCapturesMergedBeforeHaveTheirLagObservedOnce) {
   v1::ResolveRequest request;
   request.set_table("users");
   *request.add_changes() = NameChange("e-1", kRowX, kT - 10, "Ada");
-  ExpectRead(v1::ReadStateResponse());
   v1::ApplyResponse conflict;
-  conflict.set_conflict(true);
-  for (int id : {7, 8}) {
-    v1::CapturedChange& pending = *conflict.add_pending_captures();
-    pending.set_capture_id(id);
-    pending.set_captured_at_us(kT - 5);
-    v1::Change& change = *pending.mutable_change();
-    change = NameChange(absl::StrCat("mysql-", kT - 5, "-", id), kRowX, kT - 5,
-                        absl::StrCat("sql ", id));
-    change.set_source(v1::MYSQL);
-  }
+  AddPending(conflict, 7, kT - 5, "sql 7");
+  AddPending(conflict, 8, kT - 5, "sql 8");
   conflict.mutable_fresh()->add_known_event_ids(
       absl::StrCat("mysql-", kT - 5, "-7"));
   std::vector<v1::ApplyRequest> plans;
-  ExpectApplies(conflict, v1::ApplyResponse(), plans);
   absl::StatusOr<v1::ResolveResponse> response =
-      resolver_.Resolve(request, nullptr);
+      ResolveThrough(request, conflict, plans);
   ASSERT_TRUE(response.ok()) << response.status();
-  ASSERT_EQ(plans.size(), 2u);
   EXPECT_THAT(plans[1].consumed_capture_ids(), ElementsAre(7, 8));
   EXPECT_EQ(response->results(0).status(), "stale");
   EXPECT_EQ(test::Samples(registry_, "sheetsync_capture_lag_seconds")[""], 1);
@@ -180,29 +201,16 @@ TEST_F(ResolverTest, PendingCapturesMergedBeforeHaveTheirLagObservedOnce) {
 // written back. Merged the other way, 5 would lose to 9 and 9's captured
 // text would be written back over what SQL wrote (inexact for FLOAT, BIT).
 TEST_F(ResolverTest, AClaimedAndAnOlderPendingCaptureMergeInCaptureOrder) {
-  auto captured = [](int id, int64_t ts, const std::string& name) {
-    v1::Change change =
-        NameChange(absl::StrCat("mysql-", ts, "-", id), kRowX, ts, name);
-    change.set_source(v1::MYSQL);
-    return change;
-  };
   v1::ResolveRequest request;
   request.set_table("users");
-  *request.add_changes() = captured(9, kT, "new");
+  *request.add_changes() = CapturedName(9, kT, "new");
   request.add_consumed_capture_ids(9);
-  ExpectRead(v1::ReadStateResponse());
   v1::ApplyResponse conflict;
-  conflict.set_conflict(true);
-  v1::CapturedChange& pending = *conflict.add_pending_captures();
-  pending.set_capture_id(5);
-  pending.set_captured_at_us(kT - 1);
-  *pending.mutable_change() = captured(5, kT - 1, "old");
+  AddPending(conflict, 5, kT - 1, "old");
   std::vector<v1::ApplyRequest> plans;
-  ExpectApplies(conflict, v1::ApplyResponse(), plans);
   absl::StatusOr<v1::ResolveResponse> response =
-      resolver_.Resolve(request, nullptr);
+      ResolveThrough(request, conflict, plans);
   ASSERT_TRUE(response.ok()) << response.status();
-  ASSERT_EQ(plans.size(), 2u);
   ASSERT_EQ(plans[1].rows_size(), 1);
   EXPECT_EQ(plans[1].rows(0).cell_upserts().at("name").value().text(), "new");
   EXPECT_TRUE(plans[1].rows(0).table_values().empty())
