@@ -1,4 +1,5 @@
 // MysqlVersionStore: capture of direct MySQL edits and retention.
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,28 @@ void DropTrigger(PooledConnection& conn, const std::string& name) {
   Execute(conn, absl::StrCat("DROP TRIGGER IF EXISTS ", QuoteIdentifier(name)));
 }
 
+// The names of capture triggers of `table` that another table has: a
+// RENAME TABLE takes a table's triggers along, and they go on logging that
+// table's edits as `table`'s. (Trigger names are the schema's: ones of the
+// same name keep `table` from having its own.) Told apart from another
+// table's own by what they log, not by the name's prefix alone.
+std::vector<std::string> StrayTriggers(PooledConnection& conn,
+                                       const std::string& table) {
+  const std::string prefix = CaptureTriggerPrefix(table);
+  const std::string logs_as =
+      absl::StrCat("VALUES (", Literal(conn, table), ",");
+  auto rs = Query(
+      conn, absl::StrCat(
+                "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS "
+                "WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_OBJECT_TABLE <> ",
+                Literal(conn, table), " AND LEFT(TRIGGER_NAME, ", prefix.size(),
+                ") = ", Literal(conn, prefix), " AND LOCATE(",
+                Literal(conn, logs_as), ", ACTION_STATEMENT) > 0"));
+  std::vector<std::string> names;
+  while (rs->next()) names.push_back(std::string(rs->getString(1)));
+  return names;
+}
+
 }  // namespace
 
 std::optional<MysqlVersionStore::CaptureRecord>
@@ -87,8 +110,31 @@ bool MysqlVersionStore::CaptureInPlace(PooledConnection& conn,
              absl::ToInt64Microseconds(kNewerTriggersKept);
 }
 
+std::optional<int> MysqlVersionStore::CaptureDdlWait(const std::string& table) {
+  absl::MutexLock lock(&capture_retry_mu_);
+  auto it = capture_retry_.find(table);
+  if (it == capture_retry_.end()) return 0;
+  if (clock_.NowMicros() < it->second.next_us) return std::nullopt;
+  return std::min(it->second.failures,
+                  pool_.config().lock_wait_timeout_seconds);
+}
+
+void MysqlVersionStore::CaptureDdlDone(const std::string& table,
+                                       const absl::Status& status) {
+  absl::MutexLock lock(&capture_retry_mu_);
+  if (status.ok() || absl::IsNotFound(status)) {
+    capture_retry_.erase(table);
+    return;
+  }
+  CaptureRetry& retry = capture_retry_[table];
+  ++retry.failures;
+  retry.next_us = clock_.NowMicros() +
+                  (int64_t{2'000'000} << std::min(retry.failures - 1, 5));
+}
+
 absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
-                                              const v1::TableSchema& schema) {
+                                              const v1::TableSchema& schema,
+                                              int ddl_wait_s) {
   const std::string tbl = Literal(conn, schema.table());
   const std::string signature = CaptureSignature(schema);
   auto quote = [&conn](const std::string& text) { return Literal(conn, text); };
@@ -104,18 +150,26 @@ absl::Status MysqlVersionStore::EnsureCapture(PooledConnection& conn,
       return absl::NotFoundError("table is not registered");
     }
 
-    for (const std::string& ddl : CaptureTriggerSql(schema, signature, quote)) {
-      try {
-        Execute(conn, ddl);
-      } catch (const sql::SQLException& e) {
-        if (e.getErrorCode() != kTriggerExists) throw;  // left by a crash
+    {
+      LockWaitTimeout wait(conn, ddl_wait_s,
+                           pool_.config().lock_wait_timeout_seconds);
+      for (const std::string& name : StrayTriggers(conn, schema.table())) {
+        DropTrigger(conn, name);
       }
-    }
-    // The old triggers go before the claim below, and so does what is left
-    // to do after them: until the claim commits, the next load of the
-    // schema does it all again (it fails on a lock wait, a deadlock).
-    for (const std::string& name : CaptureTriggers(conn, schema.table())) {
-      if (!absl::EndsWith(name, signature)) DropTrigger(conn, name);
+      for (const std::string& ddl :
+           CaptureTriggerSql(schema, signature, quote)) {
+        try {
+          Execute(conn, ddl);
+        } catch (const sql::SQLException& e) {
+          if (e.getErrorCode() != kTriggerExists) throw;  // left by a crash
+        }
+      }
+      // The old triggers go before the claim below, and so does what is
+      // left to do after them: until the claim commits, the next load of
+      // the schema does it all again (it fails on a lock wait, a deadlock).
+      for (const std::string& name : CaptureTriggers(conn, schema.table())) {
+        if (!absl::EndsWith(name, signature)) DropTrigger(conn, name);
+      }
     }
     if (!schema.key_case_sensitive()) {
       // Triggers before version 5 logged the key as stored: edits they
@@ -156,10 +210,15 @@ void MysqlVersionStore::DropCaptureTriggers(PooledConnection& conn,
 }
 
 absl::Status MysqlVersionStore::SuspendCapture(PooledConnection& conn,
-                                               const std::string& table) {
+                                               const std::string& table,
+                                               int ddl_wait_s) {
   const std::string tbl = Literal(conn, table);
   try {
-    DropCaptureTriggers(conn, table);
+    {
+      LockWaitTimeout wait(conn, ddl_wait_s,
+                           pool_.config().lock_wait_timeout_seconds);
+      DropCaptureTriggers(conn, table);
+    }
     // Not '' (never installed): installing again must not log the table's
     // rows as inserts stamped with its registration time.
     Execute(conn, absl::StrCat("UPDATE `_sheetsync_tables` SET capture_sig = ",

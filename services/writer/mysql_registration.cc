@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "cppconn/exception.h"
 #include "cppconn/resultset.h"
 #include "services/common/status_macros.h"
 #include "services/writer/capture_sql.h"
@@ -98,6 +99,10 @@ void MysqlVersionStore::StopCapture(PooledConnection& conn,
   const std::string tbl = Literal(conn, table);
   NamedLock lock(conn, CaptureLockName(table),
                  pool_.config().lock_wait_timeout_seconds);
+  if (!lock.held()) {
+    throw sql::SQLException("timed out waiting for the capture lock", "HY000",
+                            1205);
+  }
   DropCaptureTriggers(conn, table);
   Execute(conn,
           absl::StrCat("DELETE FROM `_sheetsync_capture` WHERE tbl = ", tbl));

@@ -15,6 +15,7 @@
 #include "cppconn/resultset_metadata.h"
 #include "cppconn/statement.h"
 #include "mysql_connection.h"
+#include "services/common/process.h"
 #include "services/common/status_macros.h"
 #include "services/writer/mysql_error.h"
 #include "services/writer/mysql_version_store.h"
@@ -476,19 +477,33 @@ absl::StatusOr<v1::TableSchema> MysqlVersionStore::Discover(
         return schema;
       }
     }
-    // The triggers change: one replica at a time, for the columns as they
-    // are once it holds the lock.
-    NamedLock lock(conn, CaptureLockName(table),
-                   pool_.config().lock_wait_timeout_seconds);
+    if (!schema.ok() && !absl::IsFailedPrecondition(schema.status())) {
+      return schema.status();
+    }
+    // The triggers change (CaptureDdlWait: not too often), one replica at a
+    // time, for the columns as they are once it holds the lock; a replica
+    // that finds it held leaves the work to the holder. The schema is
+    // answered either way: Apply and the feed do not need the triggers.
+    const std::optional<int> ddl_wait = CaptureDdlWait(table);
+    if (!ddl_wait.has_value()) return schema;
+    NamedLock lock(conn, CaptureLockName(table), /*timeout_s=*/0);
+    if (!lock.held()) return schema;
     schema = ReadSchema(conn, *registration);
+    absl::Status changed;
     if (absl::IsFailedPrecondition(schema.status())) {
       // It cannot sync (its key column was renamed, dropped, lost its UNIQUE
       // index): triggers naming a column that is gone would fail every SQL
       // write to the table, so they go until it can sync again.
-      RETURN_IF_ERROR(SuspendCapture(conn, table));
+      changed = SuspendCapture(conn, table, *ddl_wait);
+    } else if (schema.ok()) {
+      changed = EnsureCapture(conn, *schema, *ddl_wait);
     }
-    if (!schema.ok()) return schema.status();
-    RETURN_IF_ERROR(EnsureCapture(conn, *schema));
+    CaptureDdlDone(table, changed);
+    if (absl::IsNotFound(changed)) return changed;  // unregistered meanwhile
+    if (!changed.ok()) {
+      LogWarning("changing the capture triggers failed; trying again later",
+                 {{"table", table}, {"status", changed.ToString()}});
+    }
     return schema;
   } catch (const sql::SQLException& e) {
     return MysqlErrorStatus(e, conn, "reading the table's columns");

@@ -103,7 +103,8 @@ class MysqlVersionStore final : public VersionStore {
   void DropCaptureTriggers(PooledConnection& conn, const std::string& table);
   // Removes the capture triggers of a table that cannot sync (they may name
   // a column that is gone, which fails every write to the table).
-  absl::Status SuspendCapture(PooledConnection& conn, const std::string& table);
+  absl::Status SuspendCapture(PooledConnection& conn, const std::string& table,
+                              int ddl_wait_s);
   // What _sheetsync_tables says of a table's capture triggers.
   struct CaptureRecord {
     std::string signature;         // '' never installed, "suspended" removed
@@ -128,11 +129,29 @@ class MysqlVersionStore final : public VersionStore {
     return "capture." + table;
   }
   // Installs the capture triggers for the schema unless they are in place,
-  // then drops the old ones; on first registration also logs the existing
-  // rows as MYSQL inserts stamped with the registration time. Called with
-  // the capture lock held.
+  // then drops the old ones (and ones of this table's that another table
+  // took along, in a RENAME: they log that table's edits as this one's);
+  // on first registration also logs the existing rows as MYSQL inserts
+  // stamped with the registration time. Called with the capture lock held.
+  // Its DDL waits up to `ddl_wait_s` for the table's metadata lock.
   absl::Status EnsureCapture(PooledConnection& conn,
-                             const v1::TableSchema& schema);
+                             const v1::TableSchema& schema, int ddl_wait_s);
+  // A DDL statement that waits for a table's metadata lock (a transaction is
+  // open on the table) holds up every later statement on the table: so a
+  // replica changes a table's triggers first without waiting, and after
+  // each failure waits a second longer (up to MysqlConfig's
+  // lock_wait_timeout_seconds), and tries again only after 2, 4, ... 64 s.
+  // Returns how long its DDL may wait now, or nullopt: not yet.
+  std::optional<int> CaptureDdlWait(const std::string& table);
+  // Records how changing the table's triggers went.
+  void CaptureDdlDone(const std::string& table, const absl::Status& status);
+  struct CaptureRetry {
+    int failures = 0;
+    int64_t next_us = 0;
+  };
+  absl::Mutex capture_retry_mu_;
+  absl::flat_hash_map<std::string, CaptureRetry> capture_retry_
+      ABSL_GUARDED_BY(capture_retry_mu_);
   // Hands out feed positions to committed change-log entries, in the order
   // they became visible, so a reader never skips a late commit.
   void Sequence(PooledConnection& conn, const std::string& table);

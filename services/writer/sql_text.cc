@@ -105,18 +105,30 @@ NamedLock::NamedLock(PooledConnection& conn, absl::string_view name,
       name_(absl::StrCat("CONCAT('sheetsync.', SHA1(CONCAT(DATABASE(), '.', ",
                          Literal(conn, name), ")))")) {
   // 1: taken; 0: timed out; NULL: an error (killed).
-  if (QueryInt(conn_, absl::StrCat("SELECT GET_LOCK(", name_, ", ", timeout_s,
-                                   ")")) != 1) {
-    throw sql::SQLException(
-        absl::StrCat("timed out waiting for the lock ", name), "HY000", 1205);
-  }
+  held_ = QueryInt(conn_, absl::StrCat("SELECT GET_LOCK(", name_, ", ",
+                                       timeout_s, ")")) == 1;
 }
 
 NamedLock::~NamedLock() {
+  if (!held_) return;
   try {
     Execute(conn_, absl::StrCat("DO RELEASE_LOCK(", name_, ")"));
   } catch (const sql::SQLException&) {
     conn_.Discard();  // its session, and the lock, end with it
+  }
+}
+
+LockWaitTimeout::LockWaitTimeout(PooledConnection& conn, int seconds,
+                                 int restore)
+    : conn_(conn), restore_(restore) {
+  Execute(conn_, absl::StrCat("SET SESSION lock_wait_timeout = ", seconds));
+}
+
+LockWaitTimeout::~LockWaitTimeout() {
+  try {
+    Execute(conn_, absl::StrCat("SET SESSION lock_wait_timeout = ", restore_));
+  } catch (const sql::SQLException&) {
+    conn_.Discard();
   }
 }
 

@@ -59,11 +59,12 @@ void Commit(PooledConnection& conn);
 int64_t QueryInt(PooledConnection& conn, const std::string& sql);
 
 // Holds one of MySQL's named locks (GET_LOCK) on `conn` for as long as it
-// lives: a lock between sessions that no table row stands for. The name is
-// hashed with the database's name, so it is the database's own. Throws
-// sql::SQLException when taking it fails, and a lock-wait timeout (1205)
-// when another session holds it longer than `timeout_s`. Releasing it
-// cannot fail: a connection that cannot release is discarded, which does.
+// lives, once taken: a lock between sessions that no table row stands for.
+// The name is hashed with the database's name, so it is the database's own.
+// Waits up to `timeout_s` (0: not at all) for another session to release
+// it; held() says whether it was taken. Throws sql::SQLException when
+// taking it fails. Releasing it cannot fail: a connection that cannot
+// release is discarded, which does.
 class NamedLock {
  public:
   NamedLock(PooledConnection& conn, absl::string_view name, int timeout_s);
@@ -71,9 +72,28 @@ class NamedLock {
   NamedLock(const NamedLock&) = delete;
   NamedLock& operator=(const NamedLock&) = delete;
 
+  bool held() const { return held_; }
+
  private:
   PooledConnection& conn_;
   std::string name_;  // an SQL expression
+  bool held_ = false;
+};
+
+// Sets the session's lock_wait_timeout (the wait of DDL for a table's
+// metadata lock) to `seconds` for as long as it lives, then back to
+// `restore`. 0 is NOWAIT on MariaDB; MySQL takes it as 1 s. Throws
+// sql::SQLException; a connection that cannot restore it is discarded.
+class LockWaitTimeout {
+ public:
+  LockWaitTimeout(PooledConnection& conn, int seconds, int restore);
+  ~LockWaitTimeout();
+  LockWaitTimeout(const LockWaitTimeout&) = delete;
+  LockWaitTimeout& operator=(const LockWaitTimeout&) = delete;
+
+ private:
+  PooledConnection& conn_;
+  int restore_;
 };
 
 // Statements sent to MySQL together, in one round trip (the pool's
