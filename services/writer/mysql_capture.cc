@@ -103,11 +103,13 @@ bool MysqlVersionStore::CaptureInPlace(PooledConnection& conn,
   // A newer version's, installed lately: a rolling release, whose writers
   // of two versions would otherwise replace each other's triggers every
   // few seconds. Left alone for a while only: after a rollback to this
-  // version, its triggers must come back (they follow the columns).
+  // version, its triggers must come back (they follow the columns). And
+  // only while the table has some (not swapped for a copy meanwhile).
   return CaptureSignatureVersion(record.signature) >
              CaptureSignatureVersion(signature) &&
          clock_.NowMicros() - record.installed_at_us <
-             absl::ToInt64Microseconds(kNewerTriggersKept);
+             absl::ToInt64Microseconds(kNewerTriggersKept) &&
+         !CaptureTriggers(conn, schema.table()).empty();
 }
 
 std::optional<int> MysqlVersionStore::CaptureDdlWait(const std::string& table) {
