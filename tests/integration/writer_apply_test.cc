@@ -515,54 +515,6 @@ TEST_F(WriterApplyTest, APendingEditOfAnotherColumnLeavesARevConflictOne) {
           .ok());
 }
 
-// Last: it restarts the writer. An index earlier versions created on the
-// change log (`unsequenced`, the same as by_seq) is dropped when the writer
-// migrates at start; by_seq stays. The capture's by_row and
-// _sheetsync_tables.capture_sig_at_us, which earlier versions lacked, are
-// added.
-TEST_F(WriterApplyTest, StartMigratesTheIndexesOfEarlierVersions) {
-  auto session = MysqlSession::Connect(*config_, db_->name());
-  ASSERT_TRUE(session.ok()) << session.status();
-  ASSERT_TRUE((*session)
-                  ->Execute("ALTER TABLE _sheetsync_changelog "
-                            "ADD KEY unsequenced (tbl, seq, id)")
-                  .ok());
-  ASSERT_TRUE((*session)
-                  ->Execute("ALTER TABLE _sheetsync_capture DROP KEY by_row")
-                  .ok());
-  ASSERT_TRUE((*session)
-                  ->Execute("ALTER TABLE _sheetsync_tables DROP COLUMN "
-                            "capture_sig_at_us")
-                  .ok());
-  auto indexes = [&](const std::string& table) {
-    auto rows = (*session)->Query(absl::StrCat(
-        "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
-        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '",
-        table, "' ORDER BY INDEX_NAME"));
-    EXPECT_TRUE(rows.ok()) << rows.status();
-    return rows.ok() ? *rows : std::vector<SqlRow>{};
-  };
-  ASSERT_THAT(indexes("_sheetsync_changelog"),
-              ElementsAre(ElementsAre("by_age"), ElementsAre("by_seq"),
-                          ElementsAre("PRIMARY"), ElementsAre("unsequenced")));
-  ASSERT_THAT(indexes("_sheetsync_capture"),
-              ElementsAre(ElementsAre("by_table"), ElementsAre("PRIMARY")));
-  Stack& stack = *scratch_->stack;
-  ASSERT_TRUE(stack.Restart(stack.index(Tier::kWriter)).ok());
-  EXPECT_THAT(indexes("_sheetsync_changelog"),
-              ElementsAre(ElementsAre("by_age"), ElementsAre("by_seq"),
-                          ElementsAre("PRIMARY")));
-  EXPECT_THAT(indexes("_sheetsync_capture"),
-              ElementsAre(ElementsAre("by_row"), ElementsAre("by_table"),
-                          ElementsAre("PRIMARY")));
-  auto column = (*session)->Query(
-      "SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE "
-      "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_sheetsync_tables' AND "
-      "COLUMN_NAME = 'capture_sig_at_us'");
-  ASSERT_TRUE(column.ok()) << column.status();
-  EXPECT_THAT(*column, ElementsAre(ElementsAre("0")));
-}
-
 // Replicas change a table's capture triggers one at a time, under a named
 // lock: two installing different signatures at once would each drop the
 // other's. A replica that finds the lock held leaves the work to the holder
@@ -624,6 +576,54 @@ TEST_F(WriterApplyTest, TriggersWaitForNoTransactionOpenOnTheTable) {
     absl::SleepFor(absl::Milliseconds(200));
   }
   EXPECT_EQ(UsersTriggers(**session), "3");
+}
+
+// Last: it restarts the writer. An index earlier versions created on the
+// change log (`unsequenced`, the same as by_seq) is dropped when the writer
+// migrates at start; by_seq stays. The capture's by_row and
+// _sheetsync_tables.capture_sig_at_us, which earlier versions lacked, are
+// added.
+TEST_F(WriterApplyTest, StartMigratesTheIndexesOfEarlierVersions) {
+  auto session = MysqlSession::Connect(*config_, db_->name());
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)
+                  ->Execute("ALTER TABLE _sheetsync_changelog "
+                            "ADD KEY unsequenced (tbl, seq, id)")
+                  .ok());
+  ASSERT_TRUE((*session)
+                  ->Execute("ALTER TABLE _sheetsync_capture DROP KEY by_row")
+                  .ok());
+  ASSERT_TRUE((*session)
+                  ->Execute("ALTER TABLE _sheetsync_tables DROP COLUMN "
+                            "capture_sig_at_us")
+                  .ok());
+  auto indexes = [&](const std::string& table) {
+    auto rows = (*session)->Query(absl::StrCat(
+        "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '",
+        table, "' ORDER BY INDEX_NAME"));
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<SqlRow>{};
+  };
+  ASSERT_THAT(indexes("_sheetsync_changelog"),
+              ElementsAre(ElementsAre("by_age"), ElementsAre("by_seq"),
+                          ElementsAre("PRIMARY"), ElementsAre("unsequenced")));
+  ASSERT_THAT(indexes("_sheetsync_capture"),
+              ElementsAre(ElementsAre("by_table"), ElementsAre("PRIMARY")));
+  Stack& stack = *scratch_->stack;
+  ASSERT_TRUE(stack.Restart(stack.index(Tier::kWriter)).ok());
+  EXPECT_THAT(indexes("_sheetsync_changelog"),
+              ElementsAre(ElementsAre("by_age"), ElementsAre("by_seq"),
+                          ElementsAre("PRIMARY")));
+  EXPECT_THAT(indexes("_sheetsync_capture"),
+              ElementsAre(ElementsAre("by_row"), ElementsAre("by_table"),
+                          ElementsAre("PRIMARY")));
+  auto column = (*session)->Query(
+      "SELECT COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE "
+      "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_sheetsync_tables' AND "
+      "COLUMN_NAME = 'capture_sig_at_us'");
+  ASSERT_TRUE(column.ok()) << column.status();
+  EXPECT_THAT(*column, ElementsAre(ElementsAre("0")));
 }
 
 }  // namespace
