@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "absl/algorithm/container.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -322,25 +323,35 @@ absl::StatusOr<v1::Change> CapturedChange(
       !google::protobuf::util::JsonStringToMessage(cols, &changed).ok()) {
     return absl::DataLossError("captured column list is not JSON");
   }
-  auto wanted = [&](const std::string& name) {
-    if (cols.empty()) return true;
-    for (const auto& item : changed.values()) {
-      if (item.has_string_value() && item.string_value() == name) return true;
+  // Column names are case-insensitive in MySQL: an edit logged before a
+  // column was renamed in case only (email -> Email) is still of it.
+  absl::flat_hash_map<std::string, const google::protobuf::Value*> logged;
+  for (const auto& [name, value] : values.fields()) {
+    logged[absl::AsciiStrToLower(name)] = &value;
+  }
+  absl::flat_hash_set<std::string> named;  // `cols`, lower-case
+  for (const auto& item : changed.values()) {
+    if (item.has_string_value()) {
+      named.insert(absl::AsciiStrToLower(item.string_value()));
     }
-    return false;
-  };
+  }
+  absl::flat_hash_set<std::string> known;  // the schema's, lower-case
   for (const v1::Column& column : schema.columns()) {
-    auto value = values.fields().find(column.name());
-    if (value == values.fields().end() || !wanted(column.name())) continue;
+    const std::string name = absl::AsciiStrToLower(column.name());
+    known.insert(name);
+    auto value = logged.find(name);
+    if (value == logged.end() || (!cols.empty() && !named.contains(name))) {
+      continue;
+    }
     v1::SqlValue& cell = (*change.mutable_cells())[column.name()];
-    if (!value->second.has_string_value()) {
+    if (!value->second->has_string_value()) {
       cell.set_is_null(true);
     } else if (IsBinary(column)) {
-      cell.set_text(absl::HexStringToBytes(value->second.string_value()));
+      cell.set_text(absl::HexStringToBytes(value->second->string_value()));
     } else if (column.data_type() == "timestamp") {
-      cell.set_text(TimestampText(column, value->second.string_value()));
+      cell.set_text(TimestampText(column, value->second->string_value()));
     } else {
-      cell.set_text(value->second.string_value());
+      cell.set_text(value->second->string_value());
     }
   }
   if (change.cells().empty()) {  // columns added since `schema` was read?
@@ -350,18 +361,11 @@ absl::StatusOr<v1::Change> CapturedChange(
   if (!known_only) {
     // A column added since `schema` was read, beside known ones: left out,
     // its edit would be lost.
-    auto known = [&](const std::string& name) {
-      return absl::c_any_of(schema.columns(), [&](const v1::Column& column) {
-        return column.name() == name;
-      });
-    };
     bool unknown = false;
     if (cols.empty()) {
-      for (const auto& [name, value] : values.fields()) unknown |= !known(name);
+      for (const auto& [name, value] : logged) unknown |= !known.contains(name);
     } else {
-      for (const auto& item : changed.values()) {
-        unknown |= item.has_string_value() && !known(item.string_value());
-      }
+      for (const std::string& name : named) unknown |= !known.contains(name);
     }
     if (unknown) {
       return absl::NotFoundError(

@@ -70,6 +70,23 @@ TEST(CapturedChangeTest, AnEditOfAColumnTheSchemaLacksWaitsForTheSchema) {
   EXPECT_TRUE(absl::IsNotFound(status('U', R"(["added"])", true)));
 }
 
+// Column names are case-insensitive in MySQL: an edit logged before a
+// column was renamed in case only (name -> Name) is still an edit of it.
+TEST(CapturedChangeTest, AnEditLoggedBeforeACaseOnlyRenameIsOfTheColumn) {
+  v1::TableSchema schema = test::UsersSchema();
+  for (v1::Column& column : *schema.mutable_columns()) {
+    if (column.name() == "name") column.set_name("Name");
+  }
+  absl::StatusOr<v1::Change> update = CapturedChange(
+      schema, 1, 'U', kRow, kT, R"(["name"])", R"({"name":"A"})");
+  ASSERT_TRUE(update.ok()) << update.status();
+  EXPECT_EQ(update->cells().at("Name").text(), "A");
+  absl::StatusOr<v1::Change> insert =
+      CapturedChange(schema, 2, 'I', kRow, kT, "", R"({"name":"B"})");
+  ASSERT_TRUE(insert.ok()) << insert.status();
+  EXPECT_EQ(insert->cells().at("Name").text(), "B");
+}
+
 }  // namespace
 // A signature names the trigger text's version, so that a writer can tell
 // a newer writer's triggers.
