@@ -1,7 +1,6 @@
 #include "services/resolver/resolver.h"
 
 #include <algorithm>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -189,36 +188,42 @@ void Resolver::Call::Plan() {
   // claimed ones and the pending ones by capture id, so that none loses to
   // a later edit of the same cell and has that edit's captured text written
   // back over what SQL wrote.
+  plan_->outcomes.resize(request_.changes_size());
+  plan_->pending_outcomes.resize(pending_.size());
   auto merge = [&](int i) {
     const v1::Change& change = request_.changes(i);
-    return refused_.contains(change.row_id())
-               ? ChangeOutcome()  // answered as rejected
-               : plan_->merger.Merge(change);
+    plan_->outcomes[i] = refused_.contains(change.row_id())
+                             ? ChangeOutcome()  // answered as rejected
+                             : plan_->merger.Merge(change);
+  };
+  auto merge_pending = [&](int j) {
+    plan_->pending_outcomes[j] = plan_->merger.Merge(pending_[j]->change());
   };
   const bool captured =
       apply.source() == v1::MYSQL &&
       request_.consumed_capture_ids_size() == request_.changes_size();
-  // By capture id: i >= 0 the request's change i, -1 - j pending_[j].
-  std::vector<std::pair<int64_t, int>> order;
-  for (int j = 0; j < static_cast<int>(pending_.size()); ++j) {
-    order.emplace_back(captured ? pending_[j]->capture_id() : 0, -1 - j);
-  }
-  for (int i = 0; i < request_.changes_size(); ++i) {
-    order.emplace_back(captured ? request_.consumed_capture_ids(i)
-                                : std::numeric_limits<int64_t>::max(),
-                       i);
-  }
-  std::stable_sort(
-      order.begin(), order.end(),
-      [](const auto& a, const auto& b) { return a.first < b.first; });
-  plan_->outcomes.resize(request_.changes_size());
-  plan_->pending_outcomes.resize(pending_.size());
-  for (const auto& [id, k] : order) {
-    if (k >= 0) {
-      plan_->outcomes[k] = merge(k);
-    } else {
-      plan_->pending_outcomes[-1 - k] =
-          plan_->merger.Merge(pending_[-1 - k]->change());
+  if (!captured || pending_.empty()) {
+    for (int j = 0; j < static_cast<int>(pending_.size()); ++j) {
+      merge_pending(j);
+    }
+    for (int i = 0; i < request_.changes_size(); ++i) merge(i);
+  } else {
+    // By capture id (no two alike): i >= 0 the request's change i, -1 - j
+    // pending_[j].
+    std::vector<std::pair<int64_t, int>> order;
+    for (int j = 0; j < static_cast<int>(pending_.size()); ++j) {
+      order.emplace_back(pending_[j]->capture_id(), -1 - j);
+    }
+    for (int i = 0; i < request_.changes_size(); ++i) {
+      order.emplace_back(request_.consumed_capture_ids(i), i);
+    }
+    std::sort(order.begin(), order.end());
+    for (const auto& [id, k] : order) {
+      if (k >= 0) {
+        merge(k);
+      } else {
+        merge_pending(-1 - k);
+      }
     }
   }
   absl::flat_hash_set<absl::string_view> current_rows;
