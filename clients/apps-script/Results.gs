@@ -47,9 +47,7 @@ function applyResults_(/** @type {Ctx} */ ctx, /** @type {Array<Object>} */ chan
  * change it ranks as the first did, and the answer is what the first would have been.
  */
 function askAgain_(/** @type {Object} */ c) {
-  const again = JSON.parse(JSON.stringify(c));
-  again.event_id = c.event_id + '!';
-  return again;
+  return Object.assign({}, c, { event_id: c.event_id + '!' });
 }
 
 /** Records the outcome of a cell edit. */
