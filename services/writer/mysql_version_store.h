@@ -123,8 +123,9 @@ class MysqlVersionStore final : public VersionStore {
   // named lock and with its columns read under it: two that installed
   // different signatures at once would each drop the other's, and the one
   // that claimed last would leave the table with none, while
-  // _sheetsync_tables said they were there. Waited for as long as for any
-  // lock (MysqlConfig::lock_wait_timeout_seconds).
+  // _sheetsync_tables said they were there. Discover only tries it (the
+  // holder is at the work); StopCapture waits for it as for any lock
+  // (MysqlConfig::lock_wait_timeout_seconds).
   static std::string CaptureLockName(const std::string& table) {
     return "capture." + table;
   }
