@@ -408,6 +408,17 @@ std::string UsersTriggers(MysqlSession& session) {
       ->value_or("");
 }
 
+// Takes the named lock under which writers change the triggers of `users`
+// (MysqlVersionStore::CaptureLockName), for the session's life or until
+// RELEASE_ALL_LOCKS().
+void HoldCaptureLock(MysqlSession& session) {
+  ASSERT_EQ(session
+                .QueryValue("SELECT GET_LOCK(CONCAT('sheetsync.', SHA1(CONCAT("
+                            "DATABASE(), '.capture.users'))), 10)")
+                ->value_or(""),
+            "1");
+}
+
 // Drops them all, as a table swap or a restore without triggers leaves it.
 void DropUsersTriggers(MysqlSession& session) {
   auto names = session.Query(
@@ -525,11 +536,7 @@ TEST_F(WriterApplyTest, TriggersChangeOnlyUnderTheCaptureLock) {
   CountedStore first;
   ASSERT_TRUE(first.store.DescribeTable("users").ok());
   ASSERT_EQ(UsersTriggers(**session), "3");
-  ASSERT_EQ((*session)
-                ->QueryValue("SELECT GET_LOCK(CONCAT('sheetsync.', "
-                             "SHA1(CONCAT(DATABASE(), '.capture.users'))), 0)")
-                ->value_or(""),
-            "1");
+  HoldCaptureLock(**session);
   DropUsersTriggers(**session);
   CountedStore second;
   absl::StatusOr<v1::TableSchema> locked = second.store.DescribeTable("users");
@@ -548,10 +555,7 @@ TEST_F(WriterApplyTest, TriggersWaitForNoTransactionOpenOnTheTable) {
   auto session = MysqlSession::Connect(*config_, db_->name());
   ASSERT_TRUE(session.ok()) << session.status();
   // (The capture lock keeps the stack's writer out meanwhile.)
-  ASSERT_TRUE((*session)
-                  ->Execute("DO GET_LOCK(CONCAT('sheetsync.', SHA1(CONCAT("
-                            "DATABASE(), '.capture.users'))), 10)")
-                  .ok());
+  HoldCaptureLock(**session);
   DropUsersTriggers(**session);
   auto open = MysqlSession::Connect(*config_, db_->name());
   ASSERT_TRUE(open.ok()) << open.status();
