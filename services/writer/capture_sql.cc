@@ -279,6 +279,36 @@ std::string OldestCaptureAgeSql(const std::string& tbl) {
       " ORDER BY id LIMIT 1");
 }
 
+std::string ExpectedRowsSql(const v1::TableSchema& schema,
+                            const std::string& after, int limit,
+                            const Quote& quote) {
+  const std::string tbl = quote(schema.table());
+  return absl::StrCat(
+      "SELECT r.row_id, (r.tomb_us IS NULL OR EXISTS (SELECT 1 FROM "
+      "`_sheetsync_cells` c WHERE c.tbl = r.tbl AND c.row_id = r.row_id AND "
+      "c.ts_us > r.tomb_us)) AND NOT EXISTS (SELECT 1 FROM "
+      "`_sheetsync_capture` p WHERE p.tbl = r.tbl AND p.row_id = r.row_id) "
+      "FROM `_sheetsync_rows` r WHERE r.tbl = ",
+      tbl, " AND r.row_id > ", quote(after), " ORDER BY r.row_id LIMIT ",
+      limit);
+}
+
+std::string MissedDeleteSql(const v1::TableSchema& schema,
+                            const std::string& row_id, const Quote& quote) {
+  const std::string tbl = quote(schema.table());
+  const std::string id = quote(row_id);
+  return absl::StrCat(
+      "INSERT INTO `_sheetsync_capture` (tbl, op, row_id, captured_at_us, "
+      "cols, vals) SELECT ",
+      tbl, ", 'D', ", id, ", ", kNowUs,
+      ", NULL, NULL FROM DUAL WHERE NOT EXISTS "
+      "(SELECT 1 FROM ",
+      QuoteIdentifier(schema.table()), " WHERE ",
+      QuoteIdentifier(schema.key_column()), " = ", id,
+      ") AND NOT EXISTS (SELECT 1 FROM `_sheetsync_capture` WHERE tbl = ", tbl,
+      " AND row_id = ", id, ")");
+}
+
 std::string CaptureSnapshotSql(const v1::TableSchema& schema, int64_t at_us,
                                const Quote& quote) {
   return absl::StrCat(

@@ -45,6 +45,24 @@ std::string CaptureSnapshotSql(
     const v1::TableSchema& schema, int64_t at_us,
     const std::function<std::string(const std::string&)>& quote);
 
+// Returns the query of the next `limit` rows of the table's sync state
+// after row id `after` (a quoted literal; '' from the start), in row id
+// order: each row's id, and whether the table should hold it now (not
+// deleted, or brought back since) with no captured edit of it waiting to be
+// merged. The two columns: row_id, expected.
+std::string ExpectedRowsSql(
+    const v1::TableSchema& schema, const std::string& after, int limit,
+    const std::function<std::string(const std::string&)>& quote);
+
+// Returns an INSERT that logs the deletion of row `row_id` (as the delete
+// trigger would, stamped now by MySQL's clock) if the table still lacks it
+// and no captured edit of it waits to be merged: a delete no trigger saw (a
+// foreign key's ON DELETE CASCADE, which fires none; a DELETE while the
+// triggers were missing; TRUNCATE).
+std::string MissedDeleteSql(
+    const v1::TableSchema& schema, const std::string& row_id,
+    const std::function<std::string(const std::string&)>& quote);
+
 // Return the statements that delete, and lease until `lease_until_us`, the
 // captured rows with these ids, touching no other row. The capture table is
 // small and its statistics often say empty, so MariaDB plans `id IN (...)`

@@ -153,6 +153,18 @@ class MysqlVersionStore final : public VersionStore {
   absl::Mutex capture_retry_mu_;
   absl::flat_hash_map<std::string, CaptureRetry> capture_retry_
       ABSL_GUARDED_BY(capture_retry_mu_);
+  // Logs the deletes no capture trigger saw (MissedDeleteSql): reads the
+  // next kMissedDeleteRows rows of the table's sync state and the rows the
+  // table holds of them in one snapshot, and logs a delete for each row the
+  // state expects and the table lacks. Each maintenance pass goes on where
+  // the last one stopped, and starts over after the last row. Only for a
+  // table whose triggers were installed (their first claim logged the rows
+  // it held then).
+  absl::Status CaptureMissedDeletes(const v1::TableSchema& schema);
+  absl::Mutex missed_deletes_mu_;
+  // Per table: the row id the next pass reads after ("" from the start).
+  absl::flat_hash_map<std::string, std::string> missed_deletes_after_
+      ABSL_GUARDED_BY(missed_deletes_mu_);
   // Hands out feed positions to committed change-log entries, in the order
   // they became visible, so a reader never skips a late commit.
   void Sequence(PooledConnection& conn, const std::string& table);

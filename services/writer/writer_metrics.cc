@@ -40,6 +40,13 @@ WriterMetrics::WriterMetrics(prometheus::Registry& registry)
               .Name("sheetsync_capture_oldest_pending_seconds")
               .Help("Age of the oldest captured MySQL edit not merged yet "
                     "(0: none), measured at each maintenance pass.")
+              .Register(registry)),
+      missed_deletes_(
+          prometheus::BuildCounter()
+              .Name("sheetsync_capture_missed_deletes_total")
+              .Help("Deletes no capture trigger saw (a foreign key's "
+                    "cascade, a DELETE while the triggers were missing), "
+                    "found by comparing the table with its sync state.")
               .Register(registry)) {}
 
 void WriterMetrics::SetPoolConnections(double in_use, double idle) {
@@ -60,6 +67,10 @@ void WriterMetrics::ObserveCommitGroup(double plans) { commit_group_.Observe(pla
 void WriterMetrics::SetCaptureBacklogAge(const std::string& table,
                                          double seconds) {
   capture_backlog_age_.Add({{"table", table}}).Set(seconds);
+}
+
+void WriterMetrics::AddMissedDeletes(const std::string& table, double rows) {
+  missed_deletes_.Add({{"table", table}}).Increment(rows);
 }
 
 }  // namespace sheetsync

@@ -25,6 +25,8 @@ class WriterMetrics {
   // How long the oldest captured MySQL edit of `table` has waited to be
   // merged (0: none waits).
   void SetCaptureBacklogAge(const std::string& table, double seconds);
+  // Deletes of `table` no capture trigger saw, logged by a maintenance pass.
+  void AddMissedDeletes(const std::string& table, double rows);
 
  private:
   prometheus::Family<prometheus::Gauge>& pool_connections_;
@@ -33,6 +35,7 @@ class WriterMetrics {
   prometheus::Histogram& batch_rows_;
   prometheus::Histogram& commit_group_;
   prometheus::Family<prometheus::Gauge>& capture_backlog_age_;
+  prometheus::Family<prometheus::Counter>& missed_deletes_;
 };
 
 }  // namespace sheetsync

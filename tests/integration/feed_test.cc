@@ -212,6 +212,60 @@ TEST_F(FeedTest, TriggersLostWithTheTableComeBack) {
   Sql("DROP TABLE users_old");
 }
 
+// A delete no trigger sees still reaches the sheet: MySQL fires no trigger
+// for a foreign key's ON DELETE CASCADE. The writer compares the table with
+// its sync state on its maintenance passes and logs such deletes.
+TEST_F(FeedTest, DeletesNoTriggerSawReachTheSheet) {
+  Sql("CREATE TABLE parent (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB");
+  Sql("INSERT INTO parent VALUES (1), (2)");
+  Sql("ALTER TABLE users ADD COLUMN pid INT NULL, ADD FOREIGN KEY (pid) "
+      "REFERENCES parent (id) ON DELETE CASCADE");
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA, "', 'a', NULL, 1, 1), ('",
+                   kB, "', 'b', NULL, 2, 2)"));
+  StartStack();
+  Reader reader;
+  ASSERT_TRUE(Within2s([&] {
+    reader.Pull(*api_);
+    return reader.copy.count(kA) > 0 && reader.copy.count(kB) > 0;
+  }));
+  Sql("DELETE FROM parent WHERE id = 1");  // and, by the cascade, row kA
+  ASSERT_EQ(*sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture"), "0");
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (reader.copy.count(kA) > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));
+    reader.Pull(*api_);
+  }
+  EXPECT_EQ(reader.copy.count(kA), 0u) << "the cascaded delete never came";
+  // Rows the table holds, rows deleted by the sheet and deletes a trigger
+  // saw are left alone, pass after pass.
+  const std::string kC = "30000000-0000-4000-8000-00000000000c";
+  EditChange created{"s-c", kC, Rfc3339(absl::ToUnixMicros(absl::Now()))};
+  created.cells = {{"name", "c"}};
+  EditChange deleted{"s-c-del", kC,
+                     Rfc3339(absl::ToUnixMicros(absl::Now()) + 1000), true};
+  for (const EditChange& change : {created, deleted}) {
+    auto r = api_->Edits(EditsBody("users", {change}));
+    ASSERT_TRUE(r.ok() && r->status == 200)
+        << (r.ok() ? r->http.body : r.status().ToString());
+  }
+  Sql(absl::StrCat("INSERT INTO users VALUES ('", kA, "', 'a2', NULL, 1, 2)"));
+  Sql(absl::StrCat("DELETE FROM users WHERE uuid = '", kA, "'"));
+  absl::SleepFor(absl::Seconds(5));
+  reader.Pull(*api_);
+  EXPECT_EQ(
+      MetricSum(stack_->metrics_urls(),
+                "sheetsync_capture_missed_deletes_total", {{"table", "users"}})
+          .value_or(-1),
+      1);
+  EXPECT_EQ(reader.copy.count(kB), 1u);
+  EXPECT_EQ(reader.copy[kB]["name"], "b");
+  EXPECT_EQ(*sql_->QueryValue(absl::StrCat(
+                "SELECT COUNT(*) FROM users WHERE uuid = '", kB, "'")),
+            "1");
+  Sql("ALTER TABLE users DROP FOREIGN KEY users_ibfk_1");
+  Sql("DROP TABLE parent");
+}
+
 // What MySQL holds is what the sheet gets: edits that change only case,
 // accents or trailing spaces (equal under the table's _ci collation) are
 // captured, and REPLACE, which runs as a delete and an insert of the same key
