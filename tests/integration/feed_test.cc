@@ -213,8 +213,9 @@ TEST_F(FeedTest, TriggersLostWithTheTableComeBack) {
 }
 
 // A delete no trigger sees still reaches the sheet: MySQL fires no trigger
-// for a foreign key's ON DELETE CASCADE. The writer compares the table with
-// its sync state on its maintenance passes and logs such deletes.
+// for a foreign key's ON DELETE CASCADE, nor for TRUNCATE. The writer compares
+// the table with its sync state on its maintenance passes and logs such
+// deletes.
 TEST_F(FeedTest, DeletesNoTriggerSawReachTheSheet) {
   Sql("CREATE TABLE parent (id INT NOT NULL PRIMARY KEY) ENGINE=InnoDB");
   Sql("INSERT INTO parent VALUES (1), (2)");
@@ -262,6 +263,19 @@ TEST_F(FeedTest, DeletesNoTriggerSawReachTheSheet) {
   EXPECT_EQ(*sql_->QueryValue(absl::StrCat(
                 "SELECT COUNT(*) FROM users WHERE uuid = '", kB, "'")),
             "1");
+  // TRUNCATE fires no trigger either.
+  Sql("TRUNCATE TABLE users");
+  const absl::Time truncated = absl::Now() + absl::Seconds(10);
+  while (!reader.copy.empty() && absl::Now() < truncated) {
+    absl::SleepFor(absl::Milliseconds(100));
+    reader.Pull(*api_);
+  }
+  EXPECT_TRUE(reader.copy.empty()) << "the truncated rows never went";
+  EXPECT_EQ(
+      MetricSum(stack_->metrics_urls(),
+                "sheetsync_capture_missed_deletes_total", {{"table", "users"}})
+          .value_or(-1),
+      2);
   Sql("ALTER TABLE users DROP FOREIGN KEY users_ibfk_1");
   Sql("DROP TABLE parent");
 }
