@@ -105,15 +105,21 @@ class FeedTest : public ::testing::Test {
     return copy;
   }
 
-  // Waits up to 2 s (the contract's capture bound) until `done` holds.
+  // Waits up to `timeout` until `done` holds.
   template <typename F>
-  bool Within2s(F done) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(2);
+  bool Within(absl::Duration timeout, F done) {
+    const absl::Time deadline = absl::Now() + timeout;
     while (absl::Now() < deadline) {
       if (done()) return true;
       absl::SleepFor(absl::Milliseconds(50));
     }
     return done();
+  }
+
+  // Waits up to 2 s (the contract's capture bound) until `done` holds.
+  template <typename F>
+  bool Within2s(F done) {
+    return Within(absl::Seconds(2), done);
   }
 
   MysqlTestConfig config_;
@@ -191,10 +197,7 @@ TEST_F(FeedTest, TriggersLostWithTheTableComeBack) {
   ASSERT_EQ(triggers("users"), "0");
   ASSERT_EQ(triggers("users_old"), "3");
   // The writer checks them on every maintenance pass (every 2 s).
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (triggers("users") != "3" && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  Within(absl::Seconds(10), [&] { return triggers("users") == "3"; });
   ASSERT_EQ(triggers("users"), "3");
   EXPECT_EQ(triggers("users_old"), "0");
   Sql(absl::StrCat("INSERT INTO users VALUES ('", kA,
@@ -231,12 +234,10 @@ TEST_F(FeedTest, DeletesNoTriggerSawReachTheSheet) {
   }));
   Sql("DELETE FROM parent WHERE id = 1");  // and, by the cascade, row kA
   ASSERT_EQ(*sql_->QueryValue("SELECT COUNT(*) FROM _sheetsync_capture"), "0");
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (reader.copy.count(kA) > 0 && absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(Within(absl::Seconds(10), [&] {
     reader.Pull(*api_);
-  }
-  EXPECT_EQ(reader.copy.count(kA), 0u) << "the cascaded delete never came";
+    return reader.copy.count(kA) == 0;
+  })) << "the cascaded delete never came";
   // Rows the table holds, rows deleted by the sheet and deletes a trigger
   // saw are left alone, pass after pass.
   const std::string kC = "30000000-0000-4000-8000-00000000000c";
@@ -265,12 +266,10 @@ TEST_F(FeedTest, DeletesNoTriggerSawReachTheSheet) {
             "1");
   // TRUNCATE fires no trigger either.
   Sql("TRUNCATE TABLE users");
-  const absl::Time truncated = absl::Now() + absl::Seconds(10);
-  while (!reader.copy.empty() && absl::Now() < truncated) {
-    absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_TRUE(Within(absl::Seconds(10), [&] {
     reader.Pull(*api_);
-  }
-  EXPECT_TRUE(reader.copy.empty()) << "the truncated rows never went";
+    return reader.copy.empty();
+  })) << "the truncated rows never went";
   EXPECT_EQ(
       MetricSum(stack_->metrics_urls(),
                 "sheetsync_capture_missed_deletes_total", {{"table", "users"}})
@@ -371,11 +370,10 @@ TEST_F(FeedTest, AnOpenTransactionOnASyncedTableHoldsUpNoOtherCapture) {
                    rows[2], "', 'c', NULL, 4)"));
   // Up to 4 s (the contract's 2 s with room for a loaded machine), while the
   // other transaction stays open: before the fix they came only after it.
-  const absl::Time deadline = absl::Now() + absl::Seconds(4);
-  while (absl::Now() < deadline && reader.copy.size() < rows.size()) {
+  Within(absl::Seconds(4), [&] {
     reader.Pull(*api_);
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+    return reader.copy.size() >= rows.size();
+  });
   for (const std::string& row : rows)
     EXPECT_EQ(reader.copy.count(row), 1u) << row;
   EXPECT_EQ(reader.copy.count(kA), 0u);
